@@ -1,0 +1,329 @@
+"""Read department extracts: one subfolder per source, every .csv/.xlsx inside, every cell as text.
+
+Each record keeps its provenance: source, file name and spreadsheet row number (the header row is
+row 1 in a standard file; a title line above the header shifts everything down, as in the file).
+A file that cannot be used fails its source with a :class:`SourceFileError` naming the file and
+what to do; rows that cannot be split into the header's columns are quarantined with a reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.errors import SourceFileError
+from pipeline.sources import SourcesConfig, SourceSpec, header_key
+
+log = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
+_HEADER_SCAN_ROWS = 10  # a title line or two above the header is common in government extracts
+REJECT_REASON = "reason"
+REJECT_TEXT = "raw_text"
+
+
+@dataclass
+class FileReport:
+    """What happened to one file; shown to analysts in the quality summary."""
+
+    source: str
+    path: str
+    encoding: str | None = None
+    header_row: int | None = None
+    rows: int = 0  # data rows read (not counting blank rows)
+    blank_rows: int = 0
+    rejected_rows: int = 0  # rows that could not be split into columns
+    unknown_columns: list[str] = field(default_factory=list)
+    duplicate_columns: list[str] = field(default_factory=list)
+    error: str | None = None
+    error_zh: str | None = None
+
+
+# --- encodings --------------------------------------------------------------------------------
+def detect_encoding(data: bytes, path: str = "") -> str:
+    """The text encoding of a CSV: BOMs first, then strict UTF-8, then GB18030 (a superset of GBK
+    and GB2312), then charset-normalizer for anything else. Binary data raises SourceFileError.
+
+    >>> detect_encoding("姓名".encode("gbk"))
+    'gb18030'
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = data[:65536]
+    if b"\x00" in sample:
+        raise SourceFileError(
+            path,
+            "binary data, not a text CSV",
+            "文件不是文本格式的CSV(可能是损坏的文件或改了扩展名的其他文件),请重新导出为CSV或xlsx后再提交",
+        )
+    for enc in ("utf-8", "gb18030"):
+        try:
+            data.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes  # only for the rare file that is neither
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise SourceFileError(
+            path, "cannot detect the text encoding", "无法识别文件编码,请另存为UTF-8或GBK编码的CSV,或xlsx"
+        )
+    return str(best.encoding)
+
+
+# --- cells -----------------------------------------------------------------------------------
+def cell_text(value: Any) -> str | None:
+    """A spreadsheet cell as text, the way a person reading the sheet would type it.
+
+    Whole numbers below 10^15 are written without ".0" (phones, counts); larger ones keep
+    scientific notation so an ID that Excel stored as a number is recognised as mangled.
+
+    >>> cell_text(13803911234.0), cell_text(4.10822199001012e17), cell_text(650.5)
+    ('13803911234', '4.10822199001012E+17', '650.5')
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value)) if abs(value) < 1e15 else f"{value:.14E}"
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    s = str(value)
+    return s if s.strip() else None
+
+
+# --- tables ----------------------------------------------------------------------------------
+def _read_csv_rows(path: Path, report: FileReport) -> list[list[str]]:
+    data = path.read_bytes()
+    if not data.strip():
+        raise SourceFileError(str(path), "the file is empty", "文件为空(0行),请检查导出是否成功后重新提交")
+    enc = detect_encoding(data, str(path))
+    report.encoding = enc
+    text = data.decode(enc)
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise SourceFileError(
+            str(path), f"not a readable CSV: {e}", "CSV格式损坏,无法按列读取,请重新导出后提交"
+        ) from e
+
+
+def _read_excel_rows(path: Path, report: FileReport) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = wb.sheet_names
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False) if names else []
+        others = [n for n in names[1:] if wb.get_sheet_by_name(n).to_python(nrows=2)]
+    except Exception as e:  # calamine raises several exception types for corrupt files
+        raise SourceFileError(
+            str(path),
+            f"cannot open the workbook ({type(e).__name__}: {e})",
+            "Excel文件损坏或不是xlsx格式,无法打开,请在Excel/WPS中另存为xlsx后重新提交",
+        ) from e
+    report.encoding = "xlsx"
+    if others:
+        log.warning("%s: only the first sheet is read; %d other non-empty sheet(s) ignored", path.name, len(others))
+    return [list(r) for r in rows]
+
+
+def _find_header(rows: list[list[Any]], header_map: dict[str, str]) -> int | None:
+    """Index of the row naming the most known columns (at least two) among the first rows."""
+    best, best_hits = None, 1
+    for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        hits = len({header_map[k] for c in row if (k := header_key(str(c or ""))) in header_map})
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def _blank_to_none(values: list[Any]) -> pd.Series:
+    col = pd.Series(values, dtype="object")
+    blank = col.isna() | (col.str.strip() == "")
+    return col.where(~blank, None)
+
+
+def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+    """Read one file of a source.
+
+    Returns (rows, rejected, report). ``rows`` has FILE, ROW and one text column per canonical
+    field found; ``rejected`` has FILE, ROW, reason and the raw text of rows that could not be
+    split into columns. Raises SourceFileError when the file cannot be used at all.
+    """
+    report = FileReport(source=spec.key, path=str(path))
+    rows: list[list[Any]]
+    if path.suffix.lower() == ".csv":
+        rows = list(_read_csv_rows(path, report))
+    else:
+        rows = [[cell_text(c) for c in r] for r in _read_excel_rows(path, report)]
+        if not rows:
+            raise SourceFileError(str(path), "the workbook is empty", "Excel文件没有任何数据,请检查后重新提交")
+    header_map = spec.header_map()
+    h = _find_header(rows, header_map)
+    if h is None:
+        expected = "、".join(f.standard_header for f in spec.fields if f.required)
+        raise SourceFileError(
+            str(path),
+            "no header row with this source's column names in the first rows",
+            f"找不到表头:前{_HEADER_SCAN_ROWS}行中没有本数据源的列名,请确认文件是否放错文件夹;应包含的列:{expected}",
+        )
+    report.header_row = h + 1
+    header = [cell_text(c) or "" for c in rows[h]]
+    positions: dict[str, int] = {}
+    for i, name in enumerate(header):
+        fname = header_map.get(header_key(name))
+        if fname is None:
+            if name.strip():
+                report.unknown_columns.append(name)
+        elif fname in positions:
+            report.duplicate_columns.append(name)
+        else:
+            positions[fname] = i
+    missing = [f for f in spec.fields if f.required and f.name not in positions]
+    if missing:
+        names = "、".join(f.standard_header for f in missing)
+        raise SourceFileError(
+            str(path),
+            f"missing required column(s): {', '.join(f.standard_header for f in missing)}",
+            f"缺少必需的列:{names}。请按标准表头补齐这些列后重新提交",
+        )
+
+    ncols = len(header)
+    data_rows, row_numbers, rejected = [], [], []
+    for offset, row in enumerate(rows[h + 1 :]):
+        number = h + 2 + offset  # spreadsheet row number: 1-based, header included
+        # Cells are str (CSV) or str/None (workbooks, via cell_text); blanks become None below.
+        if not "".join(c or "" for c in row).strip():
+            report.blank_rows += 1
+            continue
+        if len(row) > ncols:
+            if "".join(c or "" for c in row[ncols:]).strip():
+                rejected.append((number, "列数多于表头(可能有未加引号的逗号)", ",".join(c or "" for c in row)))
+                continue
+            row = row[:ncols]
+        elif len(row) < ncols:
+            row = row + [None] * (ncols - len(row))
+        data_rows.append(row)
+        row_numbers.append(number)
+    if not data_rows and not rejected:
+        raise SourceFileError(
+            str(path), "no data rows below the header", "文件只有表头,没有数据行,请确认导出范围后重新提交"
+        )
+    report.rows = len(data_rows)
+    report.rejected_rows = len(rejected)
+    name = path.name
+    frame = pd.DataFrame({fname: _blank_to_none([r[i] for r in data_rows]) for fname, i in positions.items()})
+    frame.insert(0, S.ROW, pd.Series(row_numbers, dtype="int64"))
+    frame.insert(0, S.FILE, name)
+    rej = pd.DataFrame(rejected, columns=[S.ROW, REJECT_REASON, REJECT_TEXT])
+    rej.insert(0, S.FILE, name)
+    return frame, rej, report
+
+
+@dataclass
+class SourceRead:
+    """All files of one source: rows, quarantined rows, per-file reports, and the outcome."""
+
+    spec: SourceSpec
+    folder: str
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    files: list[FileReport]
+    error: str | None = None  # set when the source failed; its rows are then not used
+    error_zh: str | None = None
+
+
+@dataclass
+class ExtractsRead:
+    sources: dict[str, SourceRead]
+    unknown_folders: list[str]
+    ignored_files: list[str]
+
+
+def list_tables(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(table files, other files) in a source folder, recursively, in a stable order."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+    return [p for p in files if p.suffix.lower() in TABLE_SUFFIXES], [
+        p for p in files if p.suffix.lower() not in TABLE_SUFFIXES
+    ]
+
+
+def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
+    """Read every known source folder under ``extracts``.
+
+    A folder naming no known source is reported and skipped. Any file of a source that cannot be
+    used fails that whole source: rules reason about absences ("no subsidy payment found"), so a
+    half-read source would produce false warnings; the summary names the failing file instead.
+    """
+    root = Path(extracts)
+    if not root.is_dir():
+        raise SourceFileError(str(root), "the extracts folder does not exist", "数据文件夹不存在")
+    result = ExtractsRead(sources={}, unknown_folders=[], ignored_files=[])
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        spec = cfg.source_for_folder(folder.name)
+        if spec is None:
+            log.warning("folder %r names no known source; skipped", folder.name)
+            result.unknown_folders.append(folder.name)
+            continue
+        if spec.key in result.sources:
+            log.warning("folder %r is a second folder for source %s; skipped", folder.name, spec.key)
+            result.unknown_folders.append(folder.name)
+            continue
+        tables, others = list_tables(folder)
+        result.ignored_files += [str(p.relative_to(root)) for p in others]
+        frames, rejects, reports = [], [], []
+        failure: SourceFileError | None = None
+        for path in tables:
+            try:
+                frame, rej, rep = read_source_file(path, spec)
+            except SourceFileError as e:
+                log.error("source %s: %s", spec.key, e)
+                reports.append(FileReport(spec.key, str(path), error=e.message, error_zh=e.message_zh))
+                failure = failure or e
+                continue
+            # Two files of one folder may share a name in different subfolders: keep the path.
+            rel = str(path.relative_to(folder))
+            frame[S.FILE] = rel
+            rej[S.FILE] = rel
+            frames.append(frame)
+            rejects.append(rej)
+            reports.append(rep)
+            log.info("source %s: %s: %d rows (%s)", spec.key, rel, rep.rows, rep.encoding)
+        read = SourceRead(
+            spec=spec,
+            folder=folder.name,
+            rows=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[S.FILE, S.ROW]),
+            rejected=pd.concat(rejects, ignore_index=True)
+            if rejects
+            else pd.DataFrame(columns=[S.FILE, S.ROW, REJECT_REASON, REJECT_TEXT]),
+            files=reports,
+        )
+        if not tables:
+            read.error, read.error_zh = "no .csv or .xlsx file in the folder", "文件夹中没有CSV或xlsx文件"
+        elif failure is not None:
+            name = Path(failure.path).name
+            read.error = f"{name}: {failure.message}"
+            read.error_zh = f"{name}:{failure.message_zh}"
+        result.sources[spec.key] = read
+    return result

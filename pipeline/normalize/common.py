@@ -1,0 +1,49 @@
+"""Helpers shared by the normalizers: text cleaning and per-distinct-value mapping."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import TypeVar
+
+import pandas as pd
+
+T = TypeVar("T")
+
+_WS = re.compile(r"\s+")
+
+
+def clean_text(value: object) -> str | None:
+    """NFKC, trimmed, inner runs of whitespace collapsed; blank -> None.
+
+    NFKC turns full-width letters, digits, brackets and the ideographic space into ASCII.
+
+    >>> clean_text("  ４１０８　x ")
+    '4108 x'
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    s = unicodedata.normalize("NFKC", str(value)).replace("\ufeff", "")
+    s = _WS.sub(" ", s).strip()
+    return s or None
+
+
+def squeeze(value: object) -> str | None:
+    """clean_text with every space removed (codes, Chinese names, place names)."""
+    s = clean_text(value)
+    if s is None:
+        return None
+    s = s.replace(" ", "")
+    return s or None
+
+
+def map_distinct(series: pd.Series, fn: Callable[[str], T]) -> pd.Series:
+    """Apply ``fn`` once per distinct non-null value and map the result back.
+
+    Extracts repeat values heavily (names, townships, dates, categories), so this turns a
+    per-row Python call into a per-value one. Nulls stay null and ``fn`` never sees them.
+    """
+    values = series.dropna().unique()
+    table = {v: fn(v) for v in values}
+    return series.map(table)

@@ -1,0 +1,139 @@
+"""Resident ID numbers (GB 11643-1999) and disability certificate numbers.
+
+A failing ID is flagged and kept as written (cleaned), never "fixed": a one-digit typo is evidence
+the matcher can use, but only VALID/UPGRADED IDs are trusted as identifiers. A value that passed
+through a spreadsheet float (``4.10822E+17``, trailing digits zeroed) is MANGLED: unrecoverable,
+treated as missing and never matched on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from pipeline.schema import IdStatus
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+# First two digits of an area code: the provinces of GB/T 2260. Historical area codes within a
+# province (410811 郊区, 410824 沁阳县, 410826 孟县, 410827 济源县 ...) stay valid for life, so only the
+# province is checked, never the full six digits.
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+)
+# Characters people and spreadsheets put around an ID: spaces of every width, tabs, the leading
+# apostrophe that forces text in Excel, quotes, and the ="..." text-formula trick.
+_STRIP = re.compile(r"[\s'\"‘’“”`=]")
+_SCI = re.compile(r"^\d(\.\d+)?E[+]?\d+$")
+_FLOATY = re.compile(r"^(\d+)\.0+$")
+
+
+def check_char(first17: str) -> str:
+    """The check character for 17 digits.
+
+    >>> check_char("11010519491231002")
+    'X'
+    """
+    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK[total % 11]
+
+
+def _valid_date(yyyymmdd: str) -> bool:
+    try:
+        d = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return date(1890, 1, 1) <= d <= date(2100, 1, 1)
+
+
+@dataclass(frozen=True)
+class IdResult:
+    """``value``: the 18-character ID when usable, the cleaned text when INVALID/MALFORMED, None
+    when MANGLED or MISSING (such values must never be matched on)."""
+
+    value: str | None
+    status: IdStatus
+
+
+def normalize_id(raw: object) -> IdResult:
+    """Normalize one ID cell.
+
+    >>> normalize_id(" 11010519491231002x ")
+    IdResult(value='11010519491231002X', status=<IdStatus.VALID: 'valid'>)
+    >>> normalize_id("4.10822E+17").status
+    <IdStatus.MANGLED: 'mangled'>
+    """
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return IdResult(None, IdStatus.MISSING)
+    s = _STRIP.sub("", unicodedata.normalize("NFKC", str(raw))).upper()
+    if not s:
+        return IdResult(None, IdStatus.MISSING)
+    if _SCI.match(s):
+        return IdResult(None, IdStatus.MANGLED)
+    m = _FLOATY.match(s)
+    if m:
+        # "410822199001011234.0": the value went through a float; past 15 digits it lost precision.
+        s = m.group(1)
+        if len(s) > 15:
+            return IdResult(None, IdStatus.MANGLED)
+    if len(s) == 18 and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X"):
+        ok = s[:2] in _PROVINCES and _valid_date(s[6:14]) and check_char(s[:17]) == s[17]
+        if ok:
+            return IdResult(s, IdStatus.VALID)
+        if s.endswith("000"):
+            # 15 significant digits kept by Excel, the rest zeroed; a genuine ID failing its check
+            # and ending in 000 is a 1-in-10^4 coincidence, a mangled one is the common case.
+            return IdResult(None, IdStatus.MANGLED)
+        return IdResult(s, IdStatus.INVALID)
+    if len(s) == 15 and s.isdigit():
+        full17 = s[:6] + "19" + s[6:]
+        if s[:2] in _PROVINCES and _valid_date(full17[6:14]):
+            return IdResult(full17 + check_char(full17), IdStatus.UPGRADED)
+        return IdResult(s, IdStatus.INVALID)
+    # Wrong length or characters (a dropped digit, a passport number): kept for the record and for
+    # fuzzy comparison, never trusted as an identifier.
+    return IdResult(s[:40], IdStatus.MALFORMED)
+
+
+def birth_date_of(id18: str) -> date:
+    """Birth date of a usable 18-character ID."""
+    return date(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
+
+
+def sex_of(id18: str) -> str:
+    """男 for an odd sequence digit, 女 for even."""
+    return "男" if int(id18[16]) % 2 else "女"
+
+
+_CATEGORY = {"1": "视力", "2": "听力", "3": "言语", "4": "肢体", "5": "智力", "6": "精神", "7": "多重"}
+_GRADE = {"1": "一级", "2": "二级", "3": "三级", "4": "四级"}
+
+
+@dataclass(frozen=True)
+class CertResult:
+    """A second-generation disability certificate: the holder's ID, then category, then grade."""
+
+    value: str | None
+    id: IdResult
+    category: str | None
+    grade: str | None
+
+
+def parse_cert(raw: object) -> CertResult:
+    """Split a 20-character certificate number.
+
+    >>> r = parse_cert("11010519491231002X42")
+    >>> (r.id.value, r.category, r.grade)
+    ('11010519491231002X', '肢体', '二级')
+    """
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return CertResult(None, IdResult(None, IdStatus.MISSING), None, None)
+    s = _STRIP.sub("", unicodedata.normalize("NFKC", str(raw))).upper()
+    if not s:
+        return CertResult(None, IdResult(None, IdStatus.MISSING), None, None)
+    if len(s) == 20:
+        return CertResult(s, normalize_id(s[:18]), _CATEGORY.get(s[18]), _GRADE.get(s[19]))
+    # Anything else is kept for the record but yields nothing (a spreadsheet float, a typo).
+    return CertResult(s, IdResult(None, IdStatus.MALFORMED), None, None)

@@ -1,0 +1,89 @@
+"""Person names: NFKC, no inner spaces, traditional -> simplified, toneless pinyin for matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import opencc
+import pandas as pd
+from pypinyin import Style, lazy_pinyin
+
+_SPACES = re.compile(r"\s+")
+# Separators in minority names (阿依古丽·买买提) written with whatever dot the keyboard gave.
+_DOTS = re.compile(r"[•・．.‧∙⋅]")
+_BATCH_SEP = "\n"
+
+
+@cache
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def clean_name(raw: object) -> str | None:
+    """NFKC, all whitespace removed (full-width too), dots unified. No script conversion.
+
+    >>> clean_name(" 张　 伟 ")
+    '张伟'
+    """
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return None
+    s = unicodedata.normalize("NFKC", str(raw))
+    s = _DOTS.sub("·", _SPACES.sub("", s)).strip("·")
+    return s or None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified (OpenCC t2s).
+
+    >>> to_simplified("張偉")
+    '张伟'
+    """
+    return str(_converter().convert(text))
+
+
+def normalize_name(raw: object) -> str | None:
+    """clean_name then simplified. Idempotent.
+
+    >>> normalize_name("張 蕾")
+    '张蕾'
+    """
+    s = clean_name(raw)
+    return to_simplified(s) if s else None
+
+
+@cache
+def _char_pinyin(ch: str) -> str:
+    if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
+        return str(lazy_pinyin(ch, style=Style.NORMAL)[0])
+    return ch.lower()
+
+
+def name_pinyin(name: str) -> str:
+    """Toneless pinyin, one syllable per character, space separated.
+
+    Characters are read one at a time (first reading) rather than in context: matching needs the
+    same character to give the same syllable in every record, more than it needs 多音字 right.
+
+    >>> name_pinyin("张蕾"), name_pinyin("张磊")
+    ('zhang lei', 'zhang lei')
+    """
+    return " ".join(_char_pinyin(c) for c in name if c != "·")
+
+
+def normalize_names(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorized form: (simplified names, pinyin), computed once per distinct value.
+
+    OpenCC is called once on all distinct cleaned names joined by newlines, which is far faster
+    than one call per name (names cannot contain newlines once whitespace is removed).
+    """
+    distinct = series.dropna().unique()
+    cleaned = [clean_name(v) or "" for v in distinct]
+    simplified = to_simplified(_BATCH_SEP.join(cleaned)).split(_BATCH_SEP) if cleaned else []
+    if len(simplified) != len(cleaned):  # defensive: never misalign names
+        simplified = [to_simplified(c) for c in cleaned]
+    name_map = {v: (s or None) for v, s in zip(distinct, simplified, strict=True)}
+    pinyin_map = {s: name_pinyin(s) for s in set(simplified) if s}
+    names = series.map(name_map)
+    return names, names.map(pinyin_map)

@@ -1,0 +1,104 @@
+"""Data-quality outputs read by analysts: rejected rows per source and the quality summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.sources import SourceSpec
+
+_REJECT_HEADERS = ("文件", "行号", "原因")
+_MAX_WIDTH = 40
+
+
+def _width(values: pd.Series, header: str) -> int:
+    lengths = [len(str(v)) for v in values.head(200) if v is not None and v == v]
+    longest = max([len(header), *lengths])
+    return min(_MAX_WIDTH, longest * 2 + 2)  # CJK characters are two columns wide
+
+
+def write_rejected(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd.DataFrame) -> None:
+    """One workbook of a source's rejected rows: file, row, reason, then the row as it was sent.
+
+    Every cell is written as text so an ID is shown exactly as the department sent it.
+    """
+    import xlsxwriter
+
+    fields = [f for f in spec.fields if f.name in raw.columns]
+    table = rejected[[S.FILE, S.ROW, "reason"]].merge(raw, on=[S.FILE, S.ROW], how="left")
+    table = table.sort_values([S.FILE, S.ROW], kind="stable")
+    headers = [*_REJECT_HEADERS, *(f.standard_header for f in fields)]
+    columns = [S.FILE, S.ROW, "reason", *(f.name for f in fields)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    try:
+        ws = wb.add_worksheet("被拒绝的行")
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+        text = wb.add_format({"num_format": "@"})
+        for j, (h, c) in enumerate(zip(headers, columns, strict=True)):
+            ws.write_string(0, j, h, head)
+            ws.set_column(j, j, _width(table[c], h) if len(table) else len(h) * 2 + 2, text)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(table), 1), len(headers) - 1)
+        for i, row in enumerate(table[columns].itertuples(index=False), start=1):
+            for j, v in enumerate(row):
+                if j == 1:
+                    ws.write_number(i, j, int(v))
+                elif v is not None and v == v:
+                    ws.write_string(i, j, str(v))
+        if not len(table):
+            ws.write_string(1, 0, "本数据源没有被拒绝的行")
+    finally:
+        wb.close()
+
+
+_STATUS_ZH = {"ok": "正常", "failed": "失败(未使用)", "missing": "未提供"}
+
+
+def write_summary_xlsx(path: Path, summary: dict[str, Any]) -> None:
+    """The per-source quality summary in Chinese, one row per known source."""
+    import xlsxwriter
+
+    rows = []
+    for key, s in summary["sources"].items():
+        rows.append(
+            [
+                s["label"],
+                key,
+                _STATUS_ZH.get(s["status"], s["status"]),
+                len(s.get("files", [])),
+                s.get("rows_read", 0),
+                s.get("rejected", 0),
+                s.get("accepted", 0),
+                "; ".join(f"{k}({v})" for k, v in list(s.get("reasons", {}).items())[:5]),
+                "; ".join(f"{k}({v})" for k, v in list(s.get("flags", {}).items())[:5]),
+                s.get("error_zh") or "",
+            ]
+        )
+    headers = ["数据源", "代码", "状态", "文件数", "读取行数", "拒绝行数", "通过行数", "主要拒绝原因", "主要标记问题", "错误说明"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path))
+    try:
+        ws = wb.add_worksheet("数据质量汇总")
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        ws.write_string(0, 0, f"数据质量汇总(运行日期 {summary['run_date']})", wb.add_format({"bold": True}))
+        for j, h in enumerate(headers):
+            ws.write_string(1, j, h, head)
+        for i, r in enumerate(rows, start=2):
+            for j, v in enumerate(r):
+                if isinstance(v, int):
+                    ws.write_number(i, j, v)
+                else:
+                    ws.write_string(i, j, str(v), wrap)
+        ws.set_column(0, 0, 18)
+        ws.set_column(1, 6, 10)
+        ws.set_column(7, 9, 45)
+        ws.freeze_panes(2, 0)
+        if summary.get("unknown_folders"):
+            ws.write_string(len(rows) + 3, 0, "未识别的文件夹(已跳过):" + "、".join(summary["unknown_folders"]))
+    finally:
+        wb.close()

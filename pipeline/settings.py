@@ -1,0 +1,82 @@
+"""The one settings object: where rules, reference data, inputs, outputs and state live.
+
+Read from flags (CLI, flow parameters) with the environment as fallback; no path is written twice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+def today_shanghai() -> date:
+    """The bureau's calendar day: the nightly run at 02:00 Beijing time is for that day."""
+    return datetime.now(TIMEZONE).date()
+
+
+@dataclass(frozen=True)
+class Settings:
+    extracts: Path
+    out: Path
+    state: Path
+    run_date: date
+    rules_dir: Path
+
+    @property
+    def sources_file(self) -> Path:
+        return self.rules_dir / "sources.yaml"
+
+    @property
+    def gazetteer_file(self) -> Path:
+        return self.rules_dir / "reference" / "jiaozuo_townships_2022.csv"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out / self.run_date.isoformat()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.run_dir / "data_quality"
+
+    @property
+    def work_dir(self) -> Path:
+        """Intermediate Parquet files passed between stages."""
+        return self.run_dir / "work"
+
+    @property
+    def records_file(self) -> Path:
+        return self.data_dir / "records.parquet"
+
+    @classmethod
+    def build(
+        cls,
+        extracts: str | Path | None = None,
+        out: str | Path | None = None,
+        state: str | Path | None = None,
+        run_date: date | str | None = None,
+        rules_dir: str | Path | None = None,
+    ) -> Settings:
+        env = os.environ.get
+
+        def path(value: str | Path | None, var: str, default: Path) -> Path:
+            return Path(value or env(var) or default)
+
+        if isinstance(run_date, str):
+            run_date = date.fromisoformat(run_date)
+        return cls(
+            extracts=path(extracts, "AD_EXTRACTS", PROJECT_ROOT / "data" / "sample"),
+            out=path(out, "AD_OUT", PROJECT_ROOT / "reports"),
+            state=path(state, "AD_STATE", PROJECT_ROOT / "data" / "state"),
+            run_date=run_date or today_shanghai(),
+            rules_dir=path(rules_dir, "AD_RULES", PROJECT_ROOT / "rules"),
+        )

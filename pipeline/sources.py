@@ -1,0 +1,174 @@
+"""Load ``rules/sources.yaml`` into frozen, validated objects.
+
+The whole file is checked before anything runs and every problem is reported in one
+:class:`~pipeline.errors.ConfigError` naming the file, the source and the field.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import ConfigError
+from pipeline.schema import FIELD_KINDS, Kind
+
+
+def header_key(text: str) -> str:
+    """Canonical form of a header for comparison: NFKC (full-width brackets -> ASCII), no spaces.
+
+    >>> header_key("县（市、区） ")
+    '县(市、区)'
+    """
+    return "".join(unicodedata.normalize("NFKC", text).split()).lstrip("\ufeff")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    headers: tuple[str, ...]
+    required: bool
+    not_null: bool
+
+    @property
+    def kind(self) -> Kind:
+        return FIELD_KINDS[self.name]
+
+    @property
+    def standard_header(self) -> str:
+        return self.headers[0]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    key: str
+    label: str
+    folders: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def header_map(self) -> dict[str, str]:
+        """Header key -> canonical field. The first field to claim a header wins (yaml order)."""
+        out: dict[str, str] = {}
+        for f in self.fields:
+            for h in f.headers:
+                out.setdefault(header_key(h), f.name)
+        return out
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    path: str
+    sources: tuple[SourceSpec, ...]
+    enums: dict[str, dict[str, str]]  # field -> {spelling key: canonical value}
+
+    def by_key(self, key: str) -> SourceSpec:
+        return next(s for s in self.sources if s.key == key)
+
+    def source_for_folder(self, folder_name: str) -> SourceSpec | None:
+        k = header_key(folder_name).lower()
+        for s in self.sources:
+            if k == s.key or k in {header_key(a).lower() for a in s.folders}:
+                return s
+        return None
+
+    def enum_values(self, field: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.enums.get(field, {}).values()))
+
+
+def load_sources(path: str | Path) -> SourcesConfig:
+    """Read and validate the sources file. Raises ConfigError listing every problem."""
+    p = Path(path)
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{p}: cannot read the sources file: {e}") from e
+    problems: list[str] = []
+    if not isinstance(doc, dict) or not isinstance(doc.get("sources"), dict):
+        raise ConfigError(f"{p}: expected a mapping with a 'sources' section")
+
+    sources: list[SourceSpec] = []
+    for key, body in doc["sources"].items():
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
+            problems.append(f"source '{key}': needs a 'fields' mapping")
+            continue
+        fields: list[FieldSpec] = []
+        for fname, fbody in body["fields"].items():
+            where = f"source '{key}', field '{fname}'"
+            if fname not in FIELD_KINDS:
+                problems.append(f"{where}: unknown canonical field (add it to pipeline/schema.py first)")
+                continue
+            fbody = fbody or {}
+            unknown = set(fbody) - {"headers", "required", "not_null"}
+            if unknown:
+                problems.append(f"{where}: unknown keys {sorted(unknown)}")
+            headers = fbody.get("headers") or []
+            if not isinstance(headers, list) or not all(isinstance(h, str) and h for h in headers):
+                problems.append(f"{where}: 'headers' must be a non-empty list of strings")
+                continue
+            fields.append(
+                FieldSpec(
+                    name=fname,
+                    headers=tuple(headers),
+                    required=bool(fbody.get("required", False)),
+                    not_null=bool(fbody.get("not_null", False)),
+                )
+            )
+        sources.append(
+            SourceSpec(
+                key=str(key),
+                label=str(body.get("label", key)),
+                folders=tuple(str(a) for a in body.get("folders", [])),
+                fields=tuple(fields),
+            )
+        )
+
+    enums: dict[str, dict[str, str]] = {}
+    for fname, values in (doc.get("enums") or {}).items():
+        if FIELD_KINDS.get(fname) is not Kind.ENUM:
+            problems.append(f"enums: '{fname}' is not an enum field in pipeline/schema.py")
+            continue
+        spellings: dict[str, str] = {}
+        for canonical, aliases in (values or {}).items():
+            for a in [canonical, *(aliases or [])]:
+                k = header_key(str(a))
+                if spellings.get(k, canonical) != canonical:
+                    problems.append(f"enums: '{fname}' spelling '{a}' maps to two values")
+                spellings[k] = str(canonical)
+        enums[fname] = spellings
+    for s in sources:
+        for f in s.fields:
+            if f.kind is Kind.ENUM and f.name not in enums:
+                problems.append(f"source '{s.key}', field '{f.name}': enum field without an 'enums' entry")
+
+    if problems:
+        raise ConfigError(f"{p}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    return SourcesConfig(path=str(p), sources=tuple(sources), enums=enums)
+
+
+def dump_sources(cfg: SourcesConfig) -> dict[str, Any]:
+    """The loaded config back as plain data (for the run manifest and round-trip tests)."""
+    inverse: dict[str, dict[str, list[str]]] = {}
+    for fname, spellings in cfg.enums.items():
+        inverse[fname] = {}
+        for spelling, canonical in spellings.items():
+            inverse[fname].setdefault(canonical, []).append(spelling)
+    return {
+        "sources": {
+            s.key: {
+                "label": s.label,
+                "folders": list(s.folders),
+                "fields": {
+                    f.name: {"headers": list(f.headers), "required": f.required, "not_null": f.not_null}
+                    for f in s.fields
+                },
+            }
+            for s in cfg.sources
+        },
+        "enums": inverse,
+    }

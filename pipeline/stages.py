@@ -1,0 +1,162 @@
+"""The first stages as functions of paths: ingest -> normalize -> validate.
+
+Each stage reads the previous stage's Parquet files and writes its own, so the Prefect flow passes
+paths, never frames, and any stage can be re-run or inspected alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import schema as S
+from pipeline.ingest import read_extracts
+from pipeline.normalize import normalize_source
+from pipeline.normalize.places import Gazetteer
+from pipeline.quality import write_rejected, write_summary_xlsx
+from pipeline.settings import Settings
+from pipeline.sources import SourcesConfig, load_sources
+from pipeline.validate import REASON, validate_frames
+
+log = logging.getLogger(__name__)
+
+INGEST_REPORT = "ingest_report.json"
+
+
+def _write_text_parquet(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema([(c, pa.int64() if c == S.ROW else pa.string()) for c in frame.columns])
+    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), path)
+
+
+def ingest_stage(settings: Settings, cfg: SourcesConfig | None = None) -> Path:
+    """Read every source folder; write raw text Parquet per source and the ingest report."""
+    cfg = cfg or load_sources(settings.sources_file)
+    work = settings.work_dir / "raw"
+    work.mkdir(parents=True, exist_ok=True)
+    read = read_extracts(settings.extracts, cfg)
+    sources: dict[str, Any] = {}
+    for spec in cfg.sources:
+        sr = read.sources.get(spec.key)
+        if sr is None:
+            sources[spec.key] = {"label": spec.label, "status": "missing", "error_zh": "未提供该数据源的文件夹"}
+            log.warning("source %s: no folder in the extracts", spec.key)
+            continue
+        status = "failed" if sr.error else "ok"
+        entry: dict[str, Any] = {
+            "label": spec.label,
+            "status": status,
+            "folder": sr.folder,
+            "files": [asdict(f) for f in sr.files],
+            "error": sr.error,
+            "error_zh": sr.error_zh,
+        }
+        if status == "ok":
+            _write_text_parquet(sr.rows, work / f"{spec.key}.parquet")
+            _write_text_parquet(sr.rejected, work / f"{spec.key}_unsplit.parquet")
+            entry["rows_read"] = int(len(sr.rows) + len(sr.rejected))
+        else:
+            log.error("source %s failed and is not used this run: %s", spec.key, sr.error)
+        sources[spec.key] = entry
+    report = {
+        "extracts": str(settings.extracts),
+        "sources": sources,
+        "unknown_folders": read.unknown_folders,
+        "ignored_files": read.ignored_files,
+    }
+    path = settings.work_dir / INGEST_REPORT
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def normalize_stage(settings: Settings, ingest_report: Path, cfg: SourcesConfig | None = None) -> Path:
+    """Normalize each read source; write one Parquet per source. Returns the folder."""
+    cfg = cfg or load_sources(settings.sources_file)
+    report = json.loads(ingest_report.read_text(encoding="utf-8"))
+    gaz = Gazetteer.from_csv(settings.gazetteer_file)
+    out_dir = settings.work_dir / "normalized"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for key, entry in report["sources"].items():
+        if entry["status"] != "ok":
+            continue
+        raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
+        frame = normalize_source(raw, cfg.by_key(key), cfg, gaz)
+        frame.to_parquet(out_dir / f"{key}.parquet", index=False)
+        log.info("normalize %s: %d rows", key, len(frame))
+    return out_dir
+
+
+def validate_stage(
+    settings: Settings, ingest_report: Path, normalized_dir: Path, cfg: SourcesConfig | None = None
+) -> Path:
+    """Validate, quarantine, and write records.parquet plus the data-quality workbooks and summary."""
+    cfg = cfg or load_sources(settings.sources_file)
+    report = json.loads(ingest_report.read_text(encoding="utf-8"))
+    frames = {
+        key: pd.read_parquet(normalized_dir / f"{key}.parquet")
+        for key, entry in report["sources"].items()
+        if entry["status"] == "ok"
+    }
+    settings.quality_dir.mkdir(parents=True, exist_ok=True)
+    accepted, rejected, summaries = validate_frames(
+        frames, cfg, settings.run_date, docs_dir=settings.quality_dir / "gx"
+    )
+    for key, entry in report["sources"].items():
+        if entry["status"] != "ok":
+            continue
+        spec = cfg.by_key(key)
+        raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
+        unsplit = pd.read_parquet(settings.work_dir / "raw" / f"{key}_unsplit.parquet")
+        rej = pd.concat(
+            [
+                rejected[key][[S.FILE, S.ROW, REASON]],
+                unsplit[[S.FILE, S.ROW, "reason"]].rename(columns={"reason": REASON}),
+            ],
+            ignore_index=True,
+        )
+        write_rejected(settings.quality_dir / f"{key}_rejected.xlsx", spec, rej, raw)
+        v = summaries[key]
+        flags = accepted[key][S.FLAGS].dropna().str.split("; ").explode()
+        flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
+        reasons = dict(v.reasons)
+        if len(unsplit):
+            for r, c in unsplit["reason"].value_counts().items():
+                reasons[str(r)] = reasons.get(str(r), 0) + int(c)
+        entry.update(
+            rejected=int(len(rej)),
+            accepted=int(len(accepted[key])),
+            reasons=reasons,
+            flags={str(k): int(c) for k, c in flags.value_counts().items()},
+            gx_success=v.success,
+        )
+    records = (
+        pd.concat([accepted[k] for k in accepted], ignore_index=True)
+        if accepted
+        else pd.DataFrame(columns=list(S.RECORD_COLUMNS))
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(records[list(S.RECORD_COLUMNS)], preserve_index=False)
+    pq.write_table(table.cast(S.RECORD_SCHEMA), settings.records_file)
+    summary = {"run_date": settings.run_date.isoformat(), **report, "records": int(len(records))}
+    (settings.quality_dir / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    write_summary_xlsx(settings.quality_dir / "summary.xlsx", summary)
+    failed = [k for k, e in report["sources"].items() if e["status"] != "ok"]
+    log.info("records: %d accepted; sources not used this run: %s", len(records), ", ".join(failed) or "none")
+    return settings.records_file
+
+
+def run_foundation(settings: Settings) -> Path:
+    """Ingest, normalize and validate without Prefect (tests, benchmarks, the library's own use)."""
+    cfg = load_sources(settings.sources_file)
+    report = ingest_stage(settings, cfg)
+    normalized = normalize_stage(settings, report, cfg)
+    return validate_stage(settings, report, normalized, cfg)
