@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.normalize.common import clean_text, map_distinct, squeeze
+from pipeline.normalize.common import clean_text, map_distinct, map_distinct_attrs, squeeze
 from pipeline.normalize.dates import parse_date, parse_month
 from pipeline.normalize.ids import birth_date_of, normalize_id, parse_cert, sex_of
 from pipeline.normalize.names import normalize_names
@@ -120,9 +120,8 @@ def normalize_source(
             names, pinyin = normalize_names(col)
             out[f.name], out[S.raw_col(f.name)], out[S.pinyin_col(f.name)] = names, col, pinyin
         elif kind is S.Kind.ID:
-            res = map_distinct(col, normalize_id)
-            out[f.name] = res.map(lambda r: r.value if r is not None else None)
-            out[S.status_col(f.name)] = res.map(lambda r: r.status.value if r is not None else "missing")
+            res = map_distinct_attrs(col, normalize_id, {"value": None, "status_text": S.IdStatus.MISSING.value})
+            out[f.name], out[S.status_col(f.name)] = res["value"], res["status_text"]
             out[S.raw_col(f.name)] = col
         elif kind is S.Kind.SEX:
             out[f.name], err = _checked(col, normalize_sex)
@@ -150,11 +149,11 @@ def normalize_source(
             spellings = cfg.enums[f.name]
             out[f.name] = map_distinct(col, lambda v, sp=spellings: normalize_enum(v, sp))
         elif kind is S.Kind.CERT:
-            certs = map_distinct(col, parse_cert)
-            out[f.name] = certs.map(lambda c: c.value if c is not None else None)
-            out[S.CERT_ID] = certs.map(lambda c: c.id.value if c is not None and c.id.status in S.USABLE_ID else None)
-            out[S.CERT_CATEGORY] = certs.map(lambda c: c.category if c is not None else None)
-            out[S.CERT_GRADE] = certs.map(lambda c: c.grade if c is not None else None)
+            certs = map_distinct_attrs(
+                col, parse_cert, {"value": None, "usable_id": None, "category": None, "grade": None}
+            )
+            out[f.name], out[S.CERT_ID] = certs["value"], certs["usable_id"]
+            out[S.CERT_CATEGORY], out[S.CERT_GRADE] = certs["category"], certs["grade"]
         elif kind in (S.Kind.COUNTY, S.Kind.TOWNSHIP):
             pass  # resolved together below
         else:  # pragma: no cover - every Kind is handled above

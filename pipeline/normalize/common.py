@@ -47,3 +47,18 @@ def map_distinct(series: pd.Series, fn: Callable[[str], T]) -> pd.Series:
     values = series.dropna().unique()
     table = {v: fn(v) for v in values}
     return series.map(table)
+
+
+def map_distinct_attrs(series: pd.Series, fn: Callable[[str], object], attrs: dict[str, object]) -> dict[str, pd.Series]:
+    """Like map_distinct for a function returning an object: one Series per attribute.
+
+    ``attrs`` maps attribute name -> the value rows with a null input get.
+    """
+    values = series.dropna().unique()
+    results = [fn(v) for v in values]
+    out: dict[str, pd.Series] = {}
+    for attr, default in attrs.items():
+        table = {v: getattr(r, attr) for v, r in zip(values, results, strict=True)}
+        mapped = series.map(table).astype("object")
+        out[attr] = mapped.where(series.notna(), default) if default is not None else mapped
+    return out

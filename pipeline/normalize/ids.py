@@ -56,6 +56,14 @@ class IdResult:
     value: str | None
     status: IdStatus
 
+    @property
+    def status_text(self) -> str:
+        return self.status.value
+
+    @property
+    def usable(self) -> bool:
+        return self.status in (IdStatus.VALID, IdStatus.UPGRADED)
+
 
 def normalize_id(raw: object) -> IdResult:
     """Normalize one ID cell.
@@ -119,6 +127,10 @@ class CertResult:
     id: IdResult
     category: str | None
     grade: str | None
+
+    @property
+    def usable_id(self) -> str | None:
+        return self.id.value if self.id.usable else None
 
 
 def parse_cert(raw: object) -> CertResult:

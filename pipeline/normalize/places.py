@@ -18,10 +18,10 @@ from pathlib import Path
 from pipeline.normalize.common import squeeze
 
 _TOWN_SUFFIXES = ("街道办事处", "街道办", "办事处", "街道", "镇", "乡")
-_COUNTY_SUFFIXES = ("城乡一体化示范区", "示范区", "县", "区", "市")
+_COUNTY_SUFFIXES = ("县", "区", "市")
 _PREFIXES = ("河南省", "河南", "焦作市", "焦作")
 # Former names of county-level units still written in extracts (county code of today's unit).
-_COUNTY_FORMER = {"孟县": "410883", "沁阳县": "410882", "郊区": "410811"}
+_COUNTY_FORMER = {"孟县": "410883", "沁阳县": "410882", "郊区": "410811", "示范区": "410871"}
 
 
 def _core(name: str, suffixes: tuple[str, ...]) -> str:
@@ -64,9 +64,12 @@ class Gazetteer:
                 bucket[n] = t.code
                 self._by_name[n].add(t.code)
         for code, name in self.counties.items():
-            self._county_by_name[name] = code
-            self._county_by_name[_core(name, _COUNTY_SUFFIXES)] = code
-            self._county_by_name[code] = code
+            short = _strip_prefixes(name)  # 焦作城乡一体化示范区 is written 城乡一体化示范区 too
+            for n in (name, short, _core(short, _COUNTY_SUFFIXES), code):
+                self._county_by_name[n] = code
+            if len(short) == 2:
+                # 温县 is written 温: allowed for a whole cell, never as a prefix (see _county_names).
+                self._county_by_name[short[0]] = code
         for name, code in _COUNTY_FORMER.items():
             self._county_by_name.setdefault(name, code)
         self.by_code = {t.code: t for t in self.townships}
@@ -132,13 +135,16 @@ class Gazetteer:
     def _lookup(self, county_code: str | None, s: str) -> str | None:
         s = _strip_prefixes(s)
         county = county_code
-        # A county prefix inside the township cell ("博爱县磨头镇") also tells the county.
+        candidates = [s, _core(s, _TOWN_SUFFIXES)]
+        # A county prefix inside the township cell ("博爱县磨头镇") also tells the county. The cell
+        # as written is tried first: 武陟宁郭农场 is a township's own name, not 武陟 + 宁郭农场.
         for name, code in self._county_names:
             if s.startswith(name) and len(s) > len(name):
                 if county is None or county == code:
-                    county, s = code, s[len(name) :]
+                    county = code
+                    rest = s[len(name) :]
+                    candidates += [rest, _core(rest, _TOWN_SUFFIXES)]
                 break
-        candidates = {s, _core(s, _TOWN_SUFFIXES)}
         if county is not None:
             bucket = self._by_county.get(county, {})
             for c in candidates:

@@ -1,0 +1,202 @@
+"""Department extracts drawn from a synthetic population, clean, with the true person of each row.
+
+Each builder returns a frame whose columns are the source's standard headers plus ``_pid`` (the
+true person) and helper columns starting with ``_`` that the writer uses and drops.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from pipeline.sample import vocab
+from pipeline.sample.population import Population
+
+PID = "_pid"
+DATE_COLS = "_dates"  # not a column: the attribute name listing a frame's date headers
+
+
+def _person_frame(pop: Population) -> pd.DataFrame:
+    return pop.persons.merge(pop.households, on="hh", how="left")
+
+
+def monitoring(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFrame:
+    hh = pop.households
+    p = np.where(hh["urban"], 0.03, 0.10)
+    chosen = hh[rng.random(len(hh)) < p].copy()
+    chosen["category"] = rng.choice(vocab.MONITOR_CATEGORIES, len(chosen), p=[0.5, 0.35, 0.15])
+    chosen["risk"] = rng.choice(vocab.RISK_TYPES, len(chosen), p=[0.35, 0.25, 0.1, 0.05, 0.05, 0.15, 0.05])
+    chosen["eliminated"] = np.where(rng.random(len(chosen)) < 0.6, "是", "否")
+    chosen["income"] = np.round(rng.gamma(4.0, 2200, len(chosen)), 0)
+    chosen["hh_no"] = chosen["township_code"] + chosen["hh"].astype(str).str.zfill(7)
+    people = pop.persons.merge(chosen, on="hh")
+    head_phone = people.groupby("hh")["phone"].transform("first")
+    return pd.DataFrame(
+        {
+            "县(市、区)": people["county"],
+            "乡(镇、街道)": people["township"],
+            "行政村(社区)": people["village"],
+            "户编号": people["hh_no"],
+            "姓名": people["name"],
+            "证件号码": people["id18"],
+            "与户主关系": people["relation"],
+            "性别": people["sex"],
+            "联系电话": people["phone"].where(people["phone"].notna(), head_phone),
+            "监测对象类别": people["category"],
+            "主要风险类型": people["risk"],
+            "风险是否已消除": people["eliminated"],
+            "家庭人口数": people["size"].astype(str),
+            "家庭年人均纯收入(元)": people["income"].astype(int).astype(str),
+            PID: people["pid"],
+            "_county_code": people["county_code"],
+        }
+    )
+
+
+def disability(pop: Population, rng: np.random.Generator, as_of: date, monitored: set[int]) -> pd.DataFrame:
+    people = _person_frame(pop)
+    p = 0.025 + 0.06 * (people["age"] >= 60) + 0.12 * people["hh"].isin(monitored)
+    d = people[rng.random(len(people)) < p].copy()
+    n = len(d)
+    cat = rng.choice(list("1234567"), n, p=[0.12, 0.15, 0.02, 0.4, 0.1, 0.12, 0.09])
+    grade = rng.choice(list("1234"), n, p=[0.12, 0.22, 0.3, 0.36])
+    cat_names = dict(zip("1234567", ["视力", "听力", "言语", "肢体", "智力", "精神", "多重"], strict=True))
+    grade_names = dict(zip("1234", ["一级", "二级", "三级", "四级"], strict=True))
+    issue = [as_of - timedelta(days=int(x)) for x in rng.integers(30, 365 * 12, n)]
+    address = "河南省焦作市" + d["county"] + d["township"] + d["village"] + d["house_no"].astype(str) + "号"
+    return pd.DataFrame(
+        {
+            "姓名": d["name"],
+            "性别": d["sex"],
+            "身份证号": d["id18"],
+            "残疾证号": d["id18"] + cat + grade,
+            "残疾类别": [cat_names[c] + ("残疾" if rng.random() < 0.5 else "") for c in cat],
+            "残疾等级": [grade_names[g] for g in grade],
+            "户籍地址": address,
+            "所属县区": d["county"],
+            "所属乡镇": d["township"],
+            "联系电话": d["phone"],
+            "发证日期": issue,
+            PID: d["pid"],
+            "_county_code": d["county_code"],
+            "_grade": grade,
+        }
+    )
+
+
+def assistance(pop: Population, rng: np.random.Generator, as_of: date, at_risk: set[int]) -> pd.DataFrame:
+    hh = pop.households
+    p = np.where(hh["hh"].isin(at_risk), 0.3, 0.045)
+    chosen = hh[rng.random(len(hh)) < p].copy()
+    n = len(chosen)
+    kind = rng.choice(["低保", "特困", "低保边缘"], n, p=[0.75, 0.08, 0.17])
+    kind = np.where((kind == "特困") & (chosen["size"].to_numpy() > 1), "低保", kind)
+    place = np.where(chosen["urban"], "城市", "农村")
+    chosen["category"] = np.where(kind == "低保边缘", kind, np.char.add(place.astype(str), kind.astype(str)))
+    chosen["status"] = np.where(rng.random(n) < 0.88, "正常", "停发")
+    chosen["enrolled"] = [as_of - timedelta(days=int(x)) for x in rng.integers(30, 365 * 10, n)]
+    people = pop.persons.merge(chosen, on="hh")
+    heads = people[people["position"] == 0].set_index("hh")
+    amount = np.where(people["category"].str.contains("特困"), 900, np.where(people["urban"], 420, 330))
+    return pd.DataFrame(
+        {
+            "县(市、区)": people["county"],
+            "乡(镇、街道)": people["township"],
+            "村(社区)": people["village"],
+            "户主姓名": people["hh"].map(heads["name"]),
+            "户主身份证号": people["hh"].map(heads["id18"]),
+            "成员姓名": people["name"],
+            "成员身份证号": people["id18"],
+            "与户主关系": people["relation"],
+            "救助类别": people["category"],
+            "保障状态": people["status"],
+            "纳入时间": people["enrolled"],
+            "月保障金额": np.where(people["category"] == "低保边缘", 0, amount).astype(str),
+            PID: people["pid"],
+            "_county_code": people["county_code"],
+        }
+    )
+
+
+def subsidy(
+    pop: Population, rng: np.random.Generator, as_of: date, dis: pd.DataFrame, assist: pd.DataFrame
+) -> pd.DataFrame:
+    people = _person_frame(pop).set_index("pid")
+    active_dibao = assist[(assist["保障状态"] == "正常") & assist["救助类别"].str.contains("低保")]
+    dibao_pids = set(active_dibao[PID])
+    rows = []
+    first = as_of.replace(day=1)
+    months = [date(first.year - (first.month - k <= 0), (first.month - k - 1) % 12 + 1, 1) for k in (1, 2, 3)]
+    for pid, grade in zip(dis[PID], dis["_grade"], strict=True):
+        kinds = []
+        if pid in dibao_pids and rng.random() < 0.88:
+            kinds.append(("困难残疾人生活补贴", "80"))
+        if grade in ("1", "2") and rng.random() < 0.85:
+            kinds.append(("重度残疾人护理补贴", "100"))
+        for k, amt in kinds:
+            for m in months:
+                rows.append((pid, k, m, amt))
+    if not rows:
+        return pd.DataFrame(columns=["县(市、区)", "乡(镇、街道)", "姓名", "身份证号", "补贴类别", "发放年月", "发放金额", PID])
+    f = pd.DataFrame(rows, columns=[PID, "k", "m", "amt"])
+    p = people.loc[f[PID]]
+    return pd.DataFrame(
+        {
+            "县(市、区)": p["county"].to_numpy(),
+            "乡(镇、街道)": p["township"].to_numpy(),
+            "姓名": p["name"].to_numpy(),
+            "身份证号": p["id18"].to_numpy(),
+            "补贴类别": f["k"].to_numpy(),
+            "发放年月": [m.strftime("%Y-%m") for m in f["m"]],
+            "发放金额": f["amt"].to_numpy(),
+            PID: f[PID].to_numpy(),
+            "_county_code": p["county_code"].to_numpy(),
+            "_month": [m.strftime("%Y-%m") for m in f["m"]],
+        }
+    )
+
+
+def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFrame:
+    people = _person_frame(pop)
+    p = 0.03 + 0.08 * (people["age"] >= 60) + 0.5 * (people["age"] == 0)
+    patients = people[rng.random(len(people)) < p]
+    stays = patients.loc[patients.index.repeat(rng.choice([1, 2, 3], len(patients), p=[0.7, 0.22, 0.08]))].copy()
+    n = len(stays)
+    discharge = [as_of - timedelta(days=int(x)) for x in rng.integers(1, 700, n)]
+    los = rng.integers(2, 30, n)
+    admit = [d - timedelta(days=int(k)) for d, k in zip(discharge, los, strict=True)]
+    total = np.round(np.exp(rng.normal(9.3, 0.9, n)), 2)
+    fund = np.round(total * rng.uniform(0.45, 0.7, n), 2)
+    critical = np.round(np.where(total > 30000, total * 0.1, 0), 2)
+    aid = np.round(np.where(rng.random(n) < 0.1, total * 0.05, 0), 2)
+    oop = np.round(np.maximum(total - fund - critical - aid, 0), 2)
+    # Infants are settled under a parent's ID (the head's, or the spouse's): same ID, other name.
+    heads = people[people["position"] <= 1].drop_duplicates("hh", keep="last").set_index("hh")["id18"]
+    infant = (stays["age"] == 0).to_numpy() & (rng.random(n) < 0.7)
+    ids = np.where(infant, stays["hh"].map(heads).to_numpy(), stays["id18"].to_numpy())
+    ids = np.where(rng.random(n) < 0.03, None, ids)  # blank ID: walk-in, paper claim
+    sequence = rng.permutation(n) + 1
+    return pd.DataFrame(
+        {
+            "结算单号": [f"JS{d.year}{s:08d}" for d, s in zip(discharge, sequence, strict=True)],
+            "姓名": stays["name"].to_numpy(),
+            "证件号码": ids,
+            "性别": stays["sex"].to_numpy(),
+            "年龄": stays["age"].astype(str).to_numpy(),
+            "参保地": ("焦作市" + stays["county"]).to_numpy(),
+            "定点医疗机构": rng.choice(vocab.HOSPITALS, n),
+            "入院日期": admit,
+            "出院日期": discharge,
+            "出院诊断": rng.choice(vocab.DIAGNOSES, n),
+            "医疗费总额": total.astype(str),
+            "统筹基金支付": fund.astype(str),
+            "大病保险支付": critical.astype(str),
+            "医疗救助支付": aid.astype(str),
+            "个人自付": oop.astype(str),
+            PID: stays["pid"].to_numpy(),
+            "_county_code": stays["county_code"].to_numpy(),
+            "_year": [d.year for d in discharge],
+        }
+    )
