@@ -24,18 +24,21 @@ def clean_text(value: object) -> str | None:
     """
     if value is None or (isinstance(value, float) and value != value):
         return None
-    s = unicodedata.normalize("NFKC", str(value)).replace("\ufeff", "")
-    s = _WS.sub(" ", s).strip()
+    s = str(value)
+    for _ in range(4):  # until stable: collapsing spaces can let NFKC compose what follows
+        new = _WS.sub(" ", unicodedata.normalize("NFKC", s).replace("\ufeff", "")).strip()
+        if new == s:
+            break
+        s = new
     return s or None
 
 
 def squeeze(value: object) -> str | None:
     """clean_text with every space removed (codes, Chinese names, place names)."""
     s = clean_text(value)
-    if s is None:
-        return None
-    s = s.replace(" ", "")
-    return s or None
+    while s is not None and " " in s:
+        s = clean_text(s.replace(" ", ""))
+    return s
 
 
 def map_distinct(series: pd.Series, fn: Callable[[str], T]) -> pd.Series:

@@ -30,6 +30,17 @@ _SCI = re.compile(r"^\d(\.\d+)?E[+]?\d+$")
 _FLOATY = re.compile(r"^(\d+)\.0+$")
 
 
+def _clean(text: str) -> str:
+    """NFKC, separators removed, upper case; repeated until stable (removing a space can let NFKC
+    compose a letter with a following combining mark)."""
+    for _ in range(4):
+        new = _STRIP.sub("", unicodedata.normalize("NFKC", text)).upper()
+        if new == text:
+            break
+        text = new
+    return text
+
+
 def check_char(first17: str) -> str:
     """The check character for 17 digits.
 
@@ -75,7 +86,7 @@ def normalize_id(raw: object) -> IdResult:
     """
     if raw is None or (isinstance(raw, float) and raw != raw):
         return IdResult(None, IdStatus.MISSING)
-    s = _STRIP.sub("", unicodedata.normalize("NFKC", str(raw))).upper()
+    s = _clean(str(raw))
     if not s:
         return IdResult(None, IdStatus.MISSING)
     if _SCI.match(s):
@@ -142,7 +153,7 @@ def parse_cert(raw: object) -> CertResult:
     """
     if raw is None or (isinstance(raw, float) and raw != raw):
         return CertResult(None, IdResult(None, IdStatus.MISSING), None, None)
-    s = _STRIP.sub("", unicodedata.normalize("NFKC", str(raw))).upper()
+    s = _clean(str(raw))
     if not s:
         return CertResult(None, IdResult(None, IdStatus.MISSING), None, None)
     if len(s) == 20:

@@ -29,8 +29,12 @@ def clean_name(raw: object) -> str | None:
     """
     if raw is None or (isinstance(raw, float) and raw != raw):
         return None
-    s = unicodedata.normalize("NFKC", str(raw))
-    s = _DOTS.sub("·", _SPACES.sub("", s)).strip("·")
+    s = str(raw)
+    for _ in range(4):  # until stable: dropping a space can let NFKC compose what follows
+        new = _DOTS.sub("·", _SPACES.sub("", unicodedata.normalize("NFKC", s))).strip("·")
+        if new == s:
+            break
+        s = new
     return s or None
 
 

@@ -1,0 +1,70 @@
+"""The nightly flow: one task per stage, Parquet paths between them.
+
+Later stages (matching, households, rules, workbooks, cases) plug in after ``validate``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+import flows  # noqa: F401  (sets logging/analytics environment before Prefect runs)
+from pipeline import stages
+from pipeline.settings import Settings, today_shanghai
+from pipeline.sources import load_sources
+
+
+def _retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only when reading failed on I/O (a network share hiccup), never on bad data."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_on_io)
+def ingest(settings: Settings) -> Path:
+    report = stages.ingest_stage(settings, load_sources(settings.sources_file))
+    get_run_logger().info("ingest: report at %s", report)
+    return report
+
+
+@task(cache_policy=NO_CACHE)
+def normalize(settings: Settings, ingest_report: Path) -> Path:
+    return stages.normalize_stage(settings, ingest_report)
+
+
+@task(cache_policy=NO_CACHE)
+def validate(settings: Settings, ingest_report: Path, normalized: Path) -> Path:
+    records = stages.validate_stage(settings, ingest_report, normalized)
+    get_run_logger().info("validate: records at %s", records)
+    return records
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(
+    run_date: date | None = None,
+    extracts: str = "data/sample",
+    out: str = "reports",
+    state: str = "data/state",
+) -> str:
+    """Read, normalize and validate the department extracts; write reports/<run_date>/.
+
+    Args:
+        run_date: The day the run is for (default: today in Asia/Shanghai). Rules use it as "now".
+        extracts: Folder with one subfolder per source (monitoring, disability, ...).
+        out: Reports folder; this run writes <out>/<run_date>/.
+        state: Folder kept between runs (person IDs, review decisions, case state).
+    """
+    settings = Settings.build(extracts=extracts, out=out, state=state, run_date=run_date or today_shanghai())
+    report = ingest(settings)
+    normalized = normalize(settings, report)
+    records = validate(settings, report, normalized)
+    return str(records)
