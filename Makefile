@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(VENV)/bin/active-discovery run --extracts data/sample --out reports
 
 ## all tests (unit, property, end-to-end flow)
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

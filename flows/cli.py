@@ -20,7 +20,9 @@ def _summary_lines(run_dir: Path) -> list[str]:
     lines = [f"run {s['run_date']}: {s['records']} records accepted"]
     for key, e in s["sources"].items():
         if e["status"] == "ok":
-            lines.append(f"  {key:<11} ok      read {e.get('rows_read', 0):>8}  rejected {e.get('rejected', 0):>6}")
+            lines.append(
+                f"  {key:<11} ok      read {e.get('rows_read', 0):>8}  rejected {e.get('rejected', 0):>6}"
+            )
         else:
             lines.append(f"  {key:<11} {e['status'].upper():<7} {e.get('error') or e.get('error_zh') or ''}")
     if s.get("unknown_folders"):
@@ -34,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the nightly flow once")
     run.add_argument("--extracts", default=str(PROJECT_ROOT / "data" / "sample"))
     run.add_argument("--out", default=str(PROJECT_ROOT / "reports"))
-    run.add_argument("--run-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, Beijing)")
+    run.add_argument(
+        "--run-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, Beijing)"
+    )
     run.add_argument("--state", default=str(PROJECT_ROOT / "data" / "state"))
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

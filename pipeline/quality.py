@@ -78,7 +78,18 @@ def write_summary_xlsx(path: Path, summary: dict[str, Any]) -> None:
                 s.get("error_zh") or "",
             ]
         )
-    headers = ["数据源", "代码", "状态", "文件数", "读取行数", "拒绝行数", "通过行数", "主要拒绝原因", "主要标记问题", "错误说明"]
+    headers = [
+        "数据源",
+        "代码",
+        "状态",
+        "文件数",
+        "读取行数",
+        "拒绝行数",
+        "通过行数",
+        "主要拒绝原因",
+        "主要标记问题",
+        "错误说明",
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path))
     try:
@@ -99,6 +110,8 @@ def write_summary_xlsx(path: Path, summary: dict[str, Any]) -> None:
         ws.set_column(7, 9, 45)
         ws.freeze_panes(2, 0)
         if summary.get("unknown_folders"):
-            ws.write_string(len(rows) + 3, 0, "未识别的文件夹(已跳过):" + "、".join(summary["unknown_folders"]))
+            ws.write_string(
+                len(rows) + 3, 0, "未识别的文件夹(已跳过):" + "、".join(summary["unknown_folders"])
+            )
     finally:
         wb.close()

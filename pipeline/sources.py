@@ -108,7 +108,11 @@ def load_sources(path: str | Path) -> SourcesConfig:
             if unknown:
                 problems.append(f"{where}: unknown keys {sorted(unknown)}")
             headers = fbody.get("headers") or []
-            if not isinstance(headers, list) or not all(isinstance(h, str) and h for h in headers):
+            if (
+                not headers
+                or not isinstance(headers, list)
+                or not all(isinstance(h, str) and h for h in headers)
+            ):
                 problems.append(f"{where}: 'headers' must be a non-empty list of strings")
                 continue
             fields.append(

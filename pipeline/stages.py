@@ -46,7 +46,11 @@ def ingest_stage(settings: Settings, cfg: SourcesConfig | None = None) -> Path:
     for spec in cfg.sources:
         sr = read.sources.get(spec.key)
         if sr is None:
-            sources[spec.key] = {"label": spec.label, "status": "missing", "error_zh": "未提供该数据源的文件夹"}
+            sources[spec.key] = {
+                "label": spec.label,
+                "status": "missing",
+                "error_zh": "未提供该数据源的文件夹",
+            }
             log.warning("source %s: no folder in the extracts", spec.key)
             continue
         status = "failed" if sr.error else "ok"

@@ -76,7 +76,9 @@ def checks_for(spec: SourceSpec, cfg: SourcesConfig, run_date: date) -> list[Che
                 )
             )
         elif kind is S.Kind.MONEY:
-            out.append(Check("ExpectColumnValuesToBeBetween", f.name, HARD, f"{label}为负数", {"min_value": 0}))
+            out.append(
+                Check("ExpectColumnValuesToBeBetween", f.name, HARD, f"{label}为负数", {"min_value": 0})
+            )
         elif kind is S.Kind.INT:
             out.append(
                 Check(
@@ -89,7 +91,15 @@ def checks_for(spec: SourceSpec, cfg: SourcesConfig, run_date: date) -> list[Che
             )
         elif kind is S.Kind.ID and f.name == S.ID_NUMBER:
             statuses = [s.value for s in S.IdStatus]
-            out.append(Check("ExpectColumnValuesToBeInSet", S.ID_STATUS, HARD, "身份证号状态未知", {"value_set": statuses}))
+            out.append(
+                Check(
+                    "ExpectColumnValuesToBeInSet",
+                    S.ID_STATUS,
+                    HARD,
+                    "身份证号状态未知",
+                    {"value_set": statuses},
+                )
+            )
             out.append(
                 Check(
                     "ExpectColumnValuesToBeInSet",
@@ -100,7 +110,9 @@ def checks_for(spec: SourceSpec, cfg: SourcesConfig, run_date: date) -> list[Che
                 )
             )
         elif kind is S.Kind.TOWNSHIP:
-            out.append(Check("ExpectColumnValuesToNotBeNull", S.TOWNSHIP_CODE, SOFT, "乡镇无法识别(已标记,保留该行)"))
+            out.append(
+                Check("ExpectColumnValuesToNotBeNull", S.TOWNSHIP_CODE, SOFT, "乡镇无法识别(已标记,保留该行)")
+            )
     return out
 
 
@@ -119,6 +131,7 @@ def _context(docs_dir: Path | None) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    ctx: Any
     if docs_dir is not None:
         # A re-run of the same date replaces the previous run's suites, results and docs.
         shutil.rmtree(docs_dir, ignore_errors=True)
@@ -162,12 +175,22 @@ def validate_frames(
         for i, c in enumerate(checks):
             cls = getattr(gxe, c.expectation)
             suite.add_expectation(
-                cls(column=c.column, severity=c.severity, meta={"check": i, "reason_zh": c.reason_zh}, **c.kwargs)
+                cls(
+                    column=c.column,
+                    severity=c.severity,
+                    meta={"check": i, "reason_zh": c.reason_zh},
+                    **c.kwargs,
+                )
             )
         asset = ctx.data_sources.add_pandas(key).add_dataframe_asset(f"{key}_records")
         batch_def = asset.add_batch_definition_whole_dataframe("whole")
         definitions.append(
-            (key, ctx.validation_definitions.add(gx.ValidationDefinition(name=key, data=batch_def, suite=suite)))
+            (
+                key,
+                ctx.validation_definitions.add(
+                    gx.ValidationDefinition(name=key, data=batch_def, suite=suite)
+                ),
+            )
         )
 
     for key, vd in definitions:
@@ -180,7 +203,9 @@ def validate_frames(
         for r in result.results:
             check = checks[int(r.expectation_config.meta["check"])]
             if r.exception_info and r.exception_info.get("raised_exception"):
-                raise RuntimeError(f"GX check {check.expectation} on {key}.{check.column} raised: {r.exception_info}")
+                raise RuntimeError(
+                    f"GX check {check.expectation} on {key}.{check.column} raised: {r.exception_info}"
+                )
             idx = list(r.result.get("unexpected_index_list") or [])
             if not idx:
                 continue

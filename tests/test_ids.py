@@ -55,7 +55,13 @@ def test_normalize_id(raw: str | None, value: str | None, status: IdStatus) -> N
 @pytest.mark.parametrize(
     "id18",
     # Historical 焦作 area codes stay valid for life (check characters computed by hand-checked check_char).
-    ["410811198503150218", "41082419850315021X", "410826198503150212", "410827198503150219", "410881198503150217"],
+    [
+        "410811198503150218",
+        "41082419850315021X",
+        "410826198503150212",
+        "410827198503150219",
+        "410881198503150217",
+    ],
 )
 def test_historical_jiaozuo_area_codes_are_accepted(id18: str) -> None:
     assert normalize_id(id18).status is IdStatus.VALID

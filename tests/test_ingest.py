@@ -60,7 +60,9 @@ def test_row_with_too_many_fields_is_quarantined(tmp_path: Path, cfg: SourcesCon
 
 
 def test_ids_are_never_floats(tmp_path: Path, cfg: SourcesConfig) -> None:
-    p = write(tmp_path / "s.csv", f"{SUBSIDY_HEADER}\n博爱县,磨头镇,张伟,410822199001011234,护理补贴,202610,100\n")
+    p = write(
+        tmp_path / "s.csv", f"{SUBSIDY_HEADER}\n博爱县,磨头镇,张伟,410822199001011234,护理补贴,202610,100\n"
+    )
     frame, _, _ = read_source_file(p, cfg.by_key("subsidy"))
     assert frame[S.ID_NUMBER].iloc[0] == "410822199001011234"
 
@@ -91,13 +93,19 @@ def test_cell_text() -> None:
     [
         ("empty.csv", b"", "文件为空"),
         ("header_only.csv", (SUBSIDY_HEADER + "\n").encode(), "只有表头"),
-        ("no_id.csv", "县(市、区),乡(镇、街道),姓名,补贴类别,发放年月\n博爱县,磨头镇,张伟,护理补贴,202610\n".encode(), "缺少必需的列:身份证号"),
+        (
+            "no_id.csv",
+            "县(市、区),乡(镇、街道),姓名,补贴类别,发放年月\n博爱县,磨头镇,张伟,护理补贴,202610\n".encode(),
+            "缺少必需的列:身份证号",
+        ),
         ("junk.csv", bytes(range(256)) * 20, "不是文本格式"),
         ("corrupt.xlsx", b"PK\x03\x04 this is not a zip archive", "Excel文件损坏"),
-        ("wrong_folder.csv", "a,b,c\n1,2,3\n".encode(), "找不到表头"),
+        ("wrong_folder.csv", b"a,b,c\n1,2,3\n", "找不到表头"),
     ],
 )
-def test_bad_files_raise_a_clear_error(tmp_path: Path, cfg: SourcesConfig, name: str, content: bytes, message: str) -> None:
+def test_bad_files_raise_a_clear_error(
+    tmp_path: Path, cfg: SourcesConfig, name: str, content: bytes, message: str
+) -> None:
     p = tmp_path / name
     p.write_bytes(content)
     with pytest.raises(SourceFileError) as e:
@@ -109,7 +117,11 @@ def test_bad_files_raise_a_clear_error(tmp_path: Path, cfg: SourcesConfig, name:
 def test_bad_file_fails_its_source_and_the_others_go_on(tmp_path: Path, cfg: SourcesConfig) -> None:
     write(tmp_path / "subsidy" / "good.csv", f"{SUBSIDY_HEADER}\n{ROW}\n")
     (tmp_path / "subsidy" / "bad.csv").write_bytes(b"")
-    write(tmp_path / "monitoring" / "m.csv", "县(市、区),乡(镇、街道),户编号,姓名,证件号码,风险是否已消除\n博爱县,磨头,H1,王芳,,否\n", "gbk")
+    write(
+        tmp_path / "monitoring" / "m.csv",
+        "县(市、区),乡(镇、街道),户编号,姓名,证件号码,风险是否已消除\n博爱县,磨头,H1,王芳,,否\n",
+        "gbk",
+    )
     write(tmp_path / "新部门数据" / "x.csv", "a,b\n1,2\n")
     (tmp_path / "readme.txt").write_text("not a source")
     read = read_extracts(tmp_path, cfg)

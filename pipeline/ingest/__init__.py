@@ -144,7 +144,9 @@ def _read_excel_rows(path: Path, report: FileReport) -> list[list[Any]]:
         ) from e
     report.encoding = "xlsx"
     if others:
-        log.warning("%s: only the first sheet is read; %d other non-empty sheet(s) ignored", path.name, len(others))
+        log.warning(
+            "%s: only the first sheet is read; %d other non-empty sheet(s) ignored", path.name, len(others)
+        )
     return [list(r) for r in rows]
 
 
@@ -178,7 +180,9 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
     else:
         rows = [[cell_text(c) for c in r] for r in _read_excel_rows(path, report)]
         if not rows:
-            raise SourceFileError(str(path), "the workbook is empty", "Excel文件没有任何数据,请检查后重新提交")
+            raise SourceFileError(
+                str(path), "the workbook is empty", "Excel文件没有任何数据,请检查后重新提交"
+            )
     header_map = spec.header_map()
     h = _find_header(rows, header_map)
     if h is None:
@@ -219,7 +223,9 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
             continue
         if len(row) > ncols:
             if "".join(c or "" for c in row[ncols:]).strip():
-                rejected.append((number, "列数多于表头(可能有未加引号的逗号)", ",".join(c or "" for c in row)))
+                rejected.append(
+                    (number, "列数多于表头(可能有未加引号的逗号)", ",".join(c or "" for c in row))
+                )
                 continue
             row = row[:ncols]
         elif len(row) < ncols:

@@ -9,6 +9,7 @@ the row). Each normalizer runs once per distinct value.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -120,7 +121,9 @@ def normalize_source(
             names, pinyin = normalize_names(col)
             out[f.name], out[S.raw_col(f.name)], out[S.pinyin_col(f.name)] = names, col, pinyin
         elif kind is S.Kind.ID:
-            res = map_distinct_attrs(col, normalize_id, {"value": None, "status_text": S.IdStatus.MISSING.value})
+            res = map_distinct_attrs(
+                col, normalize_id, {"value": None, "status_text": S.IdStatus.MISSING.value}
+            )
             out[f.name], out[S.status_col(f.name)] = res["value"], res["status_text"]
             out[S.raw_col(f.name)] = col
         elif kind is S.Kind.SEX:
@@ -146,8 +149,7 @@ def normalize_source(
             out[f.name] = vals.astype("boolean")
             errors.add(err.notna(), label + ": " + err.fillna(""))
         elif kind is S.Kind.ENUM:
-            spellings = cfg.enums[f.name]
-            out[f.name] = map_distinct(col, lambda v, sp=spellings: normalize_enum(v, sp))
+            out[f.name] = map_distinct(col, partial(normalize_enum, spellings=cfg.enums[f.name]))
         elif kind is S.Kind.CERT:
             certs = map_distinct_attrs(
                 col, parse_cert, {"value": None, "usable_id": None, "category": None, "grade": None}
@@ -227,7 +229,9 @@ def _resolve_places(
     # Townships once per distinct (county, township) pair, then the address for what is left.
     key = pd.DataFrame({"c": county, "t": township_raw.map(squeeze)})
     pairs = key.drop_duplicates()
-    pairs["code"] = [gaz.township_code(c, t) if t is not None else None for c, t in zip(pairs.c, pairs.t, strict=True)]
+    pairs["code"] = [
+        gaz.township_code(c, t) if t is not None else None for c, t in zip(pairs.c, pairs.t, strict=True)
+    ]
     township = key.merge(pairs, on=["c", "t"], how="left")["code"]
     need = township.isna() & address.notna()
     if need.any():

@@ -52,7 +52,9 @@ def map_distinct(series: pd.Series, fn: Callable[[str], T]) -> pd.Series:
     return series.map(table)
 
 
-def map_distinct_attrs(series: pd.Series, fn: Callable[[str], object], attrs: dict[str, object]) -> dict[str, pd.Series]:
+def map_distinct_attrs(
+    series: pd.Series, fn: Callable[[str], object], attrs: dict[str, object]
+) -> dict[str, pd.Series]:
     """Like map_distinct for a function returning an object: one Series per attribute.
 
     ``attrs`` maps attribute name -> the value rows with a null input get.

@@ -21,7 +21,8 @@ _CHECK = "10X98765432"
 # province (410811 郊区, 410824 沁阳县, 410826 孟县, 410827 济源县 ...) stay valid for life, so only the
 # province is checked, never the full six digits.
 _PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
+    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
 )
 # Characters people and spreadsheets put around an ID: spaces of every width, tabs, the leading
 # apostrophe that forces text in Excel, quotes, and the ="..." text-formula trick.

@@ -86,7 +86,10 @@ class Gazetteer:
         with open(path, encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         return cls(
-            [Township(r["township_code"], r["township"], r["county_code"], r["county"], r["kind"]) for r in rows]
+            [
+                Township(r["township_code"], r["township"], r["county_code"], r["county"], r["kind"])
+                for r in rows
+            ]
         )
 
     # -- counties ------------------------------------------------------------------------------

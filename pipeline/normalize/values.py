@@ -34,8 +34,18 @@ def normalize_phone(raw: object) -> str | None:
     return d if len(d) >= 7 else None
 
 
-_SEX = {"男": "男", "男性": "男", "M": "男", "MALE": "男", "1": "男", "女": "女", "女性": "女", "F": "女",
-        "FEMALE": "女", "2": "女"}
+_SEX = {
+    "男": "男",
+    "男性": "男",
+    "M": "男",
+    "MALE": "男",
+    "1": "男",
+    "女": "女",
+    "女性": "女",
+    "F": "女",
+    "FEMALE": "女",
+    "2": "女",
+}
 
 
 def normalize_sex(raw: object) -> str | None:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,14 +34,33 @@ ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 # Headers that hold IDs, names and places, per source (standard headers).
-ID_HEADERS = {"monitoring": ["证件号码"], "disability": ["身份证号"], "assistance": ["成员身份证号", "户主身份证号"],
-              "subsidy": ["身份证号"], "medical": ["证件号码"]}
-NAME_HEADERS = {"monitoring": ["姓名"], "disability": ["姓名"], "assistance": ["成员姓名", "户主姓名"],
-                "subsidy": ["姓名"], "medical": ["姓名"]}
-TOWNSHIP_HEADERS = {"monitoring": "乡(镇、街道)", "disability": "所属乡镇", "assistance": "乡(镇、街道)",
-                    "subsidy": "乡(镇、街道)"}
-COUNTY_HEADERS = {"monitoring": "县(市、区)", "disability": "所属县区", "assistance": "县(市、区)",
-                  "subsidy": "县(市、区)", "medical": "参保地"}
+ID_HEADERS = {
+    "monitoring": ["证件号码"],
+    "disability": ["身份证号"],
+    "assistance": ["成员身份证号", "户主身份证号"],
+    "subsidy": ["身份证号"],
+    "medical": ["证件号码"],
+}
+NAME_HEADERS = {
+    "monitoring": ["姓名"],
+    "disability": ["姓名"],
+    "assistance": ["成员姓名", "户主姓名"],
+    "subsidy": ["姓名"],
+    "medical": ["姓名"],
+}
+TOWNSHIP_HEADERS = {
+    "monitoring": "乡(镇、街道)",
+    "disability": "所属乡镇",
+    "assistance": "乡(镇、街道)",
+    "subsidy": "乡(镇、街道)",
+}
+COUNTY_HEADERS = {
+    "monitoring": "县(市、区)",
+    "disability": "所属县区",
+    "assistance": "县(市、区)",
+    "subsidy": "县(市、区)",
+    "medical": "参保地",
+}
 
 
 @dataclass(frozen=True)
@@ -82,22 +102,27 @@ def _place_variants(frame: pd.DataFrame, source: str, rng: np.random.Generator, 
         c = frame[ch].astype(object)
         r = rng.random(n)
         c = c.where(~(r < 0.08 * scale), "焦作市" + c)
-        c = c.where(~((r >= 0.08 * scale) & (r < 0.12 * scale)), c.str.replace(r"(县|区|市)$", "", regex=True))
+        c = c.where(
+            ~((r >= 0.08 * scale) & (r < 0.12 * scale)), c.str.replace(r"(县|区|市)$", "", regex=True)
+        )
         frame[ch] = c
 
 
-def _invalid_values(frame: pd.DataFrame, source: str, rng: np.random.Generator, tags: pd.Series, scale: float) -> None:
+def _invalid_values(
+    frame: pd.DataFrame, source: str, rng: np.random.Generator, tags: pd.Series, scale: float
+) -> None:
     """A few rows that validation must reject: negative amounts, future dates, unknown codes, no name."""
     n = len(frame)
-    plan = {
+    plans: dict[str, list[tuple[str, Any]]] = {
         "monitoring": [("家庭年人均纯收入(元)", "-1200"), ("风险是否已消除", "待定")],
         "disability": [("残疾等级", "五级"), ("发证日期", date(2031, 1, 1))],
         "assistance": [("救助类别", "临时救助"), ("月保障金额", "-330")],
         "subsidy": [("发放金额", "八十")],
         "medical": [("个人自付", "-50.00"), ("出院日期", date(2030, 6, 1))],
-    }[source]
+    }
+    plan = plans[source]
     name_col = NAME_HEADERS[source][0]
-    for col, bad in [*plan, (name_col, None)]:
+    for col, bad in [*plan, (name_col, None)]:  # a blank name too
         chosen = rng.random(n) < 0.0015 * scale
         if not chosen.any():
             continue
@@ -117,7 +142,9 @@ def _files(source: str, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [("残疾人信息", frame)]
 
 
-def _write_csv(path: Path, headers: list[str], rows: list[list[str | None]], encoding: str, title: str | None) -> None:
+def _write_csv(
+    path: Path, headers: list[str], rows: list[list[str | None]], encoding: str, title: str | None
+) -> None:
     with open(path, "w", encoding=encoding, newline="", errors="strict") as f:
         w = csv.writer(f)
         if title:
@@ -158,7 +185,9 @@ def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
     rng = np.random.default_rng(spec.seed + 1)
     mon = X.monitoring(pop, rng, spec.as_of)
     monitored = set(pop.persons.loc[pop.persons["pid"].isin(mon[X.PID]), "hh"])
-    at_risk = set(pop.persons.loc[pop.persons["pid"].isin(mon.loc[mon["风险是否已消除"] == "否", X.PID]), "hh"])
+    at_risk = set(
+        pop.persons.loc[pop.persons["pid"].isin(mon.loc[mon["风险是否已消除"] == "否", X.PID]), "hh"]
+    )
     dis = X.disability(pop, rng, spec.as_of, monitored)
     ast = X.assistance(pop, rng, spec.as_of, at_risk)
     frames = {
@@ -226,7 +255,11 @@ def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
     truth.to_csv(out / TRUTH_FILE, index=False, encoding="utf-8")
     log.info(
         "sample: %d households, %d people, %d rows in %d sources -> %s",
-        spec.households, len(pop.persons), len(truth), len(frames), out,
+        spec.households,
+        len(pop.persons),
+        len(truth),
+        len(frames),
+        out,
     )
     return truth
 

@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--households", type=int, required=True, help="number of households in the population")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", required=True, help="extracts folder to write (one subfolder per source)")
-    p.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help="the extracts' reference date")
+    p.add_argument(
+        "--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help="the extracts' reference date"
+    )
     p.add_argument("--error-scale", type=float, default=1.0, help="multiply every error rate (0 = clean)")
     p.add_argument("--xlsx", default="disability", help="comma-separated sources written as .xlsx")
     a = p.parse_args(argv)

@@ -139,7 +139,18 @@ def subsidy(
             for m in months:
                 rows.append((pid, k, m, amt))
     if not rows:
-        return pd.DataFrame(columns=["县(市、区)", "乡(镇、街道)", "姓名", "身份证号", "补贴类别", "发放年月", "发放金额", PID])
+        return pd.DataFrame(
+            columns=[
+                "县(市、区)",
+                "乡(镇、街道)",
+                "姓名",
+                "身份证号",
+                "补贴类别",
+                "发放年月",
+                "发放金额",
+                PID,
+            ]
+        )
     f = pd.DataFrame(rows, columns=[PID, "k", "m", "amt"])
     p = people.loc[f[PID]]
     return pd.DataFrame(
@@ -162,7 +173,9 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
     people = _person_frame(pop)
     p = 0.03 + 0.08 * (people["age"] >= 60) + 0.5 * (people["age"] == 0)
     patients = people[rng.random(len(people)) < p]
-    stays = patients.loc[patients.index.repeat(rng.choice([1, 2, 3], len(patients), p=[0.7, 0.22, 0.08]))].copy()
+    stays = patients.loc[
+        patients.index.repeat(rng.choice([1, 2, 3], len(patients), p=[0.7, 0.22, 0.08]))
+    ].copy()
     n = len(stays)
     discharge = [as_of - timedelta(days=int(x)) for x in rng.integers(1, 700, n)]
     los = rng.integers(2, 30, n)
@@ -176,7 +189,9 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
     heads = people[people["position"] <= 1].drop_duplicates("hh", keep="last").set_index("hh")["id18"]
     infant = (stays["age"] == 0).to_numpy() & (rng.random(n) < 0.7)
     ids = np.where(infant, stays["hh"].map(heads).to_numpy(), stays["id18"].to_numpy())
-    ids = np.where(rng.random(n) < 0.03, None, ids)  # blank ID: walk-in, paper claim
+    ids = np.where(
+        rng.random(n) < 0.03, np.array(None, dtype=object), ids.astype(object)
+    )  # blank ID: walk-in, paper claim
     sequence = rng.permutation(n) + 1
     return pd.DataFrame(
         {

@@ -19,7 +19,9 @@ from pipeline.sample import vocab
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 _CHECK = np.array(list("10X98765432"))
 # Area codes of people born elsewhere who live here (济源, 郑州, 新乡, 洛阳, 南阳, other provinces).
-_MIGRANT_AREAS = np.array(["410881", "410102", "410105", "410702", "410302", "411302", "130102", "370102", "140105"])
+_MIGRANT_AREAS = np.array(
+    ["410881", "410102", "410105", "410702", "410302", "411302", "130102", "370102", "140105"]
+)
 
 
 def check_chars(first17: np.ndarray) -> np.ndarray:
@@ -62,7 +64,10 @@ def make_population(n_households: int, seed: int, as_of: date, gazetteer: Gazett
     village = np.where(
         urban,
         np.char.add(np.char.add(stems[:, 0], stems[:, 1]), rng.choice(vocab.COMMUNITY_TAILS, n_households)),
-        np.char.add(np.char.add(np.char.add(stems[:, 0], stems[:, 1]), rng.choice(vocab.VILLAGE_TAILS, n_households)), "村"),
+        np.char.add(
+            np.char.add(np.char.add(stems[:, 0], stems[:, 1]), rng.choice(vocab.VILLAGE_TAILS, n_households)),
+            "村",
+        ),
     )
     size = rng.choice([1, 2, 3, 4, 5, 6], n_households, p=[0.14, 0.26, 0.25, 0.2, 0.1, 0.05])
     households = pd.DataFrame(
@@ -133,7 +138,9 @@ def make_population(n_households: int, seed: int, as_of: date, gazetteer: Gazett
     by = birth.astype("datetime64[Y]").astype(int) + 1970
     area = np.where(county == "410871", rng.choice(["410811", "410823", "410825"], n), area)
     area = np.where((county == "410882") & (by < 1989) & (rng.random(n) < 0.7), "410824", area)
-    area = np.where((county == "410883") & (by >= 1986) & (by <= 1995) & (rng.random(n) < 0.5), "410826", area)
+    area = np.where(
+        (county == "410883") & (by >= 1986) & (by <= 1995) & (rng.random(n) < 0.5), "410826", area
+    )
     area = np.where(rng.random(n) < 0.05, rng.choice(_MIGRANT_AREAS, n), area)
     ymd = pd.to_datetime(birth).strftime("%Y%m%d").to_numpy()
     seq = rng.integers(0, 500, n) * 2 + male.astype(int)
@@ -150,13 +157,14 @@ def make_population(n_households: int, seed: int, as_of: date, gazetteer: Gazett
     id18 = np.char.add(first17, check_chars(first17))
 
     adult = (age >= 18) & (age <= 78)
+    mobiles = np.char.add(
+        np.char.add("1", rng.choice(list("35789"), n)),
+        np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9),
+    ).astype(object)
     phone = np.where(
         adult & (rng.random(n) < 0.85),
-        np.char.add(
-            np.char.add("1", rng.choice(list("35789"), n)),
-            np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9),
-        ),
-        None,
+        mobiles,
+        np.array(None, dtype=object),
     )
     persons = pd.DataFrame(
         {

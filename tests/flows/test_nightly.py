@@ -1,0 +1,41 @@
+"""The nightly flow on the committed sample, asserting on what a user opens."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from flows.nightly import nightly
+from pipeline import schema as S
+
+
+@pytest.mark.slow
+def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
+    extracts = tmp_path / "extracts"
+    shutil.copytree(sample_dir, extracts)
+    # A department's broken file must not stop the night: only its source is skipped.
+    (extracts / "medical" / "住院结算_broken.xlsx").write_bytes(b"not a workbook")
+    result = nightly(
+        run_date=date(2026, 11, 29),
+        extracts=str(extracts),
+        out=str(tmp_path / "reports"),
+        state=str(tmp_path / "state"),
+    )
+    run_dir = tmp_path / "reports" / "2026-11-29"
+    assert Path(result) == run_dir / "data" / "records.parquet"
+    records = pd.read_parquet(result)
+    assert set(records[S.SOURCE]) == {"monitoring", "disability", "assistance", "subsidy"}
+    summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sources"]["medical"]["status"] == "failed"
+    assert "住院结算_broken.xlsx" in summary["sources"]["medical"]["error_zh"]
+    for source in ("monitoring", "disability", "assistance", "subsidy"):
+        wb = openpyxl.load_workbook(run_dir / "data_quality" / f"{source}_rejected.xlsx")
+        ws = wb.worksheets[0]
+        assert [c.value for c in ws[1]][:3] == ["文件", "行号", "原因"]
+        assert ws.freeze_panes == "A2"
