@@ -94,7 +94,9 @@ def cell_text(value: Any) -> str | None:
     >>> cell_text(13803911234.0), cell_text(4.10822199001012e17), cell_text(650.5)
     ('13803911234', '4.10822199001012E+17', '650.5')
     """
-    if value is None or value == "":
+    if type(value) is str:  # the common case first: most cells are text
+        return value if value.strip() else None
+    if value is None:
         return None
     if isinstance(value, bool):
         return "是" if value else "否"
@@ -160,10 +162,10 @@ def _find_header(rows: list[list[Any]], header_map: dict[str, str]) -> int | Non
     return best
 
 
-def _blank_to_none(values: list[Any]) -> pd.Series:
+def _blank_to_none(values: tuple[str, ...]) -> pd.Series:
+    # Only empty cells become None here; whitespace-only cells are blank to every normalizer.
     col = pd.Series(values, dtype="object")
-    blank = col.isna() | (col.str.strip() == "")
-    return col.where(~blank, None)
+    return col.where(col != "", None)
 
 
 def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
@@ -178,7 +180,8 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
     if path.suffix.lower() == ".csv":
         rows = list(_read_csv_rows(path, report))
     else:
-        rows = [[cell_text(c) for c in r] for r in _read_excel_rows(path, report)]
+        # Workbook cells as the text a person would type; "" for blanks, like the CSV reader.
+        rows = [[cell_text(c) or "" for c in r] for r in _read_excel_rows(path, report)]
         if not rows:
             raise SourceFileError(
                 str(path), "the workbook is empty", "Excel文件没有任何数据,请检查后重新提交"
@@ -218,18 +221,16 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
     for offset, row in enumerate(rows[h + 1 :]):
         number = h + 2 + offset  # spreadsheet row number: 1-based, header included
         # Cells are str (CSV) or str/None (workbooks, via cell_text); blanks become None below.
-        if not "".join(c or "" for c in row).strip():
+        if not "".join(row).strip():
             report.blank_rows += 1
             continue
         if len(row) > ncols:
-            if "".join(c or "" for c in row[ncols:]).strip():
-                rejected.append(
-                    (number, "列数多于表头(可能有未加引号的逗号)", ",".join(c or "" for c in row))
-                )
+            if "".join(row[ncols:]).strip():
+                rejected.append((number, "列数多于表头(可能有未加引号的逗号)", ",".join(row)))
                 continue
             row = row[:ncols]
         elif len(row) < ncols:
-            row = row + [None] * (ncols - len(row))
+            row = row + [""] * (ncols - len(row))
         data_rows.append(row)
         row_numbers.append(number)
     if not data_rows and not rejected:
@@ -239,7 +240,8 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
     report.rows = len(data_rows)
     report.rejected_rows = len(rejected)
     name = path.name
-    frame = pd.DataFrame({fname: _blank_to_none([r[i] for r in data_rows]) for fname, i in positions.items()})
+    columns = list(zip(*data_rows, strict=True)) if data_rows else [()] * ncols
+    frame = pd.DataFrame({fname: _blank_to_none(columns[i]) for fname, i in positions.items()})
     frame.insert(0, S.ROW, pd.Series(row_numbers, dtype="int64"))
     frame.insert(0, S.FILE, name)
     rej = pd.DataFrame(rejected, columns=[S.ROW, REJECT_REASON, REJECT_TEXT])
