@@ -23,7 +23,7 @@ from pipeline.normalize.places import Gazetteer
 from pipeline.quality import write_rejected, write_summary_xlsx
 from pipeline.settings import Settings
 from pipeline.sources import SourcesConfig, load_sources
-from pipeline.validate import REASON, validate_frames
+from pipeline.validate import REASON, Validator
 
 log = logging.getLogger(__name__)
 
@@ -100,61 +100,58 @@ def normalize_stage(settings: Settings, ingest_report: Path, cfg: SourcesConfig 
 def validate_stage(
     settings: Settings, ingest_report: Path, normalized_dir: Path, cfg: SourcesConfig | None = None
 ) -> Path:
-    """Validate, quarantine, and write records.parquet plus the data-quality workbooks and summary."""
+    """Validate, quarantine, and write records.parquet plus the data-quality workbooks and summary.
+
+    Sources are validated one at a time and appended to records.parquet as they pass, so peak
+    memory is that of the largest source, not of all of them.
+    """
     cfg = cfg or load_sources(settings.sources_file)
     report = json.loads(ingest_report.read_text(encoding="utf-8"))
-    frames = {
-        key: pd.read_parquet(normalized_dir / f"{key}.parquet")
-        for key, entry in report["sources"].items()
-        if entry["status"] == "ok"
-    }
     settings.quality_dir.mkdir(parents=True, exist_ok=True)
-    accepted, rejected, summaries = validate_frames(
-        frames, cfg, settings.run_date, docs_dir=settings.quality_dir / "gx"
-    )
-    for key, entry in report["sources"].items():
-        if entry["status"] != "ok":
-            continue
-        spec = cfg.by_key(key)
-        raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
-        unsplit = pd.read_parquet(settings.work_dir / "raw" / f"{key}_unsplit.parquet")
-        rej = pd.concat(
-            [
-                rejected[key][[S.FILE, S.ROW, REASON]],
-                unsplit[[S.FILE, S.ROW, "reason"]].rename(columns={"reason": REASON}),
-            ],
-            ignore_index=True,
-        )
-        write_rejected(settings.quality_dir / f"{key}_rejected.xlsx", spec, rej, raw)
-        v = summaries[key]
-        flags = accepted[key][S.FLAGS].dropna().str.split("; ").explode()
-        flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
-        reasons = dict(v.reasons)
-        if len(unsplit):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    validator = Validator(cfg, settings.run_date, docs_dir=settings.quality_dir / "gx")
+    total = 0
+    with pq.ParquetWriter(settings.records_file, S.RECORD_SCHEMA) as writer:
+        for key, entry in report["sources"].items():
+            if entry["status"] != "ok":
+                continue
+            accepted, rejected, v = validator.validate(
+                key, pd.read_parquet(normalized_dir / f"{key}.parquet")
+            )
+            table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
+            writer.write_table(table.cast(S.RECORD_SCHEMA))
+            total += len(accepted)
+            raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
+            unsplit = pd.read_parquet(settings.work_dir / "raw" / f"{key}_unsplit.parquet")
+            rej = pd.concat(
+                [
+                    rejected[[S.FILE, S.ROW, REASON]],
+                    unsplit[[S.FILE, S.ROW, "reason"]].rename(columns={"reason": REASON}),
+                ],
+                ignore_index=True,
+            )
+            write_rejected(settings.quality_dir / f"{key}_rejected.xlsx", cfg.by_key(key), rej, raw)
+            flags = accepted[S.FLAGS].dropna().str.split("; ").explode()
+            flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
+            reasons = dict(v.reasons)
             for r, c in unsplit["reason"].value_counts().items():
                 reasons[str(r)] = reasons.get(str(r), 0) + int(c)
-        entry.update(
-            rejected=int(len(rej)),
-            accepted=int(len(accepted[key])),
-            reasons=reasons,
-            flags={str(k): int(c) for k, c in flags.value_counts().items()},
-            gx_success=v.success,
-        )
-    records = (
-        pd.concat([accepted[k] for k in accepted], ignore_index=True)
-        if accepted
-        else pd.DataFrame(columns=list(S.RECORD_COLUMNS))
-    )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(records[list(S.RECORD_COLUMNS)], preserve_index=False)
-    pq.write_table(table.cast(S.RECORD_SCHEMA), settings.records_file)
-    summary = {"run_date": settings.run_date.isoformat(), **report, "records": int(len(records))}
+            entry.update(
+                rejected=int(len(rej)),
+                accepted=int(len(accepted)),
+                reasons=reasons,
+                flags={str(k): int(c) for k, c in flags.value_counts().items()},
+                gx_success=v.success,
+            )
+            del accepted, rejected, raw, table
+    validator.finish()
+    summary = {"run_date": settings.run_date.isoformat(), **report, "records": total}
     (settings.quality_dir / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )
     write_summary_xlsx(settings.quality_dir / "summary.xlsx", summary)
     failed = [k for k, e in report["sources"].items() if e["status"] != "ok"]
-    log.info("records: %d accepted; sources not used this run: %s", len(records), ", ".join(failed) or "none")
+    log.info("records: %d accepted; sources not used this run: %s", total, ", ".join(failed) or "none")
     return settings.records_file
 
 

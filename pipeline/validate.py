@@ -143,60 +143,59 @@ def _context(docs_dir: Path | None) -> Any:
     return ctx
 
 
-def validate_frames(
-    frames: dict[str, pd.DataFrame],
-    cfg: SourcesConfig,
-    run_date: date,
-    docs_dir: Path | None = None,
-) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, SourceValidation]]:
-    """Validate each source's normalized frame.
+class Validator:
+    """Runs each source's suite as its frame arrives, so only one source is in memory at a time.
 
-    Returns (accepted, rejected, summaries) keyed by source. ``rejected`` keeps every column plus
-    ``reason`` (all failed hard checks, '; '-joined). With ``docs_dir``, GX Data Docs are built
-    there.
+    GX sees a slim copy of the frame: only the checked columns, dates as YYYYMMDD numbers. GX hashes
+    every column it is given and compares datetimes one Python call per row; numbers it compares
+    vectorized.
     """
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
 
-    ctx = _context(docs_dir)
-    accepted: dict[str, pd.DataFrame] = {}
-    rejected: dict[str, pd.DataFrame] = {}
-    summaries: dict[str, SourceValidation] = {}
-    definitions = []
-    batches: dict[str, pd.DataFrame] = {}
-    checks_by_source: dict[str, list[Check]] = {}
-    for key, frame in frames.items():
-        spec = cfg.by_key(key)
+    def __init__(self, cfg: SourcesConfig, run_date: date, docs_dir: Path | None = None) -> None:
+        self.cfg = cfg
+        self.run_date = run_date
+        self.docs_dir = docs_dir
+        self.ctx = _context(docs_dir)
+        self.ran = False
+
+    def validate(self, key: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, SourceValidation]:
+        """(accepted rows without parse_errors, rejected rows with ``reason``, summary)."""
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+
+        spec = self.cfg.by_key(key)
         frame = frame.reset_index(drop=True)
-        batches[key] = frame
-        checks = [c for c in checks_for(spec, cfg, run_date) if c.column in frame.columns]
-        checks_by_source[key] = checks
-        suite = ctx.suites.add(gx.ExpectationSuite(name=f"{key}_records"))
+        checks = [c for c in checks_for(spec, self.cfg, self.run_date) if c.column in frame.columns]
+        suite = self.ctx.suites.add(gx.ExpectationSuite(name=f"{key}_records"))
         for i, c in enumerate(checks):
+            kwargs = dict(c.kwargs)
+            for bound in ("min_value", "max_value"):
+                if isinstance(kwargs.get(bound), datetime):
+                    kwargs[bound] = _yyyymmdd_scalar(kwargs[bound])
             cls = getattr(gxe, c.expectation)
             suite.add_expectation(
                 cls(
                     column=c.column,
                     severity=c.severity,
                     meta={"check": i, "reason_zh": c.reason_zh},
-                    **c.kwargs,
+                    **kwargs,
                 )
             )
-        asset = ctx.data_sources.add_pandas(key).add_dataframe_asset(f"{key}_records")
+        asset = self.ctx.data_sources.add_pandas(key).add_dataframe_asset(f"{key}_records")
         batch_def = asset.add_batch_definition_whole_dataframe("whole")
-        definitions.append(
-            (
-                key,
-                ctx.validation_definitions.add(
-                    gx.ValidationDefinition(name=key, data=batch_def, suite=suite)
-                ),
-            )
+        vd = self.ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=key, data=batch_def, suite=suite)
         )
+        slim = pd.DataFrame(
+            {
+                col: _yyyymmdd(frame[col]) if pd.api.types.is_datetime64_any_dtype(frame[col]) else frame[col]
+                for col in dict.fromkeys(c.column for c in checks)
+            }
+        )
+        result = vd.run(batch_parameters={"dataframe": slim}, result_format="COMPLETE")
+        self.ran = True
+        del slim
 
-    for key, vd in definitions:
-        frame = batches[key]
-        result = vd.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
-        checks = checks_by_source[key]
         row_reasons: dict[int, list[str]] = {}
         hard_counts: dict[str, int] = {}
         soft_counts: dict[str, int] = {}
@@ -227,12 +226,10 @@ def validate_frames(
                 row_reasons.setdefault(int(i), []).append(m)
         reasons = pd.Series({i: "; ".join(ms) for i, ms in row_reasons.items()}, dtype="object")
         reasons = reasons.reindex(frame.index)
-        bad = reasons.notna()
-        accepted[key] = frame.loc[~bad].drop(columns=[S.PARSE_ERRORS])
-        rej = frame.loc[bad].copy()
-        rej[REASON] = reasons[bad]
-        rejected[key] = rej
-        summaries[key] = SourceValidation(
+        bad = reasons.notna().to_numpy()
+        rejected = frame.loc[bad].copy()
+        rejected[REASON] = reasons[bad]
+        summary = SourceValidation(
             source=key,
             rows=len(frame),
             rejected=int(bad.sum()),
@@ -241,6 +238,33 @@ def validate_frames(
             success=bool(result.success),
         )
         log.info("validate %s: %d rows, %d rejected", key, len(frame), int(bad.sum()))
-    if docs_dir is not None and definitions:
-        ctx.build_data_docs()
+        return frame.loc[~bad].drop(columns=[S.PARSE_ERRORS]), rejected, summary
+
+    def finish(self) -> None:
+        """Build the Data Docs of every suite run."""
+        if self.docs_dir is not None and self.ran:
+            self.ctx.build_data_docs()
+
+
+def _yyyymmdd(col: pd.Series) -> pd.Series:
+    d = pd.to_datetime(col)
+    return (d.dt.year * 10000 + d.dt.month * 100 + d.dt.day).astype("float64")
+
+
+def _yyyymmdd_scalar(d: datetime) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def validate_frames(
+    frames: dict[str, pd.DataFrame],
+    cfg: SourcesConfig,
+    run_date: date,
+    docs_dir: Path | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, SourceValidation]]:
+    """Validate several sources at once (tests and small runs); see :class:`Validator`."""
+    v = Validator(cfg, run_date, docs_dir)
+    accepted, rejected, summaries = {}, {}, {}
+    for key, frame in frames.items():
+        accepted[key], rejected[key], summaries[key] = v.validate(key, frame)
+    v.finish()
     return accepted, rejected, summaries
