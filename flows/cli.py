@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--state", default=str(PROJECT_ROOT / "data" / "state"))
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for noisy in ("great_expectations", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from flows.nightly import nightly  # imported late: Prefect's import is slow
 
