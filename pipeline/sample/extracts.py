@@ -186,12 +186,12 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
     aid = np.round(np.where(rng.random(n) < 0.1, total * 0.05, 0), 2)
     oop = np.round(np.maximum(total - fund - critical - aid, 0), 2)
     # Infants are settled under a parent's ID (the head's, or the spouse's): same ID, other name.
-    heads = people[people["position"] <= 1].drop_duplicates("hh", keep="last").set_index("hh")["id18"]
-    infant = (stays["age"] == 0).to_numpy() & (rng.random(n) < 0.7)
+    # The parent is the household head (newborns are never heads or spouses).
+    heads = people[people["position"] == 0].set_index("hh")["id18"]
+    infant = (stays["age"] == 0).to_numpy() & (stays["position"] > 0).to_numpy() & (rng.random(n) < 0.7)
     ids = np.where(infant, stays["hh"].map(heads).to_numpy(), stays["id18"].to_numpy())
-    ids = np.where(
-        rng.random(n) < 0.03, np.array(None, dtype=object), ids.astype(object)
-    )  # blank ID: walk-in, paper claim
+    blank = rng.random(n) < 0.03  # blank ID: walk-in, paper claim
+    ids = np.where(blank, np.array(None, dtype=object), ids.astype(object))
     sequence = rng.permutation(n) + 1
     return pd.DataFrame(
         {
@@ -213,5 +213,6 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
             PID: stays["pid"].to_numpy(),
             "_county_code": stays["county_code"].to_numpy(),
             "_year": [d.year for d in discharge],
+            "_tag": np.where(blank, "id_blank", np.where(infant, "infant_parent_id", "")),
         }
     )

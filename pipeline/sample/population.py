@@ -39,7 +39,9 @@ class Population:
 def _given_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     n = len(male)
     ranks = np.arange(1, len(vocab.COMMON_GIVEN) + 1)
-    weights = 1.0 / ranks
+    # Zipf-like with exponent 0.7 over the 50 commonest names, drawn for 5% of people: 伟 then
+    # comes out near 0.4% of the population, about its real share (张伟: ~0.3% of people named 张).
+    weights = ranks**-0.7
     common = np.array(vocab.COMMON_GIVEN)[rng.choice(len(ranks), n, p=weights / weights.sum())]
     pool_m = np.array(list(vocab.GIVEN_CHARS_M + vocab.GIVEN_CHARS_ANY))
     pool_f = np.array(list(vocab.GIVEN_CHARS_F + vocab.GIVEN_CHARS_ANY))
@@ -47,7 +49,7 @@ def _given_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     c2 = np.where(male, rng.choice(pool_m, n), rng.choice(pool_f, n))
     two = rng.random(n) < 0.7
     other = np.where(two, np.char.add(c1, c2), c1)
-    return np.where(rng.random(n) < 0.35, common, other)
+    return np.where(rng.random(n) < 0.05, common, other)
 
 
 def make_population(n_households: int, seed: int, as_of: date, gazetteer: Gazetteer) -> Population:

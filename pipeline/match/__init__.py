@@ -1,0 +1,182 @@
+"""Entity resolution: one person across all extracts.
+
+Layers (each its own module): prepare -> blocking -> compare -> model (Fellegi-Sunter) -> cluster
+-> stable person IDs -> review and explanation. ``link`` runs them on a records frame; the stage
+function in pipeline.stages reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.match.blocking import LEFT, PASS, RIGHT, candidate_pairs, training_pairs
+from pipeline.match.cluster import UnionFind
+from pipeline.match.compare import compare
+from pipeline.match.model import Model, fit, score
+from pipeline.match.prepare import ANCHOR_ID, NATURAL_KEY, detach_foreign, prepare, unanchored_mask
+from pipeline.match.settings import COMPARISONS, MatchSettings
+
+log = logging.getLogger(__name__)
+
+# person_index columns
+PERSON_ID = "person_id"
+MATCH_PROBABILITY = "match_probability"
+MATCH_WEIGHT = "match_weight"
+LINK_RULE = "link_rule"  # id / model / review / none
+LINKED_VIA = "linked_via"  # natural key of the record this one was linked to
+EVIDENCE = "evidence"  # the comparison levels and weights of that link, in Chinese
+RECORD_KEY = NATURAL_KEY
+
+LEVEL_ZH: dict[str, tuple[str, ...]] = {
+    "name": ("姓名缺失", "姓名一致", "姓名同音", "姓名相近", "姓名不同"),
+    "id": ("身份证号缺失", "身份证号一致", "身份证号一位之差", "身份证号不同"),
+    "birth": ("出生日期缺失", "出生日期一致", "出生年份相符", "出生日期不符"),
+    "sex": ("性别缺失", "性别一致", "性别不同"),
+    "phone": ("电话缺失", "电话一致", "电话不同"),
+    "place": ("地址缺失", "同乡镇", "同县区", "县区不同"),
+    "household": ("户缺失", "同户", "不同户"),
+}
+
+
+@dataclass
+class Decisions:
+    """Reviewers' verdicts keyed by record natural keys."""
+
+    must: list[tuple[str, str]] = field(default_factory=list)
+    cannot: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class LinkResult:
+    records: pd.DataFrame  # the prepared records with cluster label and link columns
+    pairs: pd.DataFrame  # scored candidate pairs (left, right, passes, levels, weights, probability)
+    review: pd.DataFrame  # pairs for clerical review
+    model: Model
+    pass_counts: dict[str, int]
+    detached: int
+
+
+def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
+    """'姓名一致(+11.2); 身份证号一位之差(+9.4); ...' per pair, missing comparisons left out."""
+    parts = []
+    for name in COMPARISONS:
+        lv = levels[name].to_numpy()
+        w = weights[name].to_numpy()
+        labels = np.array(LEVEL_ZH[name], dtype=object)[lv]
+        text = np.array([f"{lab}({x:+.1f})" for lab, x in zip(labels, w, strict=True)], dtype=object)
+        parts.append(np.where(lv == 0, "", text))
+    stacked = np.stack(parts, axis=1) if parts else np.empty((0, 0))
+    return ["; ".join(p for p in row if p) for row in stacked]
+
+
+def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | None = None) -> LinkResult:
+    """Cluster records into people. See rules/matching.yaml for the model and its reasons."""
+    decisions = decisions or Decisions()
+    r = prepare(records)
+    detached = detach_foreign(r, settings.max_age_gap_years)
+    unanchored = unanchored_mask(r)
+    log.info("match: %d records, %d without a usable ID (%d detached)", len(r), int(unanchored.sum()), detached)
+
+    # Nodes: one per usable ID, one per record without one.
+    codes, uniques = pd.factorize(r[ANCHOR_ID])
+    n_ids = len(uniques)
+    node = codes.copy()
+    node[unanchored] = n_ids + np.arange(int(unanchored.sum()))
+    idents = np.concatenate([np.asarray(uniques, dtype=object), np.full(int(unanchored.sum()), None, object)])
+
+    cands, counts = candidate_pairs(r, unanchored, settings)
+    training = training_pairs(r, settings, limit=200_000, seed=settings.seed)
+    model = fit(r, training, settings)
+    left = cands[LEFT].to_numpy(dtype=np.int64)
+    right = cands[RIGHT].to_numpy(dtype=np.int64)
+    levels = compare(r, left, right, settings)
+    weight, prob, per = score(r, left, right, levels, model)
+    pairs = pd.concat(
+        [cands, levels.add_prefix("lv_"), per.add_prefix("w_")], axis=1
+    ).assign(weight=weight, probability=prob, left_node=node[left], right_node=node[right])
+
+    # A record with two different people above the link bar is ambiguous: nobody is linked, a
+    # reviewer decides. Pairs between two anchored nodes cannot occur (left is never anchored).
+    strong = pairs[pairs["probability"] >= settings.link]
+    anchored_right = ~unanchored[strong[RIGHT].to_numpy()]
+    per_left = strong[anchored_right].groupby(LEFT)["right_node"].nunique()
+    ambiguous = set(per_left[per_left > 1].index)
+    review_mask = ((pairs["probability"] >= settings.review) & (pairs["probability"] < settings.link)) | pairs[
+        LEFT
+    ].isin(ambiguous)
+
+    uf = UnionFind(len(idents), idents)
+    key_nodes = pd.Series(node, index=r[NATURAL_KEY].to_numpy())
+    for a, b in decisions.cannot:
+        for x in key_nodes.get(a, pd.Series(dtype="int64")).pipe(_as_list):
+            for y in key_nodes.get(b, pd.Series(dtype="int64")).pipe(_as_list):
+                uf.add_cannot(int(x), int(y))
+    for a, b in decisions.must:
+        xs = key_nodes.get(a, pd.Series(dtype="int64")).pipe(_as_list)
+        ys = key_nodes.get(b, pd.Series(dtype="int64")).pipe(_as_list)
+        if xs and ys:
+            uf.union(int(xs[0]), int(ys[0]), force=True)
+
+    # Strongest links first, so a record's best candidate claims it before weaker ones are tried.
+    accept = pairs[(pairs["probability"] >= settings.link) & ~pairs[LEFT].isin(ambiguous)]
+    accept = accept.sort_values("weight", ascending=False, kind="stable")
+    linked = np.zeros(len(pairs), dtype=bool)
+    for pos, a, b in zip(accept.index.to_numpy(), accept["left_node"].to_numpy(), accept["right_node"].to_numpy(), strict=True):
+        linked[pos] = uf.union(int(a), int(b))
+    pairs["linked"] = linked
+
+    label = np.array([uf.find(int(x)) for x in node])
+    r["cluster"] = label
+    _link_columns(r, pairs, unanchored, decisions)
+    review = pairs[review_mask & ~pairs["linked"]].copy()
+    log.info(
+        "match: %d people; %d pairs compared, %d linked, %d for review",
+        len(np.unique(label)), len(pairs), int(linked.sum()), len(review),
+    )
+    return LinkResult(r, pairs, review, model, counts, detached)
+
+
+def _as_list(x: object) -> list[int]:
+    if isinstance(x, pd.Series):
+        return [int(v) for v in x.to_numpy()]
+    if x is None:
+        return []
+    return [int(x)]  # type: ignore[call-overload]
+
+
+def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, decisions: Decisions) -> None:
+    """How each record joined its person: by ID, by the model (best accepted pair), or not at all."""
+    r[MATCH_PROBABILITY] = np.where(unanchored, np.nan, 1.0)
+    r[MATCH_WEIGHT] = np.nan
+    r[LINK_RULE] = np.where(unanchored, "none", "id")
+    r[LINKED_VIA] = None
+    r[EVIDENCE] = np.where(unanchored, None, "身份证号一致")
+    linked = pairs[pairs["linked"]]
+    if len(linked):
+        best = linked.sort_values("weight", ascending=False).drop_duplicates(LEFT)
+        idx = best[LEFT].to_numpy()
+        lv = best[[f"lv_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[3:])
+        w = best[[f"w_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[2:])
+        r.loc[idx, MATCH_PROBABILITY] = best["probability"].to_numpy()
+        r.loc[idx, MATCH_WEIGHT] = best["weight"].to_numpy()
+        r.loc[idx, LINK_RULE] = "model"
+        r.loc[idx, LINKED_VIA] = r[NATURAL_KEY].to_numpy()[best[RIGHT].to_numpy()]
+        r.loc[idx, EVIDENCE] = evidence_text(lv, w)
+    if decisions.must:
+        keys = {k for pair in decisions.must for k in pair}
+        forced = r[NATURAL_KEY].isin(keys) & (r[LINK_RULE] == "none")
+        r.loc[forced, LINK_RULE] = "review"
+        r.loc[forced, EVIDENCE] = "人工复核判定为同一人"
+        r.loc[forced, MATCH_PROBABILITY] = 1.0
+
+
+def pass_columns() -> tuple[str, ...]:
+    return (LEFT, RIGHT, PASS)
+
+
+__all__ = ["Decisions", "LinkResult", "link", "S"]

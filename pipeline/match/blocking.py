@@ -1,0 +1,147 @@
+"""Candidate pairs for records without a usable ID, pass by pass.
+
+Every pass pairs each unanchored record with every other record sharing its key; the union of the
+passes is what gets compared. Records sharing a usable ID need no candidates: the ID links them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.match.prepare import ANCHOR_ID, BIRTH_YEAR, SURNAME, TYPO_ID
+from pipeline.match.settings import MatchSettings, Pass
+
+log = logging.getLogger(__name__)
+
+_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
+LEFT, RIGHT, PASS = "left", "right", "pass"
+
+
+def one_edit_corrections(typo_ids: pd.Series) -> pd.DataFrame:
+    """Every valid 18-character ID one substitution or one adjacent swap away from each typo'd ID.
+
+    A single wrong digit at position p leaves at most one digit at p that restores the check
+    character (the weights are all nonzero mod 11), so each ID has at most 17 substitution
+    candidates, one check-character fix, and up to 16 swap candidates that happen to pass.
+
+    Returns columns ``index`` (the typo'd record) and ``candidate`` (a valid ID).
+    """
+    s = typo_ids.dropna()
+    if s.empty:
+        return pd.DataFrame({"index": pd.Series(dtype="int64"), "candidate": pd.Series(dtype="object")})
+    m = np.frombuffer(s.to_numpy().astype("S18").tobytes(), dtype=np.uint8).reshape(-1, 18).copy()
+    idx = s.index.to_numpy()
+    variants: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    # Substitutions in the first 17 positions, all ten digits (invalid ones are filtered below).
+    for p in range(17):
+        for d in range(10):
+            v = m.copy()
+            v[:, p] = 48 + d
+            keep = m[:, p] != 48 + d
+            variants.append(v[keep])
+            owners.append(idx[keep])
+    # The check character itself mistyped.
+    v = m.copy()
+    v[:, 17] = _CHECK[((m[:, :17].astype(np.int64) - 48) @ _WEIGHTS) % 11]
+    variants.append(v)
+    owners.append(idx)
+    # Adjacent transpositions (including into the check character position).
+    for p in range(17):
+        v = m.copy()
+        v[:, [p, p + 1]] = v[:, [p + 1, p]]
+        keep = m[:, p] != m[:, p + 1]
+        variants.append(v[keep])
+        owners.append(idx[keep])
+    allv = np.concatenate(variants)
+    own = np.concatenate(owners)
+    digits_ok = (allv[:, :17] >= 48).all(axis=1) & (allv[:, :17] <= 57).all(axis=1)
+    check = _CHECK[((allv[:, :17].astype(np.int64) - 48) @ _WEIGHTS) % 11]
+    ok = digits_ok & (check == allv[:, 17])
+    ids = allv[ok].view("S18").ravel().astype(str)
+    return pd.DataFrame({"index": own[ok], "candidate": ids}).drop_duplicates()
+
+
+def _key_frame(r: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    cols = {k: (r[SURNAME] if k == "surname" else r[k]) for k in keys}
+    f = pd.DataFrame(cols, index=r.index)
+    return f.dropna()
+
+
+def run_pass(r: pd.DataFrame, unanchored: np.ndarray, p: Pass, max_block: int) -> pd.DataFrame:
+    """Pairs (left = an unanchored record, right = any other record) for one pass."""
+    if p.name == "id_one_edit":
+        corr = one_edit_corrections(r.loc[unanchored, TYPO_ID])
+        anchors = pd.DataFrame({"candidate": r[ANCHOR_ID], RIGHT: r.index}).dropna()
+        pairs = corr.merge(anchors, on="candidate").rename(columns={"index": LEFT})[[LEFT, RIGHT]]
+        return pairs.assign(**{PASS: p.name})
+    keys = list(p.keys)
+    keyed = _key_frame(r, p.keys).reset_index(names=RIGHT)
+    if BIRTH_YEAR in keys:
+        keyed[BIRTH_YEAR] = keyed[BIRTH_YEAR].astype("int64")
+    sizes = keyed.groupby(keys, sort=False).size().rename("n").reset_index()
+    right = keyed.merge(sizes.loc[sizes["n"] <= max_block, keys], on=keys)
+    left = keyed.loc[unanchored[keyed[RIGHT].to_numpy()]].rename(columns={RIGHT: LEFT})
+    if BIRTH_YEAR in keys:
+        # An age stated at an event gives the birth year only to within a year either way.
+        left = pd.concat([left.assign(**{BIRTH_YEAR: left[BIRTH_YEAR] + d}) for d in (-1, 0, 1)])
+    pairs = left.merge(right, on=keys)[[LEFT, RIGHT]]
+    pairs = pairs[pairs[LEFT] != pairs[RIGHT]]
+    return pairs.assign(**{PASS: p.name})
+
+
+def candidate_pairs(r: pd.DataFrame, unanchored: np.ndarray, settings: MatchSettings) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Union of all passes, one row per (left, right) with the passes that found it.
+
+    A pair of two unanchored records is kept once, with left < right.
+    """
+    parts = []
+    counts: dict[str, int] = {}
+    for p in settings.passes:
+        pairs = run_pass(r, unanchored, p, settings.max_block)
+        counts[p.name] = len(pairs)
+        parts.append(pairs)
+        log.info("blocking pass %s: %d pairs", p.name, len(pairs))
+    if not parts:
+        return pd.DataFrame(columns=[LEFT, RIGHT, PASS]), counts
+    allp = pd.concat(parts, ignore_index=True)
+    both = unanchored[allp[RIGHT].to_numpy()]
+    swap = both & (allp[LEFT].to_numpy() > allp[RIGHT].to_numpy())
+    lo = np.where(swap, allp[RIGHT], allp[LEFT])
+    hi = np.where(swap, allp[LEFT], allp[RIGHT])
+    allp = pd.DataFrame({LEFT: lo, RIGHT: hi, PASS: allp[PASS].to_numpy()})
+    merged = allp.groupby([LEFT, RIGHT], sort=False)[PASS].agg(lambda s: ",".join(dict.fromkeys(s)))
+    out = merged.reset_index()
+    counts["union"] = len(out)
+    return out, counts
+
+
+def training_pairs(r: pd.DataFrame, settings: MatchSettings, limit: int, seed: int) -> pd.DataFrame:
+    """Pairs for EM, sampled from several blockings of all records.
+
+    Each comparison must vary within some blocking that does not use it, or EM cannot learn how
+    often true matches disagree on it (Splink trains each comparison on rules that exclude it):
+    name blocks show IDs and birth dates varying, ID and birth-date blocks show names varying.
+    """
+    parts = []
+    for keys in (
+        (S.NAME, S.TOWNSHIP_CODE),
+        (S.NAME_PINYIN, S.COUNTY_CODE),
+        (ANCHOR_ID,),
+        (S.BIRTH_DATE, S.COUNTY_CODE),
+    ):
+        sizes = r[list(keys)].dropna().groupby(list(keys), sort=False).size()
+        frame = r.loc[r[list(keys)].notna().all(axis=1), list(keys)].reset_index(names=LEFT)
+        frame = frame.merge(sizes[(sizes >= 2) & (sizes <= 50)].rename("n").reset_index(), on=list(keys))
+        pairs = frame.merge(frame, on=list(keys), suffixes=("", "_r"))
+        pairs = pairs[pairs[LEFT] < pairs[f"{LEFT}_r"]][[LEFT, f"{LEFT}_r"]]
+        parts.append(pairs.rename(columns={f"{LEFT}_r": RIGHT}))
+    allp = pd.concat(parts, ignore_index=True).drop_duplicates()
+    if len(allp) > limit:
+        allp = allp.sample(limit, random_state=seed)
+    return allp.reset_index(drop=True)

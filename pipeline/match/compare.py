@@ -1,0 +1,110 @@
+"""Comparisons with ordered levels for record pairs, vectorized over the pairs.
+
+Level 0 is always `missing` (either side blank: no evidence either way); levels 1.. follow
+``COMPARISONS`` in pipeline.match.settings, strongest agreement first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
+
+from pipeline import schema as S
+from pipeline.match.prepare import ANCHOR_ID, BIRTH_EXACT, BIRTH_YEAR, HOUSEHOLD, TYPO_ID
+from pipeline.match.settings import COMPARISONS, MatchSettings
+
+
+def _take(r: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
+    return np.asarray(r[col].to_numpy(dtype=object, na_value=None)[idx])
+
+
+def _present(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(pd.notna(a) & pd.notna(b))
+
+
+def _levels(present: np.ndarray, *conditions: np.ndarray) -> np.ndarray:
+    """Level 0 where a side is missing, else the first condition that holds (1-based), else last+1."""
+    out = np.full(len(present), len(conditions) + 1, dtype=np.int8)
+    for k in range(len(conditions), 0, -1):
+        out[conditions[k - 1]] = k
+    out[~present] = 0
+    return out
+
+
+def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, fuzzy: float) -> np.ndarray:
+    """exact simplified name / same pinyin / Indel similarity >= fuzzy / else.
+
+    >>> name_levels(np.array(["张磊", "张磊", "王秀英", "张伟", None], dtype=object),
+    ...             np.array(["张磊", "张蕾", "王秀", "张磊", "张伟"], dtype=object),
+    ...             np.array(["zhang lei", "zhang lei", "wang xiu ying", "zhang wei", None], dtype=object),
+    ...             np.array(["zhang lei", "zhang lei", "wang xiu", "zhang lei", "zhang wei"], dtype=object), 0.65)
+    array([1, 2, 3, 4, 0], dtype=int8)
+    """
+    present = _present(a, b)
+    sa = np.where(present, a, "").astype(str)
+    sb = np.where(present, b, "").astype(str)
+    sim = process.cpdist(list(sa), list(sb), scorer=Indel.normalized_similarity, workers=1) if len(sa) else np.zeros(0)
+    return _levels(present, sa == sb, np.asarray(pa_ == pb) & present, np.asarray(sim) >= fuzzy)
+
+
+def one_edit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where two equal-length strings differ in one position or by one adjacent swap."""
+    out = np.zeros(len(a), dtype=bool)
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if not isinstance(x, str) or not isinstance(y, str) or len(x) != len(y) or x == y:
+            continue
+        diff = [k for k in range(len(x)) if x[k] != y[k]]
+        out[i] = len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]
+        )
+    return out
+
+
+def compare(r: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: MatchSettings) -> pd.DataFrame:
+    """Level codes for each pair, one int8 column per comparison."""
+    n = len(left)
+    out: dict[str, np.ndarray] = {}
+    out["name"] = name_levels(
+        _take(r, S.NAME, left), _take(r, S.NAME, right), _take(r, S.NAME_PINYIN, left),
+        _take(r, S.NAME_PINYIN, right), settings.name_fuzzy,
+    )
+    # ID: usable vs usable compares as is; a typo'd ID compares by one edit; otherwise missing.
+    ida, idb = _take(r, ANCHOR_ID, left), _take(r, ANCHOR_ID, right)
+    ta, tb = _take(r, TYPO_ID, left), _take(r, TYPO_ID, right)
+    xa = np.where(pd.notna(ida), ida, ta)
+    xb = np.where(pd.notna(idb), idb, tb)
+    present = _present(xa, xb)
+    edit = np.zeros(n, dtype=bool)
+    # Two different valid IDs are never one edit apart (the check character would differ too), so
+    # only pairs with a typo'd side need the slow character comparison.
+    typo_side = present & (pd.notna(ta) | pd.notna(tb)) & np.asarray(xa != xb)
+    if typo_side.any():
+        edit[typo_side] = one_edit(xa[typo_side], xb[typo_side])
+    out["id"] = _levels(present, np.asarray(xa == xb) & present, edit)
+    # Birth: exact dates from IDs compare exactly; an age-derived year compares within tolerance.
+    ya = r[BIRTH_YEAR].to_numpy(dtype="float64", na_value=np.nan)[left]
+    yb = r[BIRTH_YEAR].to_numpy(dtype="float64", na_value=np.nan)[right]
+    ea = r[BIRTH_EXACT].to_numpy(dtype=bool)[left]
+    eb = r[BIRTH_EXACT].to_numpy(dtype=bool)[right]
+    da, db = _take(r, S.BIRTH_DATE, left), _take(r, S.BIRTH_DATE, right)
+    present = ~np.isnan(ya) & ~np.isnan(yb)
+    exact = ea & eb & np.asarray(da == db)
+    close = (~(ea & eb)) & (np.abs(np.nan_to_num(ya) - np.nan_to_num(yb)) <= settings.birth_year_tolerance)
+    out["birth"] = _levels(present, exact, close)
+    sa, sb = _take(r, S.SEX, left), _take(r, S.SEX, right)
+    out["sex"] = _levels(_present(sa, sb), np.asarray(sa == sb))
+    pa_, pb = _take(r, S.PHONE, left), _take(r, S.PHONE, right)
+    out["phone"] = _levels(_present(pa_, pb), np.asarray(pa_ == pb))
+    ca, cb = _take(r, S.COUNTY_CODE, left), _take(r, S.COUNTY_CODE, right)
+    wa, wb = _take(r, S.TOWNSHIP_CODE, left), _take(r, S.TOWNSHIP_CODE, right)
+    out["place"] = _levels(_present(ca, cb), np.asarray(wa == wb) & _present(wa, wb), np.asarray(ca == cb))
+    ha, hb = _take(r, HOUSEHOLD, left), _take(r, HOUSEHOLD, right)
+    # Household keys of different kinds (户编号 vs 户主身份证号) cannot be compared: missing.
+    same_kind = _present(ha, hb) & (
+        pd.Series(ha, dtype="object").str.slice(0, 2).to_numpy() == pd.Series(hb, dtype="object").str.slice(0, 2).to_numpy()
+    )
+    out["household"] = _levels(same_kind, np.asarray(ha == hb))
+    assert set(out) == set(COMPARISONS)
+    return pd.DataFrame(out)

@@ -1,0 +1,153 @@
+"""Fellegi-Sunter scoring: u from random pairs, m by EM, term-frequency adjustment for names.
+
+All parameters are estimated from the records being linked; the settings file only gives EM its
+starting point and the sample sizes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.match.compare import compare
+from pipeline.match.prepare import ANCHOR_ID
+from pipeline.match.settings import COMPARISONS, MatchSettings
+
+log = logging.getLogger(__name__)
+_EPS = 1e-6
+
+
+@dataclass
+class Model:
+    """m and u per comparison (index 0 = level 1), the match prior among blocked pairs, and the
+    frequency of each name among people (for term-frequency adjustment)."""
+
+    m: dict[str, np.ndarray]
+    u: dict[str, np.ndarray]
+    prior: float
+    name_tf: dict[str, float]
+    min_tf: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "prior": self.prior,
+            "comparisons": {
+                k: {lvl: {"m": float(self.m[k][i]), "u": float(self.u[k][i])} for i, lvl in enumerate(levels)}
+                for k, levels in COMPARISONS.items()
+            },
+        }
+
+
+def name_frequencies(r: pd.DataFrame) -> tuple[dict[str, float], float]:
+    """How common each name is among people: records of one usable ID count once."""
+    people = pd.concat(
+        [
+            r.loc[r[ANCHOR_ID].notna()].drop_duplicates(ANCHOR_ID)[S.NAME],
+            r.loc[r[ANCHOR_ID].isna(), S.NAME],
+        ]
+    ).dropna()
+    counts = people.value_counts()
+    total = max(len(people), 1)
+    return (counts / total).to_dict(), 1.0 / total
+
+
+def estimate_u(r: pd.DataFrame, settings: MatchSettings) -> dict[str, np.ndarray]:
+    """u: how often each level occurs among random record pairs (nearly all non-matches)."""
+    rng = np.random.default_rng(settings.seed)
+    n = len(r)
+    k = min(settings.u_sample_pairs, max(n * (n - 1) // 2, 1))
+    a = rng.integers(0, n, k)
+    b = rng.integers(0, n, k)
+    keep = a != b
+    levels = compare(r, a[keep], b[keep], settings)
+    u = {}
+    for name, lv in COMPARISONS.items():
+        counts = np.bincount(levels[name].to_numpy(), minlength=len(lv) + 1)[1:].astype(float) + 1.0
+        u[name] = counts / counts.sum()
+    return u
+
+
+def _llr(levels: pd.DataFrame, m: dict[str, np.ndarray], u: dict[str, np.ndarray]) -> np.ndarray:
+    total = np.zeros(len(levels))
+    for name in COMPARISONS:
+        lv = levels[name].to_numpy()
+        w = np.concatenate([[0.0], np.log2(np.maximum(m[name], _EPS) / np.maximum(u[name], _EPS))])
+        total += w[lv]
+    return total
+
+
+def em(levels: pd.DataFrame, settings: MatchSettings, u: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:
+    """Expectation-maximisation of m and the prior with u held fixed (as Splink does)."""
+    m = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
+    prior = 0.5
+    for it in range(settings.em_iterations):
+        logit = _llr(levels, m, u) + np.log2(prior / (1 - prior))
+        p = 1.0 / (1.0 + np.exp2(-np.clip(logit, -60, 60)))
+        new_m = {}
+        for name, lv in COMPARISONS.items():
+            codes = levels[name].to_numpy()
+            sums = np.bincount(codes, weights=p, minlength=len(lv) + 1)[1:] + _EPS
+            new_m[name] = sums / sums.sum()
+        new_prior = float(np.clip(p.mean(), 1e-4, 1 - 1e-4))
+        delta = max(float(np.max(np.abs(new_m[k] - m[k]))) for k in m)
+        m, prior = new_m, new_prior
+        if delta < 1e-5:
+            log.info("EM converged after %d iterations", it + 1)
+            break
+    return m, prior
+
+
+def random_pair_prior(r: pd.DataFrame) -> float:
+    """Probability that two random records are the same person, from the ID rule alone.
+
+    Pairs sharing a usable ID are counted and scaled up for the pairs the rule cannot see (a pair
+    is visible only when both records have a usable ID); Splink's
+    estimate_probability_two_random_records_match does the same with a stated recall.
+    """
+    n = len(r)
+    if n < 2:
+        return 0.5
+    counts = r[ANCHOR_ID].value_counts().to_numpy().astype(np.float64)
+    same = float((counts * (counts - 1) / 2).sum())
+    coverage = max(float(r[ANCHOR_ID].notna().mean()), 0.5)
+    total = n * (n - 1) / 2
+    return float(np.clip(same / coverage**2 / total, 1e-12, 0.5))
+
+
+def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings) -> Model:
+    u = estimate_u(r, settings)
+    levels = compare(r, training["left"].to_numpy(), training["right"].to_numpy(), settings)
+    m, em_prior = em(levels, settings, u)
+    tf, min_tf = name_frequencies(r)
+    # EM's prior is the match rate among blocked pairs; scoring needs the rate among all pairs.
+    prior = random_pair_prior(r)
+    model = Model(m=m, u=u, prior=prior, name_tf=tf, min_tf=min_tf)
+    log.info("model fitted on %d training pairs (EM prior %.3f); random-pair prior %.2e", len(training), em_prior, prior)
+    return model
+
+
+def score(
+    r: pd.DataFrame, left: np.ndarray, right: np.ndarray, levels: pd.DataFrame, model: Model
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(match weight in bits, match probability, per-comparison weights) for each pair.
+
+    Exact name agreement is weighed by how common the name is: log2(m / tf(name)) instead of
+    log2(m / u), so 张伟 agreeing says far less than a rare name agreeing.
+    """
+    weights = {}
+    for name in COMPARISONS:
+        w = np.concatenate([[0.0], np.log2(np.maximum(model.m[name], _EPS) / np.maximum(model.u[name], _EPS))])
+        weights[name] = w[levels[name].to_numpy()]
+    exact = levels["name"].to_numpy() == 1
+    if exact.any():
+        names = r[S.NAME].to_numpy(dtype=object)[left[exact]]
+        tf = np.array([model.name_tf.get(n, model.min_tf) for n in names])
+        weights["name"][exact] = np.log2(max(model.m["name"][0], _EPS) / np.maximum(tf, model.min_tf))
+    per = pd.DataFrame(weights)
+    total = per.sum(axis=1).to_numpy() + np.log2(model.prior / (1 - model.prior))
+    prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
+    return total, prob, per

@@ -1,0 +1,114 @@
+"""The matcher's view of records.parquet: one row per record with the fields comparisons use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema as S
+
+#: Columns read from records.parquet.
+INPUT_COLUMNS = [
+    S.SOURCE, S.FILE, S.ROW, S.NAME, S.NAME_PINYIN, S.ID_NUMBER, S.ID_STATUS, S.BIRTH_DATE, S.SEX,
+    S.PHONE, S.COUNTY_CODE, S.TOWNSHIP_CODE, S.HOUSEHOLD_NO, S.HEAD_ID, S.HEAD_ID_STATUS, S.AGE,
+    S.DISCHARGE_DATE, S.ADMIT_DATE, S.SETTLEMENT_NO,
+]
+
+# Derived columns of the matcher's frame.
+ANCHOR_ID = "anchor_id"  # the usable ID that anchors the record (None when unusable or detached)
+TYPO_ID = "typo_id"  # an 18-character ID that fails its check: a candidate for one-edit correction
+BIRTH_YEAR = "birth_year"
+BIRTH_EXACT = "birth_exact"  # True when birth_year/birth_date come from a usable ID
+SURNAME = "surname"
+HOUSEHOLD = "household"  # "H:<户编号>" or "A:<户主身份证号>"
+NATURAL_KEY = "natural_key"  # a key of the record that is stable from one month's extract to the next
+DETACHED = "detached"
+
+_COMPOUND_SURNAMES = ("司马", "诸葛", "欧阳", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐")
+
+
+def surname_of(names: pd.Series) -> pd.Series:
+    two = names.str.slice(0, 2)
+    return two.where(two.isin(_COMPOUND_SURNAMES), names.str.slice(0, 1))
+
+
+def prepare(records: pd.DataFrame) -> pd.DataFrame:
+    """Derive the matching fields. The frame's index is the record number used everywhere after."""
+    r = records.reset_index(drop=True).copy()
+    for c in INPUT_COLUMNS:
+        if c not in r.columns:
+            r[c] = None
+    usable = r[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])
+    r[ANCHOR_ID] = r[S.ID_NUMBER].where(usable, None)
+    typo = (r[S.ID_STATUS] == S.IdStatus.INVALID.value) & (r[S.ID_NUMBER].str.len() == 18)
+    r[TYPO_ID] = r[S.ID_NUMBER].where(typo, None)
+    birth = pd.to_datetime(r[S.BIRTH_DATE])
+    event = pd.to_datetime(r[S.DISCHARGE_DATE]).fillna(pd.to_datetime(r[S.ADMIT_DATE]))
+    age_year = event.dt.year - pd.to_numeric(r[S.AGE], errors="coerce")
+    r[BIRTH_EXACT] = birth.notna()
+    r[BIRTH_YEAR] = birth.dt.year.astype("Float64").fillna(age_year.astype("Float64"))
+    r[SURNAME] = surname_of(r[S.NAME].astype("object").fillna(""))
+    hh_no = "H:" + r[S.HOUSEHOLD_NO].astype("object")
+    head = ("A:" + r[S.HEAD_ID].astype("object")).where(r[S.HEAD_ID_STATUS].isin(["valid", "upgraded"]), None)
+    r[HOUSEHOLD] = hh_no.where(r[S.HOUSEHOLD_NO].notna(), head)
+    r[DETACHED] = False
+    r[NATURAL_KEY] = natural_keys(r)
+    return r
+
+
+def natural_keys(r: pd.DataFrame) -> pd.Series:
+    """A record key that survives next month's extract (file names and row numbers do not).
+
+    The usable ID when there is one; a hospital settlement number; otherwise name + household or
+    township, which is what a person reading the extract would use.
+    """
+    name = r[S.NAME].astype("object").fillna("?")
+    where = r[HOUSEHOLD].astype("object").fillna(r[S.TOWNSHIP_CODE].astype("object")).fillna(
+        r[S.COUNTY_CODE].astype("object")
+    )
+    fallback = "R:" + r[S.SOURCE].astype("object") + ":" + name + ":" + where.fillna("?")
+    settlement = "S:" + r[S.SETTLEMENT_NO].astype("object")
+    key = settlement.where(r[S.SETTLEMENT_NO].notna(), fallback)
+    return ("I:" + r[ANCHOR_ID].astype("object")).where(r[ANCHOR_ID].notna(), key)
+
+
+def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
+    """Detach records that carry someone else's ID: an infant settled under a parent's ID.
+
+    A record is detached when its stated age at the event differs from its ID holder's by more than
+    ``max_age_gap`` years and its name is neither the ID group's commonest name nor a homophone of
+    it. Returns how many records were detached.
+    """
+    stated = pd.to_numeric(r[S.AGE], errors="coerce")
+    event = pd.to_datetime(r[S.DISCHARGE_DATE]).fillna(pd.to_datetime(r[S.ADMIT_DATE]))
+    birth = pd.to_datetime(r[S.BIRTH_DATE])
+    id_age = (event - birth).dt.days / 365.25
+    gap = (stated - id_age).abs() > max_age_gap + 1  # +1: stated ages are whole years, rounded down
+    candidates = r.index[gap.fillna(False).to_numpy() & r[ANCHOR_ID].notna().to_numpy()]
+    if len(candidates) == 0:
+        return 0
+    group = r.loc[r[ANCHOR_ID].isin(r.loc[candidates, ANCHOR_ID]), [ANCHOR_ID, S.NAME, S.NAME_PINYIN]]
+    # The ID holder's name: the commonest name in the group, counting the age-consistent records.
+    consistent = group.loc[~group.index.isin(candidates)]
+    basis = consistent if len(consistent) else group
+    top = basis.groupby(ANCHOR_ID)[[S.NAME, S.NAME_PINYIN]].agg(lambda s: s.mode().iloc[0] if len(s.mode()) else None)
+    mine = r.loc[candidates, [ANCHOR_ID, S.NAME, S.NAME_PINYIN]]
+    holder = top.reindex(mine[ANCHOR_ID])
+    same_name = (mine[S.NAME].to_numpy() == holder[S.NAME].to_numpy()) | (
+        mine[S.NAME_PINYIN].to_numpy() == holder[S.NAME_PINYIN].to_numpy()
+    )
+    # With no age-consistent record in the group the holder is not in the data at all: every
+    # record whose age contradicts the ID carries someone else's.
+    has_holder = mine[ANCHOR_ID].isin(consistent[ANCHOR_ID]).to_numpy()
+    detach = candidates[~(same_name & has_holder)]
+    r.loc[detach, DETACHED] = True
+    r.loc[detach, ANCHOR_ID] = None
+    r.loc[detach, BIRTH_EXACT] = False
+    r.loc[detach, S.BIRTH_DATE] = pd.NaT
+    r.loc[detach, BIRTH_YEAR] = (event[detach].dt.year - stated[detach]).astype("Float64")
+    r.loc[detach, NATURAL_KEY] = natural_keys(r.loc[detach])
+    return int(len(detach))
+
+
+def unanchored_mask(r: pd.DataFrame) -> np.ndarray:
+    return np.asarray(r[ANCHOR_ID].isna().to_numpy())
