@@ -18,6 +18,13 @@ def _summary_lines(run_dir: Path) -> list[str]:
         return []
     s = json.loads(path.read_text(encoding="utf-8"))
     lines = [f"run {s['run_date']}: {s['records']} records accepted"]
+    match = run_dir / "data" / "match_summary.json"
+    if match.exists():
+        m = json.loads(match.read_text(encoding="utf-8"))
+        lines.append(
+            f"  linked into {m['persons']} people; {m['review_pairs']} pairs for review"
+            " (review/match_review.xlsx)"
+        )
     for key, e in s["sources"].items():
         if e["status"] == "ok":
             lines.append(

@@ -1,6 +1,6 @@
 """The nightly flow: one task per stage, Parquet paths between them.
 
-Later stages (matching, households, rules, workbooks, cases) plug in after ``validate``.
+Later stages (households, rules, workbooks, cases) plug in after ``match``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,13 @@ def validate(settings: Settings, ingest_report: Path, normalized: Path) -> Path:
     return records
 
 
+@task(cache_policy=NO_CACHE)
+def match(settings: Settings, records: Path) -> Path:
+    person_index = stages.match_stage(settings, records)
+    get_run_logger().info("match: person index at %s", person_index)
+    return person_index
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(
     run_date: date | None = None,
@@ -55,7 +62,7 @@ def nightly(
     out: str = "reports",
     state: str = "data/state",
 ) -> str:
-    """Read, normalize and validate the department extracts; write reports/<run_date>/.
+    """Read, normalize, validate and link the department extracts; write reports/<run_date>/.
 
     Args:
         run_date: The day the run is for (default: today in Asia/Shanghai). Rules use it as "now".
@@ -67,4 +74,5 @@ def nightly(
     report = ingest(settings)
     normalized = normalize(settings, report)
     records = validate(settings, report, normalized)
-    return str(records)
+    person_index = match(settings, records)
+    return str(person_index)

@@ -155,6 +155,90 @@ def validate_stage(
     return settings.records_file
 
 
+def _mode(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
+    """The commonest non-null value of ``col`` per ``key`` (ties: the smallest value)."""
+    counts = frame[[key, col]].dropna().value_counts().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", col], ascending=[True, False, True]).drop_duplicates(key)
+    return counts.set_index(key)[col]
+
+
+def match_stage(settings: Settings, records_file: Path) -> Path:
+    """Link records into people; write person_index.parquet, persons.parquet, the review workbook
+    and match_summary.json, and keep person IDs and verdicts in the state folder."""
+    from pipeline.match import (
+        EVIDENCE,
+        LINK_RULE,
+        LINKED_VIA,
+        MATCH_PROBABILITY,
+        MATCH_WEIGHT,
+        PERSON_ID,
+        link,
+    )
+    from pipeline.match.prepare import ANCHOR_ID, DETACHED, NATURAL_KEY
+    from pipeline.match.review import read_decisions, review_table, write_review
+    from pipeline.match.settings import load_matching
+    from pipeline.match.stable import assign, load_keys, save_keys
+
+    ms = load_matching(settings.rules_dir / "matching.yaml")
+    decisions = read_decisions(settings.state)
+    records = pd.read_parquet(records_file)
+    result = link(records, ms, decisions)
+    r = result.records
+    r[PERSON_ID], keys = assign(r["cluster"], r[NATURAL_KEY], load_keys(settings.state))
+    save_keys(settings.state, keys)
+
+    index_cols = [
+        S.SOURCE,
+        S.FILE,
+        S.ROW,
+        PERSON_ID,
+        MATCH_PROBABILITY,
+        MATCH_WEIGHT,
+        LINK_RULE,
+        LINKED_VIA,
+        EVIDENCE,
+        NATURAL_KEY,
+        DETACHED,
+    ]
+    person_index = r[index_cols].rename(columns={NATURAL_KEY: "record_key"})
+    person_index.to_parquet(settings.data_dir / "person_index.parquet", index=False)
+
+    persons = pd.DataFrame(index=pd.Index(r[PERSON_ID].unique(), name=PERSON_ID))
+    for out, col in (
+        (S.ID_NUMBER, ANCHOR_ID),
+        (S.NAME, S.NAME),
+        (S.SEX, S.SEX),
+        (S.BIRTH_DATE, S.BIRTH_DATE),
+        (S.COUNTY_CODE, S.COUNTY_CODE),
+        (S.TOWNSHIP_CODE, S.TOWNSHIP_CODE),
+        (S.PHONE, S.PHONE),
+    ):
+        persons[out] = _mode(r, PERSON_ID, col)
+    persons["sources"] = r.groupby(PERSON_ID)[S.SOURCE].agg(lambda s: ",".join(sorted(set(s))))
+    persons["records"] = r.groupby(PERSON_ID).size()
+    persons.reset_index().to_parquet(settings.data_dir / "persons.parquet", index=False)
+
+    review = review_table(result.review, r)
+    write_review(settings.run_dir / "review" / "match_review.xlsx", review, settings.run_date.isoformat())
+    summary = {
+        "records": int(len(r)),
+        "persons": int(persons.shape[0]),
+        "without_usable_id": int(r[ANCHOR_ID].isna().sum()),
+        "detached_under_another_id": result.detached,
+        "pairs_per_pass": result.pass_counts,
+        "pairs_compared": int(len(result.pairs)),
+        "pairs_linked": int(result.pairs["linked"].sum()),
+        "review_pairs": int(len(review)),
+        "decisions": {"same": len(decisions.must), "different": len(decisions.cannot)},
+        "model": result.model.as_dict(),
+    }
+    (settings.data_dir / "match_summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    log.info("match: %d records -> %d people; %d pairs for review", len(r), persons.shape[0], len(review))
+    return settings.data_dir / "person_index.parquet"
+
+
 def run_foundation(settings: Settings) -> Path:
     """Ingest, normalize and validate without Prefect (tests, benchmarks, the library's own use)."""
     cfg = load_sources(settings.sources_file)

@@ -18,7 +18,14 @@ from pipeline.match.blocking import LEFT, PASS, RIGHT, candidate_pairs, training
 from pipeline.match.cluster import UnionFind
 from pipeline.match.compare import compare
 from pipeline.match.model import Model, fit, score
-from pipeline.match.prepare import ANCHOR_ID, NATURAL_KEY, detach_foreign, prepare, unanchored_mask
+from pipeline.match.prepare import (
+    ANCHOR_ID,
+    NATURAL_KEY,
+    detach_foreign,
+    households,
+    prepare,
+    unanchored_mask,
+)
 from pipeline.match.settings import COMPARISONS, MatchSettings
 
 log = logging.getLogger(__name__)
@@ -35,11 +42,13 @@ RECORD_KEY = NATURAL_KEY
 LEVEL_ZH: dict[str, tuple[str, ...]] = {
     "name": ("姓名缺失", "姓名一致", "姓名同音", "姓名相近", "姓名不同"),
     "id": ("身份证号缺失", "身份证号一致", "身份证号一位之差", "身份证号不同"),
-    "birth": ("出生日期缺失", "出生日期一致", "出生年份相符", "出生日期不符"),
+    "birth": ("出生日期缺失", "出生日期一致", "出生日期不同"),
+    "age": ("年龄缺失", "年龄相符", "年龄不符"),
     "sex": ("性别缺失", "性别一致", "性别不同"),
     "phone": ("电话缺失", "电话一致", "电话不同"),
     "place": ("地址缺失", "同乡镇", "同县区", "县区不同"),
     "household": ("户缺失", "同户", "不同户"),
+    "guardian": ("监护人缺失", "所持证件属同户成员", "所持证件不属同户"),
 }
 
 
@@ -80,7 +89,9 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     r = prepare(records)
     detached = detach_foreign(r, settings.max_age_gap_years)
     unanchored = unanchored_mask(r)
-    log.info("match: %d records, %d without a usable ID (%d detached)", len(r), int(unanchored.sum()), detached)
+    log.info(
+        "match: %d records, %d without a usable ID (%d detached)", len(r), int(unanchored.sum()), detached
+    )
 
     # Nodes: one per usable ID, one per record without one.
     codes, uniques = pd.factorize(r[ANCHOR_ID])
@@ -91,14 +102,15 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
 
     cands, counts = candidate_pairs(r, unanchored, settings)
     training = training_pairs(r, settings, limit=200_000, seed=settings.seed)
-    model = fit(r, training, settings)
+    hh = households(r)
+    model = fit(r, training, settings, hh)
     left = cands[LEFT].to_numpy(dtype=np.int64)
     right = cands[RIGHT].to_numpy(dtype=np.int64)
-    levels = compare(r, left, right, settings)
+    levels = compare(r, left, right, settings, hh)
     weight, prob, per = score(r, left, right, levels, model)
-    pairs = pd.concat(
-        [cands, levels.add_prefix("lv_"), per.add_prefix("w_")], axis=1
-    ).assign(weight=weight, probability=prob, left_node=node[left], right_node=node[right])
+    pairs = pd.concat([cands, levels.add_prefix("lv_"), per.add_prefix("w_")], axis=1).assign(
+        weight=weight, probability=prob, left_node=node[left], right_node=node[right]
+    )
 
     # A record with two different people above the link bar is ambiguous: nobody is linked, a
     # reviewer decides. Pairs between two anchored nodes cannot occur (left is never anchored).
@@ -106,27 +118,34 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     anchored_right = ~unanchored[strong[RIGHT].to_numpy()]
     per_left = strong[anchored_right].groupby(LEFT)["right_node"].nunique()
     ambiguous = set(per_left[per_left > 1].index)
-    review_mask = ((pairs["probability"] >= settings.review) & (pairs["probability"] < settings.link)) | pairs[
-        LEFT
-    ].isin(ambiguous)
+    review_mask = (
+        (pairs["probability"] >= settings.review) & (pairs["probability"] < settings.link)
+    ) | pairs[LEFT].isin(ambiguous)
 
     uf = UnionFind(len(idents), idents)
-    key_nodes = pd.Series(node, index=r[NATURAL_KEY].to_numpy())
+    wanted = {k for pair in [*decisions.cannot, *decisions.must] for k in pair}
+    key_nodes: dict[str, list[int]] = {}
+    if wanted:
+        hit = r[NATURAL_KEY].isin(wanted).to_numpy()
+        for k, x in zip(r[NATURAL_KEY].to_numpy()[hit], node[hit], strict=True):
+            key_nodes.setdefault(str(k), []).append(int(x))
+    # Cannot-links first: the union-find tracks members only once it knows there are any.
     for a, b in decisions.cannot:
-        for x in key_nodes.get(a, pd.Series(dtype="int64")).pipe(_as_list):
-            for y in key_nodes.get(b, pd.Series(dtype="int64")).pipe(_as_list):
-                uf.add_cannot(int(x), int(y))
+        for x in key_nodes.get(a, []):
+            for y in key_nodes.get(b, []):
+                uf.add_cannot(x, y)
     for a, b in decisions.must:
-        xs = key_nodes.get(a, pd.Series(dtype="int64")).pipe(_as_list)
-        ys = key_nodes.get(b, pd.Series(dtype="int64")).pipe(_as_list)
+        xs, ys = key_nodes.get(a, []), key_nodes.get(b, [])
         if xs and ys:
-            uf.union(int(xs[0]), int(ys[0]), force=True)
+            uf.union(xs[0], ys[0], force=True)
 
     # Strongest links first, so a record's best candidate claims it before weaker ones are tried.
     accept = pairs[(pairs["probability"] >= settings.link) & ~pairs[LEFT].isin(ambiguous)]
     accept = accept.sort_values("weight", ascending=False, kind="stable")
     linked = np.zeros(len(pairs), dtype=bool)
-    for pos, a, b in zip(accept.index.to_numpy(), accept["left_node"].to_numpy(), accept["right_node"].to_numpy(), strict=True):
+    for pos, a, b in zip(
+        accept.index.to_numpy(), accept["left_node"].to_numpy(), accept["right_node"].to_numpy(), strict=True
+    ):
         linked[pos] = uf.union(int(a), int(b))
     pairs["linked"] = linked
 
@@ -136,17 +155,12 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     review = pairs[review_mask & ~pairs["linked"]].copy()
     log.info(
         "match: %d people; %d pairs compared, %d linked, %d for review",
-        len(np.unique(label)), len(pairs), int(linked.sum()), len(review),
+        len(np.unique(label)),
+        len(pairs),
+        int(linked.sum()),
+        len(review),
     )
     return LinkResult(r, pairs, review, model, counts, detached)
-
-
-def _as_list(x: object) -> list[int]:
-    if isinstance(x, pd.Series):
-        return [int(v) for v in x.to_numpy()]
-    if x is None:
-        return []
-    return [int(x)]  # type: ignore[call-overload]
 
 
 def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, decisions: Decisions) -> None:
@@ -155,7 +169,7 @@ def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, 
     r[MATCH_WEIGHT] = np.nan
     r[LINK_RULE] = np.where(unanchored, "none", "id")
     r[LINKED_VIA] = None
-    r[EVIDENCE] = np.where(unanchored, None, "身份证号一致")
+    r[EVIDENCE] = pd.Series("身份证号一致", index=r.index, dtype="object").where(~unanchored, None)
     linked = pairs[pairs["linked"]]
     if len(linked):
         best = linked.sort_values("weight", ascending=False).drop_duplicates(LEFT)

@@ -95,7 +95,9 @@ def run_pass(r: pd.DataFrame, unanchored: np.ndarray, p: Pass, max_block: int) -
     return pairs.assign(**{PASS: p.name})
 
 
-def candidate_pairs(r: pd.DataFrame, unanchored: np.ndarray, settings: MatchSettings) -> tuple[pd.DataFrame, dict[str, int]]:
+def candidate_pairs(
+    r: pd.DataFrame, unanchored: np.ndarray, settings: MatchSettings
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Union of all passes, one row per (left, right) with the passes that found it.
 
     A pair of two unanchored records is kept once, with left < right.

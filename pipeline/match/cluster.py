@@ -19,7 +19,9 @@ class UnionFind:
     def __init__(self, n: int, idents: np.ndarray | None = None) -> None:
         self.parent = np.arange(n)
         self.size = np.ones(n, dtype=np.int64)
-        self.ident: np.ndarray = idents.astype(object).copy() if idents is not None else np.full(n, None, object)
+        self.ident: np.ndarray = (
+            idents.astype(object).copy() if idents is not None else np.full(n, None, object)
+        )
         self.members: dict[int, list[int]] = {}  # kept only while cannot-links exist
         self.cannot: dict[int, set[int]] = {}
 

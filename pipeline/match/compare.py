@@ -12,12 +12,21 @@ from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from pipeline import schema as S
-from pipeline.match.prepare import ANCHOR_ID, BIRTH_EXACT, BIRTH_YEAR, HOUSEHOLD, TYPO_ID
+from pipeline.match.prepare import (
+    ANCHOR_ID,
+    BIRTH_EXACT,
+    BIRTH_YEAR,
+    CARRIED_ID,
+    HOUSEHOLD,
+    TYPO_ID,
+    Households,
+)
 from pipeline.match.settings import COMPARISONS, MatchSettings
 
 
 def _take(r: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
-    return np.asarray(r[col].to_numpy(dtype=object, na_value=None)[idx])
+    values = r[col].astype("object")
+    return np.asarray(values.where(values.notna(), None).to_numpy()[idx])
 
 
 def _present(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -39,13 +48,18 @@ def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, f
     >>> name_levels(np.array(["张磊", "张磊", "王秀英", "张伟", None], dtype=object),
     ...             np.array(["张磊", "张蕾", "王秀", "张磊", "张伟"], dtype=object),
     ...             np.array(["zhang lei", "zhang lei", "wang xiu ying", "zhang wei", None], dtype=object),
-    ...             np.array(["zhang lei", "zhang lei", "wang xiu", "zhang lei", "zhang wei"], dtype=object), 0.65)
+    ...             np.array(["zhang lei", "zhang lei", "wang xiu", "zhang lei", "zhang wei"], dtype=object),
+    ...             0.65)
     array([1, 2, 3, 4, 0], dtype=int8)
     """
     present = _present(a, b)
     sa = np.where(present, a, "").astype(str)
     sb = np.where(present, b, "").astype(str)
-    sim = process.cpdist(list(sa), list(sb), scorer=Indel.normalized_similarity, workers=1) if len(sa) else np.zeros(0)
+    sim = (
+        process.cpdist(list(sa), list(sb), scorer=Indel.normalized_similarity, workers=1)
+        if len(sa)
+        else np.zeros(0)
+    )
     return _levels(present, sa == sb, np.asarray(pa_ == pb) & present, np.asarray(sim) >= fuzzy)
 
 
@@ -57,18 +71,58 @@ def one_edit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             continue
         diff = [k for k in range(len(x)) if x[k] != y[k]]
         out[i] = len(diff) == 1 or (
-            len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and x[diff[0]] == y[diff[1]]
+            and x[diff[1]] == y[diff[0]]
         )
     return out
 
 
-def compare(r: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: MatchSettings) -> pd.DataFrame:
-    """Level codes for each pair, one int8 column per comparison."""
+def guardian_levels(
+    r: pd.DataFrame, left: np.ndarray, right: np.ndarray, hh: Households | None
+) -> np.ndarray:
+    """For a record carrying someone else's ID (an infant under a parent's): exact when the other
+    record carries the same ID, or when the other record's person shares a household with the
+    carried ID's holder; else; missing when neither side carries an ID or nothing is known."""
+    ca, cb = _take(r, CARRIED_ID, left), _take(r, CARRIED_ID, right)
+    out = np.zeros(len(left), dtype=np.int8)
+    todo = np.flatnonzero(pd.notna(ca) | pd.notna(cb))
+    if len(todo) == 0 or hh is None:
+        return out
+    ida, idb = _take(r, ANCHOR_ID, left), _take(r, ANCHOR_ID, right)
+    for k in todo:
+        a, b = ca[k], cb[k]
+        if a is not None and b is not None:
+            out[k] = 1 if a == b else 2
+            continue
+        carried, other = (a, idb[k]) if a is not None else (b, ida[k])
+        if other is None:
+            continue  # two records without IDs and one carrying: nothing to check
+        known = other in hh.of_person and carried in hh.of_person
+        if hh.share_household(other, carried):
+            out[k] = 1
+        elif known:
+            out[k] = 2
+    return out
+
+
+def compare(
+    r: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    settings: MatchSettings,
+    hh: Households | None = None,
+) -> pd.DataFrame:
+    """Level codes for each pair, one int8 column per comparison. ``hh``: households(r)."""
     n = len(left)
     out: dict[str, np.ndarray] = {}
     out["name"] = name_levels(
-        _take(r, S.NAME, left), _take(r, S.NAME, right), _take(r, S.NAME_PINYIN, left),
-        _take(r, S.NAME_PINYIN, right), settings.name_fuzzy,
+        _take(r, S.NAME, left),
+        _take(r, S.NAME, right),
+        _take(r, S.NAME_PINYIN, left),
+        _take(r, S.NAME_PINYIN, right),
+        settings.name_fuzzy,
     )
     # ID: usable vs usable compares as is; a typo'd ID compares by one edit; otherwise missing.
     ida, idb = _take(r, ANCHOR_ID, left), _take(r, ANCHOR_ID, right)
@@ -89,10 +143,12 @@ def compare(r: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: Matc
     ea = r[BIRTH_EXACT].to_numpy(dtype=bool)[left]
     eb = r[BIRTH_EXACT].to_numpy(dtype=bool)[right]
     da, db = _take(r, S.BIRTH_DATE, left), _take(r, S.BIRTH_DATE, right)
-    present = ~np.isnan(ya) & ~np.isnan(yb)
-    exact = ea & eb & np.asarray(da == db)
-    close = (~(ea & eb)) & (np.abs(np.nan_to_num(ya) - np.nan_to_num(yb)) <= settings.birth_year_tolerance)
-    out["birth"] = _levels(present, exact, close)
+    both_exact = ea & eb
+    out["birth"] = _levels(both_exact, np.asarray(da == db))
+    approx = ~np.isnan(ya) & ~np.isnan(yb) & ~both_exact
+    out["age"] = _levels(
+        approx, np.abs(np.nan_to_num(ya) - np.nan_to_num(yb)) <= settings.birth_year_tolerance
+    )
     sa, sb = _take(r, S.SEX, left), _take(r, S.SEX, right)
     out["sex"] = _levels(_present(sa, sb), np.asarray(sa == sb))
     pa_, pb = _take(r, S.PHONE, left), _take(r, S.PHONE, right)
@@ -103,8 +159,10 @@ def compare(r: pd.DataFrame, left: np.ndarray, right: np.ndarray, settings: Matc
     ha, hb = _take(r, HOUSEHOLD, left), _take(r, HOUSEHOLD, right)
     # Household keys of different kinds (户编号 vs 户主身份证号) cannot be compared: missing.
     same_kind = _present(ha, hb) & (
-        pd.Series(ha, dtype="object").str.slice(0, 2).to_numpy() == pd.Series(hb, dtype="object").str.slice(0, 2).to_numpy()
+        pd.Series(ha, dtype="object").str.slice(0, 2).to_numpy()
+        == pd.Series(hb, dtype="object").str.slice(0, 2).to_numpy()
     )
     out["household"] = _levels(same_kind, np.asarray(ha == hb))
+    out["guardian"] = guardian_levels(r, left, right, hh)
     assert set(out) == set(COMPARISONS)
     return pd.DataFrame(out)

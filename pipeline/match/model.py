@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline import schema as S
 from pipeline.match.compare import compare
-from pipeline.match.prepare import ANCHOR_ID
+from pipeline.match.prepare import ANCHOR_ID, Households
 from pipeline.match.settings import COMPARISONS, MatchSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def name_frequencies(r: pd.DataFrame) -> tuple[dict[str, float], float]:
     return (counts / total).to_dict(), 1.0 / total
 
 
-def estimate_u(r: pd.DataFrame, settings: MatchSettings) -> dict[str, np.ndarray]:
+def estimate_u(r: pd.DataFrame, settings: MatchSettings, hh: Households) -> dict[str, np.ndarray]:
     """u: how often each level occurs among random record pairs (nearly all non-matches)."""
     rng = np.random.default_rng(settings.seed)
     n = len(r)
@@ -63,7 +63,7 @@ def estimate_u(r: pd.DataFrame, settings: MatchSettings) -> dict[str, np.ndarray
     a = rng.integers(0, n, k)
     b = rng.integers(0, n, k)
     keep = a != b
-    levels = compare(r, a[keep], b[keep], settings)
+    levels = compare(r, a[keep], b[keep], settings, hh)
     u = {}
     for name, lv in COMPARISONS.items():
         counts = np.bincount(levels[name].to_numpy(), minlength=len(lv) + 1)[1:].astype(float) + 1.0
@@ -80,7 +80,9 @@ def _llr(levels: pd.DataFrame, m: dict[str, np.ndarray], u: dict[str, np.ndarray
     return total
 
 
-def em(levels: pd.DataFrame, settings: MatchSettings, u: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:
+def em(
+    levels: pd.DataFrame, settings: MatchSettings, u: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], float]:
     """Expectation-maximisation of m and the prior with u held fixed (as Splink does)."""
     m = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
     prior = 0.5
@@ -118,15 +120,20 @@ def random_pair_prior(r: pd.DataFrame) -> float:
     return float(np.clip(same / coverage**2 / total, 1e-12, 0.5))
 
 
-def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings) -> Model:
-    u = estimate_u(r, settings)
-    levels = compare(r, training["left"].to_numpy(), training["right"].to_numpy(), settings)
+def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Households) -> Model:
+    u = estimate_u(r, settings, hh)
+    levels = compare(r, training["left"].to_numpy(), training["right"].to_numpy(), settings, hh)
     m, em_prior = em(levels, settings, u)
     tf, min_tf = name_frequencies(r)
     # EM's prior is the match rate among blocked pairs; scoring needs the rate among all pairs.
     prior = random_pair_prior(r)
     model = Model(m=m, u=u, prior=prior, name_tf=tf, min_tf=min_tf)
-    log.info("model fitted on %d training pairs (EM prior %.3f); random-pair prior %.2e", len(training), em_prior, prior)
+    log.info(
+        "model fitted on %d training pairs (EM prior %.3f); random-pair prior %.2e",
+        len(training),
+        em_prior,
+        prior,
+    )
     return model
 
 
@@ -140,7 +147,9 @@ def score(
     """
     weights = {}
     for name in COMPARISONS:
-        w = np.concatenate([[0.0], np.log2(np.maximum(model.m[name], _EPS) / np.maximum(model.u[name], _EPS))])
+        w = np.concatenate(
+            [[0.0], np.log2(np.maximum(model.m[name], _EPS) / np.maximum(model.u[name], _EPS))]
+        )
         weights[name] = w[levels[name].to_numpy()]
     exact = levels["name"].to_numpy() == 1
     if exact.any():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -9,9 +11,25 @@ from pipeline import schema as S
 
 #: Columns read from records.parquet.
 INPUT_COLUMNS = [
-    S.SOURCE, S.FILE, S.ROW, S.NAME, S.NAME_PINYIN, S.ID_NUMBER, S.ID_STATUS, S.BIRTH_DATE, S.SEX,
-    S.PHONE, S.COUNTY_CODE, S.TOWNSHIP_CODE, S.HOUSEHOLD_NO, S.HEAD_ID, S.HEAD_ID_STATUS, S.AGE,
-    S.DISCHARGE_DATE, S.ADMIT_DATE, S.SETTLEMENT_NO,
+    S.SOURCE,
+    S.FILE,
+    S.ROW,
+    S.NAME,
+    S.NAME_PINYIN,
+    S.ID_NUMBER,
+    S.ID_STATUS,
+    S.BIRTH_DATE,
+    S.SEX,
+    S.PHONE,
+    S.COUNTY_CODE,
+    S.TOWNSHIP_CODE,
+    S.HOUSEHOLD_NO,
+    S.HEAD_ID,
+    S.HEAD_ID_STATUS,
+    S.AGE,
+    S.DISCHARGE_DATE,
+    S.ADMIT_DATE,
+    S.SETTLEMENT_NO,
 ]
 
 # Derived columns of the matcher's frame.
@@ -23,6 +41,7 @@ SURNAME = "surname"
 HOUSEHOLD = "household"  # "H:<户编号>" or "A:<户主身份证号>"
 NATURAL_KEY = "natural_key"  # a key of the record that is stable from one month's extract to the next
 DETACHED = "detached"
+CARRIED_ID = "carried_id"  # the ID a detached record carried (its guardian's)
 
 _COMPOUND_SURNAMES = ("司马", "诸葛", "欧阳", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐")
 
@@ -52,6 +71,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     head = ("A:" + r[S.HEAD_ID].astype("object")).where(r[S.HEAD_ID_STATUS].isin(["valid", "upgraded"]), None)
     r[HOUSEHOLD] = hh_no.where(r[S.HOUSEHOLD_NO].notna(), head)
     r[DETACHED] = False
+    r[CARRIED_ID] = None
     r[NATURAL_KEY] = natural_keys(r)
     return r
 
@@ -63,8 +83,11 @@ def natural_keys(r: pd.DataFrame) -> pd.Series:
     township, which is what a person reading the extract would use.
     """
     name = r[S.NAME].astype("object").fillna("?")
-    where = r[HOUSEHOLD].astype("object").fillna(r[S.TOWNSHIP_CODE].astype("object")).fillna(
-        r[S.COUNTY_CODE].astype("object")
+    where = (
+        r[HOUSEHOLD]
+        .astype("object")
+        .fillna(r[S.TOWNSHIP_CODE].astype("object"))
+        .fillna(r[S.COUNTY_CODE].astype("object"))
     )
     fallback = "R:" + r[S.SOURCE].astype("object") + ":" + name + ":" + where.fillna("?")
     settlement = "S:" + r[S.SETTLEMENT_NO].astype("object")
@@ -91,7 +114,7 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     # The ID holder's name: the commonest name in the group, counting the age-consistent records.
     consistent = group.loc[~group.index.isin(candidates)]
     basis = consistent if len(consistent) else group
-    top = basis.groupby(ANCHOR_ID)[[S.NAME, S.NAME_PINYIN]].agg(lambda s: s.mode().iloc[0] if len(s.mode()) else None)
+    top = basis.groupby(ANCHOR_ID)[[S.NAME, S.NAME_PINYIN]].agg(_first_mode)
     mine = r.loc[candidates, [ANCHOR_ID, S.NAME, S.NAME_PINYIN]]
     holder = top.reindex(mine[ANCHOR_ID])
     same_name = (mine[S.NAME].to_numpy() == holder[S.NAME].to_numpy()) | (
@@ -102,6 +125,7 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     has_holder = mine[ANCHOR_ID].isin(consistent[ANCHOR_ID]).to_numpy()
     detach = candidates[~(same_name & has_holder)]
     r.loc[detach, DETACHED] = True
+    r.loc[detach, CARRIED_ID] = r.loc[detach, ANCHOR_ID]
     r.loc[detach, ANCHOR_ID] = None
     r.loc[detach, BIRTH_EXACT] = False
     r.loc[detach, S.BIRTH_DATE] = pd.NaT
@@ -110,5 +134,35 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     return int(len(detach))
 
 
+def _first_mode(s: pd.Series) -> object:
+    m = s.mode()
+    return m.iloc[0] if len(m) else None
+
+
 def unanchored_mask(r: pd.DataFrame) -> np.ndarray:
     return np.asarray(r[ANCHOR_ID].isna().to_numpy())
+
+
+@dataclass
+class Households:
+    """Who lives with whom, by usable ID: from 户编号 (monitoring) and 户主身份证号 (assistance)."""
+
+    members: dict[str, set[str]]  # household key -> usable IDs of its members (and its 低保 head)
+    of_person: dict[str, set[str]]  # usable ID -> household keys it appears in
+
+    def share_household(self, person_id: str, other_id: str) -> bool:
+        return any(other_id in self.members.get(h, ()) for h in self.of_person.get(person_id, ()))
+
+
+def households(r: pd.DataFrame) -> Households:
+    with_hh = r.loc[r[HOUSEHOLD].notna() & r[ANCHOR_ID].notna(), [HOUSEHOLD, ANCHOR_ID]].drop_duplicates()
+    heads = r.loc[r[HOUSEHOLD].fillna("").str.startswith("A:"), [HOUSEHOLD]].drop_duplicates()
+    heads[ANCHOR_ID] = heads[HOUSEHOLD].str.slice(2)
+    both = pd.concat([with_hh, heads], ignore_index=True).drop_duplicates()
+    members: dict[str, set[str]] = {
+        str(k): set(v) for k, v in both.groupby(HOUSEHOLD)[ANCHOR_ID].agg(set).items()
+    }
+    of_person: dict[str, set[str]] = {
+        str(k): set(v) for k, v in both.groupby(ANCHOR_ID)[HOUSEHOLD].agg(set).items()
+    }
+    return Households(members, of_person)

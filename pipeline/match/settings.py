@@ -14,13 +14,24 @@ from pipeline.errors import ConfigError
 COMPARISONS: dict[str, tuple[str, ...]] = {
     "name": ("exact", "pinyin", "fuzzy", "else"),
     "id": ("exact", "one_edit", "else"),
-    "birth": ("exact", "year", "else"),
+    "birth": ("exact", "else"),
+    "age": ("close", "else"),
     "sex": ("exact", "else"),
     "phone": ("exact", "else"),
     "place": ("township", "county", "else"),
     "household": ("exact", "else"),
+    "guardian": ("exact", "else"),
 }
-BLOCK_KEYS = {"name", "name_pinyin", "township_code", "county_code", "birth_year", "phone", "surname", "birth_date"}
+BLOCK_KEYS = {
+    "name",
+    "name_pinyin",
+    "township_code",
+    "county_code",
+    "birth_year",
+    "phone",
+    "surname",
+    "birth_date",
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,11 @@ def load_matching(path: str | Path) -> MatchSettings:
     m_start: dict[str, tuple[float, ...]] = {}
     for name, levels in COMPARISONS.items():
         values = ((doc.get("model") or {}).get("m_start") or {}).get(name)
-        if not isinstance(values, list) or len(values) != len(levels) or not all(0 < float(v) < 1 for v in values):
+        if (
+            not isinstance(values, list)
+            or len(values) != len(levels)
+            or not all(0 < float(v) < 1 for v in values)
+        ):
             problems.append(f"model.m_start.{name}: {len(levels)} probabilities in (0, 1), one per level")
         else:
             m_start[name] = tuple(float(v) for v in values)

@@ -201,7 +201,11 @@ def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
     for source, frame in frames.items():
         frame = frame.reset_index(drop=True)
         # Errors the builders made on purpose (an infant under a parent's ID) start the tag list.
-        tags = frame["_tag"].astype(object) if "_tag" in frame else pd.Series("", index=frame.index, dtype=object)
+        tags = (
+            frame["_tag"].astype(object)
+            if "_tag" in frame
+            else pd.Series("", index=frame.index, dtype=object)
+        )
         for h in ID_HEADERS[source]:
             frame[h] = corrupt(frame[h].astype(object), ID_ERRORS, rng, tags, spec.error_scale)
         for h in NAME_HEADERS[source]:

@@ -28,8 +28,11 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         state=str(tmp_path / "state"),
     )
     run_dir = tmp_path / "reports" / "2026-11-29"
-    assert Path(result) == run_dir / "data" / "records.parquet"
-    records = pd.read_parquet(result)
+    assert Path(result) == run_dir / "data" / "person_index.parquet"
+    records = pd.read_parquet(run_dir / "data" / "records.parquet")
+    index = pd.read_parquet(result)
+    assert len(index) == len(records) and index["person_id"].notna().all()
+    assert (run_dir / "review" / "match_review.xlsx").exists()
     assert set(records[S.SOURCE]) == {"monitoring", "disability", "assistance", "subsidy"}
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
     assert summary["sources"]["medical"]["status"] == "failed"

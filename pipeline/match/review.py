@@ -1,0 +1,155 @@
+"""Clerical review: uncertain pairs out to a workbook, reviewers' verdicts back into the state.
+
+The workbook shows both records side by side with the evidence per comparison and a 判定 column
+(同一人 / 不同人). A reviewer fills it in and drops it into ``<state>/review/``; every later run reads
+all workbooks there (and the verdicts already stored in ``<state>/decisions.parquet``) and honours
+them: 同一人 joins the two records' people, 不同人 keeps them apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.match import Decisions, evidence_text
+from pipeline.match.prepare import NATURAL_KEY
+from pipeline.match.settings import COMPARISONS
+
+log = logging.getLogger(__name__)
+
+SAME, DIFFERENT = "同一人", "不同人"
+DECISIONS_FILE = "decisions.parquet"
+REVIEW_DIR = "review"
+_SIDE_FIELDS = [
+    (S.SOURCE, "来源"),
+    (S.FILE, "文件"),
+    (S.ROW, "行号"),
+    (S.NAME, "姓名"),
+    (S.ID_NUMBER, "身份证号"),
+    (S.SEX, "性别"),
+    (S.BIRTH_DATE, "出生日期"),
+    (S.AGE, "年龄"),
+    (S.PHONE, "电话"),
+    (S.COUNTY_CODE, "县区代码"),
+    (S.TOWNSHIP_CODE, "乡镇代码"),
+]
+KEY_A, KEY_B, VERDICT = "A键", "B键", "判定"
+
+
+def review_table(review: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """One row per uncertain pair, strongest first, with both records and the evidence."""
+    review = review.sort_values("probability", ascending=False)
+    out: dict[str, object] = {"序号": list(range(1, len(review) + 1))}
+    for side, col in (("A", "left"), ("B", "right")):
+        rec = records.loc[review[col].to_numpy()]
+        for field, label in _SIDE_FIELDS:
+            values = rec[field]
+            if field == S.BIRTH_DATE:
+                values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+            out[f"{side}{label}"] = values.astype("object").where(values.notna(), "").astype(str).to_numpy()
+    lv = review[[f"lv_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[3:])
+    w = review[[f"w_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[2:])
+    out["匹配概率"] = review["probability"].round(4).to_numpy()
+    out["比对依据"] = evidence_text(lv, w)
+    out[VERDICT] = [""] * len(review)
+    out[KEY_A] = records.loc[review["left"].to_numpy(), NATURAL_KEY].to_numpy()
+    out[KEY_B] = records.loc[review["right"].to_numpy(), NATURAL_KEY].to_numpy()
+    return pd.DataFrame(out)
+
+
+def write_review(path: Path, table: pd.DataFrame, run_date: str) -> None:
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    try:
+        ws = wb.add_worksheet("待复核")
+        title = wb.add_format({"bold": True, "font_size": 13})
+        head = wb.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+        )
+        fill = wb.add_format({"bg_color": "#FFF2CC", "border": 1, "locked": False})
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        ws.write_string(0, 0, f"人员比对待复核清单(运行日期 {run_date},共 {len(table)} 对)", title)
+        ws.write_string(
+            1,
+            0,
+            "请在“判定”列选择“同一人”或“不同人”,保存后放入状态文件夹的 review 子文件夹;"
+            "以后每次运行都会采用您的判定。",
+        )
+        cols = list(table.columns)
+        for j, c in enumerate(cols):
+            ws.write_string(2, j, c, head)
+        verdict_col = cols.index(VERDICT)
+        for i, row in enumerate(table.itertuples(index=False), start=3):
+            for j, v in enumerate(row):
+                if j == verdict_col:
+                    ws.write_blank(i, j, None, fill)
+                elif isinstance(v, float):
+                    ws.write_number(i, j, v)
+                elif isinstance(v, int):
+                    ws.write_number(i, j, v)
+                else:
+                    ws.write_string(i, j, str(v), wrap if cols[j] == "比对依据" else None)
+        last = max(len(table) + 2, 3)
+        ws.data_validation(
+            3, verdict_col, last, verdict_col, {"validate": "list", "source": [SAME, DIFFERENT]}
+        )
+        ws.freeze_panes(3, 1)
+        ws.autofilter(2, 0, last, len(cols) - 1)
+        ws.set_column(0, len(cols) - 1, 12)
+        ws.set_column(cols.index("比对依据"), cols.index("比对依据"), 60)
+        ws.set_column(cols.index(KEY_A), cols.index(KEY_B), 12, None, {"hidden": True})
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(2)
+    finally:
+        wb.close()
+
+
+def read_decisions(state: Path) -> Decisions:
+    """Verdicts from every workbook in <state>/review/ plus those stored before; the newest wins."""
+    stored = _load_stored(state)
+    found = []
+    folder = state / REVIEW_DIR
+    for path in sorted(folder.glob("*.xlsx")) if folder.exists() else []:
+        try:
+            table = pd.read_excel(path, sheet_name=0, header=2, dtype=str, engine="calamine")
+        except Exception as e:  # a damaged workbook must not stop the night
+            log.error("review workbook %s cannot be read (%s); its verdicts are skipped", path.name, e)
+            continue
+        if not {KEY_A, KEY_B, VERDICT} <= set(table.columns):
+            log.error(
+                "review workbook %s lacks the %s/%s/%s columns; skipped", path.name, KEY_A, KEY_B, VERDICT
+            )
+            continue
+        t = table[table[VERDICT].isin([SAME, DIFFERENT])][[KEY_A, KEY_B, VERDICT]]
+        found.append(t.rename(columns={KEY_A: "a", KEY_B: "b", VERDICT: "verdict"}))
+    allv = pd.concat([stored, *found], ignore_index=True).drop_duplicates(["a", "b"], keep="last")
+    if len(allv) != len(stored) or found:
+        state.mkdir(parents=True, exist_ok=True)
+        allv.to_parquet(state / DECISIONS_FILE, index=False)
+    return Decisions(
+        must=list(
+            zip(allv.loc[allv["verdict"] == SAME, "a"], allv.loc[allv["verdict"] == SAME, "b"], strict=True)
+        ),
+        cannot=list(
+            zip(
+                allv.loc[allv["verdict"] == DIFFERENT, "a"],
+                allv.loc[allv["verdict"] == DIFFERENT, "b"],
+                strict=True,
+            )
+        ),
+    )
+
+
+def _load_stored(state: Path) -> pd.DataFrame:
+    path = state / DECISIONS_FILE
+    if path.exists():
+        return pd.read_parquet(path)
+    return pd.DataFrame(
+        {"a": pd.Series(dtype="object"), "b": pd.Series(dtype="object"), "verdict": pd.Series(dtype="object")}
+    )
