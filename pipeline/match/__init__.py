@@ -149,7 +149,7 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
         linked[pos] = uf.union(int(a), int(b))
     pairs["linked"] = linked
 
-    label = np.array([uf.find(int(x)) for x in node])
+    label = uf.labels()[node]
     r["cluster"] = label
     _link_columns(r, pairs, unanchored, decisions)
     review = pairs[review_mask & ~pairs["linked"]].copy()

@@ -25,8 +25,10 @@ from pipeline.match.settings import COMPARISONS, MatchSettings
 
 
 def _take(r: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
-    values = r[col].astype("object")
-    return np.asarray(values.where(values.notna(), None).to_numpy()[idx])
+    values = r[col]
+    if values.dtype != object:  # prepare() makes text columns object already; the rest are few
+        values = values.astype("object").where(values.notna(), None)
+    return np.asarray(values.to_numpy()[idx])
 
 
 def _present(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -99,10 +101,9 @@ def guardian_levels(
         carried, other = (a, idb[k]) if a is not None else (b, ida[k])
         if other is None:
             continue  # two records without IDs and one carrying: nothing to check
-        known = other in hh.of_person and carried in hh.of_person
         if hh.share_household(other, carried):
             out[k] = 1
-        elif known:
+        elif carried in hh.members_of_carried and other in hh.in_any_household:
             out[k] = 2
     return out
 

@@ -73,6 +73,11 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     r[DETACHED] = False
     r[CARRIED_ID] = None
     r[NATURAL_KEY] = natural_keys(r)
+    # Plain object columns with None for missing: comparisons index them per pair many times, and
+    # converting Arrow-backed strings on every access costs more than the comparisons themselves.
+    for c in r.columns:
+        if r[c].dtype == object or pd.api.types.is_string_dtype(r[c]):
+            r[c] = r[c].astype("object").where(r[c].notna(), None)
     return r
 
 
@@ -145,24 +150,27 @@ def unanchored_mask(r: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class Households:
-    """Who lives with whom, by usable ID: from 户编号 (monitoring) and 户主身份证号 (assistance)."""
+    """Who lives with whom, for the IDs that detached records carry.
 
-    members: dict[str, set[str]]  # household key -> usable IDs of its members (and its 低保 head)
-    of_person: dict[str, set[str]]  # usable ID -> household keys it appears in
+    Built only around carried IDs (the holders of IDs that infants were settled under): their
+    households' members, and the set of every ID seen in any household (to tell "not in the
+    household" from "household unknown").
+    """
 
-    def share_household(self, person_id: str, other_id: str) -> bool:
-        return any(other_id in self.members.get(h, ()) for h in self.of_person.get(person_id, ()))
+    members_of_carried: dict[str, set[str]]  # carried ID -> usable IDs sharing a household with it
+    in_any_household: set[str]
+
+    def share_household(self, other_id: str, carried_id: str) -> bool:
+        return other_id in self.members_of_carried.get(carried_id, ())
 
 
 def households(r: pd.DataFrame) -> Households:
-    with_hh = r.loc[r[HOUSEHOLD].notna() & r[ANCHOR_ID].notna(), [HOUSEHOLD, ANCHOR_ID]].drop_duplicates()
+    rows = r.loc[r[HOUSEHOLD].notna() & r[ANCHOR_ID].notna(), [HOUSEHOLD, ANCHOR_ID]]
     heads = r.loc[r[HOUSEHOLD].fillna("").str.startswith("A:"), [HOUSEHOLD]].drop_duplicates()
     heads[ANCHOR_ID] = heads[HOUSEHOLD].str.slice(2)
-    both = pd.concat([with_hh, heads], ignore_index=True).drop_duplicates()
-    members: dict[str, set[str]] = {
-        str(k): set(v) for k, v in both.groupby(HOUSEHOLD)[ANCHOR_ID].agg(set).items()
-    }
-    of_person: dict[str, set[str]] = {
-        str(k): set(v) for k, v in both.groupby(ANCHOR_ID)[HOUSEHOLD].agg(set).items()
-    }
-    return Households(members, of_person)
+    both = pd.concat([rows, heads], ignore_index=True).drop_duplicates()
+    carried = set(r[CARRIED_ID].dropna())
+    mine = both[both[ANCHOR_ID].isin(carried)]
+    pairs = mine.merge(both[both[HOUSEHOLD].isin(set(mine[HOUSEHOLD]))], on=HOUSEHOLD, suffixes=("", "_m"))
+    members = {str(k): set(v) for k, v in pairs.groupby(ANCHOR_ID)[f"{ANCHOR_ID}_m"].agg(set).items()}
+    return Households(members, set(both[ANCHOR_ID]))

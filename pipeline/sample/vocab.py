@@ -113,10 +113,19 @@ COMMON_GIVEN = (
     "辉 建国 文 斌 宇 浩 凯 秀珍 健 俊 帆 帅 旭 宁 欣 颖 婷 雪 琳 飞"
 ).split()
 
-# Characters that make up the other given names, by sex.
-GIVEN_CHARS_M = "国建志明永海春金东福庆文德立新成长宝林军华平保振兴元红少学卫忠家世荣书光祥亮"
-GIVEN_CHARS_F = "秀桂玉凤兰英芳丽红梅春霞燕琴云莲珍翠素玲美淑慧娟萍荣月香彩巧静倩雅琪婉"
-GIVEN_CHARS_ANY = "一子小晓宏嘉佳思梓博雨涵晨浩宇睿泽轩怡然若晴瑞安乐心诗语"
+# Characters that make up the other given names, by sex: a few hundred common name characters, so
+# that full names collide about as often as in a real city (most names are shared by few people).
+GIVEN_CHARS_M = (
+    "国建志明永海春金东福庆文德立新成长宝林军华平保振兴元红少学卫忠家世荣书光祥亮"
+    "伟强磊军勇杰涛超刚辉斌鹏飞鑫波宁凯俊峰毅浩诚坤晨昊哲翔骏彬锋磊鸿瑞铭睿博哲"
+    "宏胜胜雄奇岩松柏峻岳川江河山石坚刚猛卓越力达广远鹤鹰龙虎彪豪杰俊贤良才义仁"
+)
+GIVEN_CHARS_F = (
+    "秀桂玉凤兰英芳丽红梅春霞燕琴云莲珍翠素玲美淑慧娟萍荣月香彩巧静倩雅琪婉"
+    "娜敏艳娟婷雪琳颖洁莉蕾薇菲露媛媚妍姗婕婧娅嫣蓉茜萌萱琦瑶璐瑾瑛璇菊荷莹芸"
+    "芬芝芹兰蓓蕊蕙蓝馨悦欣怡佳惠慧琼瑜瑶珊珠环碧翠娥婵娇媛妮娴婉姣倩丹彤"
+)
+GIVEN_CHARS_ANY = "一子小晓宏嘉佳思梓博雨涵晨浩宇睿泽轩怡然若晴瑞安乐心诗语天文新昕恩言可凡依"
 
 # 同音字: characters read the same (toneless), written interchangeably by clerks.
 HOMOPHONES: dict[str, str] = {
