@@ -83,6 +83,48 @@ def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
     return ["; ".join(p for p in row if p) for row in stacked]
 
 
+def presence_rates(r: pd.DataFrame, unanchored: np.ndarray) -> dict[str, float]:
+    """Per source: how often a record's person also has other records in the data.
+
+    Measured on the records whose ID is usable (their other records are known exactly) and used as
+    the prior that an ID-less record of that source has its person somewhere among the candidates.
+    """
+    counts = r[ANCHOR_ID].map(r[ANCHOR_ID].value_counts())
+    anchored = r.loc[~unanchored]
+    rates = (counts.loc[anchored.index] > 1).groupby(anchored[S.SOURCE]).mean()
+    return {str(k): float(np.clip(v, 0.01, 0.99)) for k, v in rates.items()}
+
+
+def competing_posterior(
+    pairs: pd.DataFrame, rates: dict[str, float], source: np.ndarray, people: int, anchored_nodes: int
+) -> np.ndarray:
+    """The probability that each candidate person is the record's person, all candidates considered.
+
+    The record's person is one of ``people`` people in the data (prior rate/people each) or none
+    of them (prior 1 - rate); each candidate's Bayes factor comes from its best pair. So a lone
+    candidate with moderate evidence can be likely, and two equally good candidates share it.
+    Only anchored candidates (nodes below ``anchored_nodes``: different usable IDs, so different
+    people) compete; a candidate without an ID may be any of them, so it is weighed on its own.
+    """
+    if pairs.empty:
+        return np.zeros(0)
+    best = pairs.groupby([LEFT, "right_node"], sort=False)["weight"].max().rename("bf").reset_index()
+    alone = best["right_node"].to_numpy() >= anchored_nodes
+    # Candidates weighed alone get a group of their own, keyed apart from every record number.
+    best["group"] = np.where(alone, -1 - np.arange(len(best)), best[LEFT].to_numpy())
+    rate = np.array([rates.get(s, 0.5) for s in source[best[LEFT].to_numpy()]])
+    log_prior = np.log2(rate / max(people, 1))
+    best["term"] = log_prior + best["bf"].to_numpy()
+    # log2( sum over candidates 2^term + (1 - rate) ), per record, computed stably.
+    top = best.groupby("group")["term"].transform("max").to_numpy()
+    scaled = np.exp2(np.clip(best["term"].to_numpy() - top, -200, 0))
+    sums = pd.Series(scaled).groupby(best["group"].to_numpy()).transform("sum").to_numpy()
+    log_den = top + np.log2(sums + (1 - rate) * np.exp2(np.clip(-top, -1000, 1000)))
+    best["p"] = np.exp2(np.clip(best["term"].to_numpy() - log_den, -200, 0))
+    merged = pairs[[LEFT, "right_node"]].merge(best[[LEFT, "right_node", "p"]], on=[LEFT, "right_node"], how="left")
+    return np.asarray(merged["p"].to_numpy())
+
+
 def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | None = None) -> LinkResult:
     """Cluster records into people. See rules/matching.yaml for the model and its reasons."""
     decisions = decisions or Decisions()
@@ -107,9 +149,13 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     left = cands[LEFT].to_numpy(dtype=np.int64)
     right = cands[RIGHT].to_numpy(dtype=np.int64)
     levels = compare(r, left, right, settings, hh)
-    weight, prob, per = score(r, left, right, levels, model)
+    _, _, per = score(r, left, right, levels, model)
+    bayes = per.sum(axis=1).to_numpy()  # log2 Bayes factor of each pair
     pairs = pd.concat([cands, levels.add_prefix("lv_"), per.add_prefix("w_")], axis=1).assign(
-        weight=weight, probability=prob, left_node=node[left], right_node=node[right]
+        weight=bayes, left_node=node[left], right_node=node[right]
+    )
+    pairs["probability"] = competing_posterior(
+        pairs, presence_rates(r, unanchored), r[S.SOURCE].to_numpy(), len(idents), n_ids
     )
 
     # A record with two different people above the link bar is ambiguous: nobody is linked, a

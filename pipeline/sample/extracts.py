@@ -177,7 +177,11 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
         patients.index.repeat(rng.choice([1, 2, 3], len(patients), p=[0.7, 0.22, 0.08]))
     ].copy()
     n = len(stays)
-    discharge = [as_of - timedelta(days=int(x)) for x in rng.integers(1, 700, n)]
+    # Stays fall in the last two years, and never before the patient was born.
+    born = stays["birth"].dt.date.to_numpy()
+    discharge = [
+        max(as_of - timedelta(days=int(x)), b + timedelta(days=3)) for x, b in zip(rng.integers(1, 700, n), born, strict=True)
+    ]
     los = rng.integers(2, 30, n)
     admit = [d - timedelta(days=int(k)) for d, k in zip(discharge, los, strict=True)]
     total = np.round(np.exp(rng.normal(9.3, 0.9, n)), 2)

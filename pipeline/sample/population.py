@@ -108,6 +108,11 @@ def make_population(n_households: int, seed: int, as_of: date, gazetteer: Gazett
             np.where(grandchild, head_age_p - rng.integers(46, 62, n), head_age_p - rng.integers(21, 36, n)),
         ),
     )
+    # A child "born before its parent was 21" would be negative: spread those over the years the
+    # parent has been an adult instead of piling them all up at age 0.
+    young = age < 0
+    span = np.maximum(head_age_p - 19, 1)
+    age = np.where(young, (rng.random(n) * span).astype(int), age)
     age = np.clip(age, 0, 99)
     # A few newborns, so that hospital stays under a parent's ID occur.
     newborn = (relation != "户主") & (relation != "配偶") & (rng.random(n) < 0.05) & (head_age_p < 45)
