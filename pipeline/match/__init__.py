@@ -121,7 +121,9 @@ def competing_posterior(
     sums = pd.Series(scaled).groupby(best["group"].to_numpy()).transform("sum").to_numpy()
     log_den = top + np.log2(sums + (1 - rate) * np.exp2(np.clip(-top, -1000, 1000)))
     best["p"] = np.exp2(np.clip(best["term"].to_numpy() - log_den, -200, 0))
-    merged = pairs[[LEFT, "right_node"]].merge(best[[LEFT, "right_node", "p"]], on=[LEFT, "right_node"], how="left")
+    merged = pairs[[LEFT, "right_node"]].merge(
+        best[[LEFT, "right_node", "p"]], on=[LEFT, "right_node"], how="left"
+    )
     return np.asarray(merged["p"].to_numpy())
 
 

@@ -99,13 +99,14 @@ def normalize_id(raw: object) -> IdResult:
         if len(s) > 15:
             return IdResult(None, IdStatus.MANGLED)
     if len(s) == 18 and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X"):
+        if s.endswith("000"):
+            # Excel kept 15 significant digits and zeroed the rest. One time in eleven the zeroed
+            # ID even passes its check, and then it names someone else; a genuine ID ending in 000
+            # (sequence x00, check 0: about 1 in 1,100) cannot be told apart, so neither is trusted.
+            return IdResult(None, IdStatus.MANGLED)
         ok = s[:2] in _PROVINCES and _valid_date(s[6:14]) and check_char(s[:17]) == s[17]
         if ok:
             return IdResult(s, IdStatus.VALID)
-        if s.endswith("000"):
-            # 15 significant digits kept by Excel, the rest zeroed; a genuine ID failing its check
-            # and ending in 000 is a 1-in-10^4 coincidence, a mangled one is the common case.
-            return IdResult(None, IdStatus.MANGLED)
         return IdResult(s, IdStatus.INVALID)
     if len(s) == 15 and s.isdigit():
         full17 = s[:6] + "19" + s[6:]

@@ -101,7 +101,7 @@ def normalize_ids_vec(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         ok = check_ok & prov_ok & _valid_ymd(s.str.slice(6, 14))
         zeros = s.str.endswith("000").to_numpy()
         st = np.where(
-            ok, IdStatus.VALID.value, np.where(zeros, IdStatus.MANGLED.value, IdStatus.INVALID.value)
+            zeros, IdStatus.MANGLED.value, np.where(ok, IdStatus.VALID.value, IdStatus.INVALID.value)
         )
         status[is18] = st
         values[is18] = s.where(st != IdStatus.MANGLED.value, None)

@@ -180,7 +180,8 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
     # Stays fall in the last two years, and never before the patient was born.
     born = stays["birth"].dt.date.to_numpy()
     discharge = [
-        max(as_of - timedelta(days=int(x)), b + timedelta(days=3)) for x, b in zip(rng.integers(1, 700, n), born, strict=True)
+        max(as_of - timedelta(days=int(x)), b + timedelta(days=3))
+        for x, b in zip(rng.integers(1, 700, n), born, strict=True)
     ]
     los = rng.integers(2, 30, n)
     admit = [d - timedelta(days=int(k)) for d, k in zip(discharge, los, strict=True)]
