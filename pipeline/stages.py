@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -156,10 +157,15 @@ def validate_stage(
 
 
 def _mode(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
-    """The commonest non-null value of ``col`` per ``key`` (ties: the smallest value)."""
-    counts = frame[[key, col]].dropna().value_counts().rename("n").reset_index()
-    counts = counts.sort_values([key, "n", col], ascending=[True, False, True]).drop_duplicates(key)
-    return counts.set_index(key)[col]
+    """The commonest non-null value of ``col`` per ``key`` (ties: the value seen first), in numpy."""
+    sub = frame[[key, col]].dropna()
+    k, kv = pd.factorize(sub[key])
+    v, vv = pd.factorize(sub[col])
+    codes, counts = np.unique(k.astype(np.int64) * (len(vv) + 1) + v, return_counts=True)
+    keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
+    order = np.lexsort((vals, -counts, keys))
+    first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
+    return pd.Series(np.asarray(vv)[vals[first]], index=np.asarray(kv)[keys[first]])
 
 
 def match_stage(settings: Settings, records_file: Path) -> Path:
@@ -181,7 +187,9 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
 
     ms = load_matching(settings.rules_dir / "matching.yaml")
     decisions = read_decisions(settings.state)
-    records = pd.read_parquet(records_file)
+    from pipeline.match.prepare import INPUT_COLUMNS
+
+    records = pd.read_parquet(records_file, columns=INPUT_COLUMNS)
     result = link(records, ms, decisions)
     r = result.records
     r[PERSON_ID], keys = assign(r["cluster"], r[NATURAL_KEY], load_keys(settings.state))
@@ -214,7 +222,13 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
         (S.PHONE, S.PHONE),
     ):
         persons[out] = _mode(r, PERSON_ID, col)
-    persons["sources"] = r.groupby(PERSON_ID)[S.SOURCE].agg(lambda s: ",".join(sorted(set(s))))
+    # Sources as a bit mask per person, then one string per distinct mask (there are few).
+    names = sorted(r[S.SOURCE].unique())
+    bits = r[[PERSON_ID, S.SOURCE]].drop_duplicates()
+    mask = (1 << bits[S.SOURCE].map({n: i for i, n in enumerate(names)})).groupby(bits[PERSON_ID]).sum()
+    persons["sources"] = mask.map(
+        {m: ",".join(n for i, n in enumerate(names) if m >> i & 1) for m in mask.unique()}
+    )
     persons["records"] = r.groupby(PERSON_ID).size()
     persons.reset_index().to_parquet(settings.data_dir / "persons.parquet", index=False)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.match.blocking import LEFT, PASS, RIGHT, candidate_pairs, training_pairs
+from pipeline.match.blocking import LEFT, RIGHT, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
 from pipeline.match.compare import compare
 from pipeline.match.model import Model, fit, score
@@ -235,10 +235,6 @@ def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, 
         r.loc[forced, LINK_RULE] = "review"
         r.loc[forced, EVIDENCE] = "人工复核判定为同一人"
         r.loc[forced, MATCH_PROBABILITY] = 1.0
-
-
-def pass_columns() -> tuple[str, ...]:
-    return (LEFT, RIGHT, PASS)
 
 
 __all__ = ["Decisions", "LinkResult", "link", "S"]

@@ -116,11 +116,17 @@ def candidate_pairs(
     swap = both & (allp[LEFT].to_numpy() > allp[RIGHT].to_numpy())
     lo = np.where(swap, allp[RIGHT], allp[LEFT])
     hi = np.where(swap, allp[LEFT], allp[RIGHT])
-    allp = pd.DataFrame({LEFT: lo, RIGHT: hi, PASS: allp[PASS].to_numpy()})
-    merged = allp.groupby([LEFT, RIGHT], sort=False)[PASS].agg(lambda s: ",".join(dict.fromkeys(s)))
-    out = merged.reset_index()
+    # Which passes found a pair, as a bit mask (pass i -> bit i): a sum over distinct passes.
+    bit = {p.name: 1 << i for i, p in enumerate(settings.passes)}
+    allp = pd.DataFrame({LEFT: lo, RIGHT: hi, PASS: allp[PASS].map(bit).to_numpy(dtype=np.int64)})
+    out = allp.drop_duplicates().groupby([LEFT, RIGHT], sort=False)[PASS].sum().reset_index()
     counts["union"] = len(out)
     return out, counts
+
+
+def pass_names(mask: int, settings: MatchSettings) -> str:
+    """The passes of a bit mask from candidate_pairs, comma-separated."""
+    return ",".join(p.name for i, p in enumerate(settings.passes) if mask >> i & 1)
 
 
 def training_pairs(r: pd.DataFrame, settings: MatchSettings, limit: int, seed: int) -> pd.DataFrame:

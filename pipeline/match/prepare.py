@@ -53,7 +53,8 @@ def surname_of(names: pd.Series) -> pd.Series:
 
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
     """Derive the matching fields. The frame's index is the record number used everywhere after."""
-    r = records.reset_index(drop=True).copy()
+    # Only the columns matching uses: records.parquet has sixty.
+    r = records.reindex(columns=INPUT_COLUMNS).reset_index(drop=True)
     for c in INPUT_COLUMNS:
         if c not in r.columns:
             r[c] = None
@@ -75,7 +76,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     r[NATURAL_KEY] = natural_keys(r)
     # Plain object columns with None for missing: comparisons index them per pair many times, and
     # converting Arrow-backed strings on every access costs more than the comparisons themselves.
-    for c in r.columns:
+    for c in [*INPUT_COLUMNS, ANCHOR_ID, TYPO_ID, SURNAME, HOUSEHOLD, NATURAL_KEY, CARRIED_ID]:
         if r[c].dtype == object or pd.api.types.is_string_dtype(r[c]):
             r[c] = r[c].astype("object").where(r[c].notna(), None)
     return r
@@ -119,7 +120,15 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     # The ID holder's name: the commonest name in the group, counting the age-consistent records.
     consistent = group.loc[~group.index.isin(candidates)]
     basis = consistent if len(consistent) else group
-    top = basis.groupby(ANCHOR_ID)[[S.NAME, S.NAME_PINYIN]].agg(_first_mode)
+    top = (
+        basis.groupby([ANCHOR_ID, S.NAME, S.NAME_PINYIN], sort=False)
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values([ANCHOR_ID, "n", S.NAME], ascending=[True, False, True])
+        .drop_duplicates(ANCHOR_ID)
+        .set_index(ANCHOR_ID)[[S.NAME, S.NAME_PINYIN]]
+    )
     mine = r.loc[candidates, [ANCHOR_ID, S.NAME, S.NAME_PINYIN]]
     holder = top.reindex(mine[ANCHOR_ID])
     same_name = (mine[S.NAME].to_numpy() == holder[S.NAME].to_numpy()) | (
@@ -137,11 +146,6 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     r.loc[detach, BIRTH_YEAR] = (event[detach].dt.year - stated[detach]).astype("Float64")
     r.loc[detach, NATURAL_KEY] = natural_keys(r.loc[detach])
     return int(len(detach))
-
-
-def _first_mode(s: pd.Series) -> object:
-    m = s.mode()
-    return m.iloc[0] if len(m) else None
 
 
 def unanchored_mask(r: pd.DataFrame) -> np.ndarray:
