@@ -225,7 +225,13 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
     # Sources as a bit mask per person, then one string per distinct mask (there are few).
     names = sorted(r[S.SOURCE].unique())
     bits = r[[PERSON_ID, S.SOURCE]].drop_duplicates()
-    mask = (1 << bits[S.SOURCE].map({n: i for i, n in enumerate(names)})).groupby(bits[PERSON_ID]).sum()
+    mask = (
+        bits[S.SOURCE]
+        .map({n: 1 << i for i, n in enumerate(names)})
+        .astype("int64")
+        .groupby(bits[PERSON_ID])
+        .sum()
+    )
     persons["sources"] = mask.map(
         {m: ",".join(n for i, n in enumerate(names) if m >> i & 1) for m in mask.unique()}
     )
