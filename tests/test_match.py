@@ -106,6 +106,7 @@ def test_adjacent_swap(background: pd.DataFrame) -> None:
         ],
     )
     assert r.loc[1, "cluster"] == r.loc[2, "cluster"]
+    assert "身份证号相邻两位颠倒" in r.loc[2, "evidence"]
 
 
 def test_fifteen_digit_id_and_traditional_name_and_homophone(background: pd.DataFrame) -> None:

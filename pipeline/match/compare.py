@@ -45,14 +45,16 @@ def _levels(present: np.ndarray, *conditions: np.ndarray) -> np.ndarray:
 
 
 def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, fuzzy: float) -> np.ndarray:
-    """exact simplified name / same pinyin / Indel similarity >= fuzzy / else.
+    """exact simplified name / same pinyin / one character dropped / Indel similarity >= fuzzy / else.
 
-    >>> name_levels(np.array(["张磊", "张磊", "王秀英", "张伟", None], dtype=object),
-    ...             np.array(["张磊", "张蕾", "王秀", "张磊", "张伟"], dtype=object),
-    ...             np.array(["zhang lei", "zhang lei", "wang xiu ying", "zhang wei", None], dtype=object),
-    ...             np.array(["zhang lei", "zhang lei", "wang xiu", "zhang lei", "zhang wei"], dtype=object),
+    >>> name_levels(np.array(["张磊", "张磊", "王秀英", "王秀英", "张伟", None], dtype=object),
+    ...             np.array(["张磊", "张蕾", "王秀", "玉秀英", "张磊", "张伟"], dtype=object),
+    ...             np.array(["zhang lei", "zhang lei", "wang xiu ying", "wang xiu ying", "zhang wei", None],
+    ...                      dtype=object),
+    ...             np.array(["zhang lei", "zhang lei", "wang xiu", "yu xiu ying", "zhang lei", "zhang wei"],
+    ...                      dtype=object),
     ...             0.65)
-    array([1, 2, 3, 4, 0], dtype=int8)
+    array([1, 2, 3, 4, 5, 0], dtype=int8)
     """
     present = _present(a, b)
     sa = np.where(present, a, "").astype(str)
@@ -62,22 +64,34 @@ def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, f
         if len(sa)
         else np.zeros(0)
     )
-    return _levels(present, sa == sb, np.asarray(pa_ == pb) & present, np.asarray(sim) >= fuzzy)
+    la = np.fromiter((len(x) for x in sa), dtype=np.int64, count=len(sa))
+    lb = np.fromiter((len(x) for x in sb), dtype=np.int64, count=len(sb))
+    # One character dropped: lengths differ by one and Indel distance (insertions + deletions) is 1,
+    # i.e. similarity 1 - 1 / (la + lb).
+    dropped = (np.abs(la - lb) == 1) & np.isclose(np.asarray(sim), 1 - 1 / np.maximum(la + lb, 1))
+    return _levels(present, sa == sb, np.asarray(pa_ == pb) & present, dropped, np.asarray(sim) >= fuzzy)
 
 
 def one_edit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """True where two equal-length strings differ in one position or by one adjacent swap."""
-    out = np.zeros(len(a), dtype=bool)
+    """1 where two equal-length strings differ in one position, 2 where by one adjacent swap, else 0.
+
+    >>> one_edit(np.array(["12345", "12345", "12345"]), np.array(["12395", "12435", "54321"]))
+    array([1, 2, 0], dtype=int8)
+    """
+    out = np.zeros(len(a), dtype=np.int8)
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
         if not isinstance(x, str) or not isinstance(y, str) or len(x) != len(y) or x == y:
             continue
         diff = [k for k in range(len(x)) if x[k] != y[k]]
-        out[i] = len(diff) == 1 or (
+        if len(diff) == 1:
+            out[i] = 1
+        elif (
             len(diff) == 2
             and diff[1] == diff[0] + 1
             and x[diff[0]] == y[diff[1]]
             and x[diff[1]] == y[diff[0]]
-        )
+        ):
+            out[i] = 2
     return out
 
 
@@ -131,13 +145,13 @@ def compare(
     xa = np.where(pd.notna(ida), ida, ta)
     xb = np.where(pd.notna(idb), idb, tb)
     present = _present(xa, xb)
-    edit = np.zeros(n, dtype=bool)
+    edit = np.zeros(n, dtype=np.int8)
     # Two different valid IDs are never one edit apart (the check character would differ too), so
     # only pairs with a typo'd side need the slow character comparison.
     typo_side = present & (pd.notna(ta) | pd.notna(tb)) & np.asarray(xa != xb)
     if typo_side.any():
         edit[typo_side] = one_edit(xa[typo_side], xb[typo_side])
-    out["id"] = _levels(present, np.asarray(xa == xb) & present, edit)
+    out["id"] = _levels(present, np.asarray(xa == xb) & present, edit == 1, edit == 2)
     # Birth: exact dates from IDs compare exactly; an age-derived year compares within tolerance.
     ya = r[BIRTH_YEAR].to_numpy(dtype="float64", na_value=np.nan)[left]
     yb = r[BIRTH_YEAR].to_numpy(dtype="float64", na_value=np.nan)[right]

@@ -12,8 +12,8 @@ from pipeline.errors import ConfigError
 
 #: Comparison name -> its levels after `missing` (level 0). The code computes exactly these.
 COMPARISONS: dict[str, tuple[str, ...]] = {
-    "name": ("exact", "pinyin", "fuzzy", "else"),
-    "id": ("exact", "one_edit", "else"),
+    "name": ("exact", "pinyin", "dropped", "fuzzy", "else"),
+    "id": ("exact", "substitution", "transposition", "else"),
     "birth": ("exact", "else"),
     "age": ("close", "else"),
     "sex": ("exact", "else"),
