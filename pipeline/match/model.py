@@ -84,7 +84,9 @@ def em(
     levels: pd.DataFrame, settings: MatchSettings, u: dict[str, np.ndarray]
 ) -> tuple[dict[str, np.ndarray], float]:
     """Expectation-maximisation of m and the prior with u held fixed (as Splink does)."""
-    m = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
+    m = _apply_fixed(
+        {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}, settings
+    )
     prior = 0.5
     for it in range(settings.em_iterations):
         logit = _llr(levels, m, u) + np.log2(prior / (1 - prior))
@@ -94,6 +96,7 @@ def em(
             codes = levels[name].to_numpy()
             sums = np.bincount(codes, weights=p, minlength=len(lv) + 1)[1:] + _EPS
             new_m[name] = sums / sums.sum()
+        new_m = _apply_fixed(new_m, settings)
         new_prior = float(np.clip(p.mean(), 1e-4, 1 - 1e-4))
         delta = max(float(np.max(np.abs(new_m[k] - m[k]))) for k in m)
         m, prior = new_m, new_prior
@@ -118,6 +121,22 @@ def random_pair_prior(r: pd.DataFrame) -> float:
     coverage = max(float(r[ANCHOR_ID].notna().mean()), 0.5)
     total = n * (n - 1) / 2
     return float(np.clip(same / coverage**2 / total, 1e-12, 0.5))
+
+
+def _apply_fixed(m: dict[str, np.ndarray], settings: MatchSettings) -> dict[str, np.ndarray]:
+    """Pin the m-probabilities the settings fix; rescale the comparison's other levels to sum to 1."""
+    for name, fixed in settings.m_fixed.items():
+        levels = COMPARISONS[name]
+        v = m[name].copy()
+        pinned = np.zeros(len(levels), dtype=bool)
+        for level, value in fixed.items():
+            i = levels.index(level)
+            v[i], pinned[i] = value, True
+        free = v[~pinned].sum()
+        if free > 0:
+            v[~pinned] *= (1 - v[pinned].sum()) / free
+        m[name] = v
+    return m
 
 
 def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Households) -> Model:

@@ -52,6 +52,7 @@ class MatchSettings:
     em_iterations: int
     u_sample_pairs: int
     m_start: dict[str, tuple[float, ...]]
+    m_fixed: dict[str, dict[str, float]]
     seed: int
     link: float
     review: float
@@ -104,6 +105,16 @@ def load_matching(path: str | Path) -> MatchSettings:
         else:
             m_start[name] = tuple(float(v) for v in values)
 
+    m_fixed: dict[str, dict[str, float]] = {}
+    for name, levels_fixed in ((doc.get("model") or {}).get("m_fixed") or {}).items():
+        for level, value in (levels_fixed or {}).items():
+            if name not in COMPARISONS or level not in COMPARISONS[name]:
+                problems.append(f"model.m_fixed.{name}.{level}: no such comparison level")
+            elif not 0 < float(value) < 1:
+                problems.append(f"model.m_fixed.{name}.{level}: a probability in (0, 1)")
+            else:
+                m_fixed.setdefault(name, {})[level] = float(value)
+
     s = MatchSettings(
         path=str(p),
         max_age_gap_years=get("anchor", "max_age_gap_years", int),
@@ -114,6 +125,7 @@ def load_matching(path: str | Path) -> MatchSettings:
         em_iterations=get("model", "em_iterations", int),
         u_sample_pairs=get("model", "u_sample_pairs", int),
         m_start=m_start,
+        m_fixed=m_fixed,
         seed=get("model", "seed", int),
         link=float(get("decision", "link", float)),
         review=float(get("decision", "review", float)),
