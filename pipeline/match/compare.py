@@ -15,7 +15,8 @@ from pipeline import schema as S
 from pipeline.match.prepare import (
     ANCHOR_ID,
     BIRTH_EXACT,
-    BIRTH_YEAR,
+    BIRTH_HI,
+    BIRTH_LO,
     CARRIED_ID,
     HOUSEHOLD,
     TYPO_ID,
@@ -153,17 +154,18 @@ def compare(
         edit[typo_side] = one_edit(xa[typo_side], xb[typo_side])
     out["id"] = _levels(present, np.asarray(xa == xb) & present, edit == 1, edit == 2)
     # Birth: exact dates from IDs compare exactly; an age-derived year compares within tolerance.
-    ya = r[BIRTH_YEAR].to_numpy(dtype="float64", na_value=np.nan)[left]
-    yb = r[BIRTH_YEAR].to_numpy(dtype="float64", na_value=np.nan)[right]
     ea = r[BIRTH_EXACT].to_numpy(dtype=bool)[left]
     eb = r[BIRTH_EXACT].to_numpy(dtype=bool)[right]
     da, db = _take(r, S.BIRTH_DATE, left), _take(r, S.BIRTH_DATE, right)
     both_exact = ea & eb
     out["birth"] = _levels(both_exact, np.asarray(da == db))
-    approx = ~np.isnan(ya) & ~np.isnan(yb) & ~both_exact
-    out["age"] = _levels(
-        approx, np.abs(np.nan_to_num(ya) - np.nan_to_num(yb)) <= settings.birth_year_tolerance
-    )
+    # Age: a birth window from an age at an event against a date or another window; they agree
+    # when they overlap (two days' slack for the calendar arithmetic).
+    lo = r[BIRTH_LO].to_numpy(dtype="float64")
+    hi = r[BIRTH_HI].to_numpy(dtype="float64")
+    approx = ~np.isnan(lo[left]) & ~np.isnan(lo[right]) & ~both_exact
+    overlap = (lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2)
+    out["age"] = _levels(approx, overlap)
     sa, sb = _take(r, S.SEX, left), _take(r, S.SEX, right)
     out["sex"] = _levels(_present(sa, sb), np.asarray(sa == sb))
     pa_, pb = _take(r, S.PHONE, left), _take(r, S.PHONE, right)

@@ -37,6 +37,9 @@ ANCHOR_ID = "anchor_id"  # the usable ID that anchors the record (None when unus
 TYPO_ID = "typo_id"  # an 18-character ID that fails its check: a candidate for one-edit correction
 BIRTH_YEAR = "birth_year"
 BIRTH_EXACT = "birth_exact"  # True when birth_year/birth_date come from a usable ID
+BIRTH_LO = "birth_lo"  # earliest possible birth date, in days since 1970 (exact: the date itself)
+BIRTH_HI = "birth_hi"  # latest possible birth date; an age stated at an event gives a one-year window
+_YEAR = 365.2425
 SURNAME = "surname"
 HOUSEHOLD = "household"  # "H:<户编号>" or "A:<户主身份证号>"
 NATURAL_KEY = "natural_key"  # a key of the record that is stable from one month's extract to the next
@@ -67,6 +70,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     age_year = event.dt.year - pd.to_numeric(r[S.AGE], errors="coerce")
     r[BIRTH_EXACT] = birth.notna()
     r[BIRTH_YEAR] = birth.dt.year.astype("Float64").fillna(age_year.astype("Float64"))
+    _birth_window(r, birth, event, pd.to_numeric(r[S.AGE], errors="coerce"))
     r[SURNAME] = surname_of(r[S.NAME].astype("object").fillna(""))
     hh_no = "H:" + r[S.HOUSEHOLD_NO].astype("object")
     head = ("A:" + r[S.HEAD_ID].astype("object")).where(r[S.HEAD_ID_STATUS].isin(["valid", "upgraded"]), None)
@@ -80,6 +84,19 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         if r[c].dtype == object or pd.api.types.is_string_dtype(r[c]):
             r[c] = r[c].astype("object").where(r[c].notna(), None)
     return r
+
+
+def _days(d: pd.Series) -> np.ndarray:
+    return np.asarray((d - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(dtype="float64", na_value=np.nan))
+
+
+def _birth_window(r: pd.DataFrame, birth: pd.Series, event: pd.Series, age: pd.Series) -> None:
+    """Possible birth dates: the ID's date, or the year before an event at which the person was
+    ``age`` completed years old (born after event - (age + 1) years, on or before event - age years)."""
+    exact = _days(birth)
+    hi = _days(event) - age.to_numpy(dtype="float64", na_value=np.nan) * _YEAR
+    r[BIRTH_LO] = np.where(np.isnan(exact), hi - _YEAR, exact)
+    r[BIRTH_HI] = np.where(np.isnan(exact), hi, exact)
 
 
 def natural_keys(r: pd.DataFrame) -> pd.Series:
@@ -144,6 +161,9 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     r.loc[detach, BIRTH_EXACT] = False
     r.loc[detach, S.BIRTH_DATE] = pd.NaT
     r.loc[detach, BIRTH_YEAR] = (event[detach].dt.year - stated[detach]).astype("Float64")
+    hi = _days(event[detach]) - stated[detach].to_numpy(dtype="float64", na_value=np.nan) * _YEAR
+    r.loc[detach, BIRTH_LO] = hi - _YEAR
+    r.loc[detach, BIRTH_HI] = hi
     r.loc[detach, NATURAL_KEY] = natural_keys(r.loc[detach])
     return int(len(detach))
 

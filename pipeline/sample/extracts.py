@@ -183,6 +183,8 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
         max(as_of - timedelta(days=int(x)), b + timedelta(days=3))
         for x, b in zip(rng.integers(1, 700, n), born, strict=True)
     ]
+    # Hospitals record the age at admission: whole years completed by then.
+    age_at_event = np.array([(d - b).days for d, b in zip(discharge, born, strict=True)]) // 365.25
     los = rng.integers(2, 30, n)
     admit = [d - timedelta(days=int(k)) for d, k in zip(discharge, los, strict=True)]
     total = np.round(np.exp(rng.normal(9.3, 0.9, n)), 2)
@@ -193,7 +195,7 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
     # Infants are settled under a parent's ID (the head's, or the spouse's): same ID, other name.
     # The parent is the household head (newborns are never heads or spouses).
     heads = people[people["position"] == 0].set_index("hh")["id18"]
-    infant = (stays["age"] == 0).to_numpy() & (stays["position"] > 0).to_numpy() & (rng.random(n) < 0.7)
+    infant = (age_at_event == 0) & (stays["position"] > 0).to_numpy() & (rng.random(n) < 0.7)
     ids = np.where(infant, stays["hh"].map(heads).to_numpy(), stays["id18"].to_numpy())
     blank = rng.random(n) < 0.03  # blank ID: walk-in, paper claim
     ids = np.where(blank, np.array(None, dtype=object), ids.astype(object))
@@ -204,7 +206,7 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
             "姓名": stays["name"].to_numpy(),
             "证件号码": ids,
             "性别": stays["sex"].to_numpy(),
-            "年龄": stays["age"].astype(str).to_numpy(),
+            "年龄": age_at_event.astype(int).astype(str),
             "参保地": ("焦作市" + stays["county"]).to_numpy(),
             "定点医疗机构": rng.choice(vocab.HOSPITALS, n),
             "入院日期": admit,
