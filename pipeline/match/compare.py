@@ -18,6 +18,8 @@ from pipeline.match.prepare import (
     BIRTH_HI,
     BIRTH_LO,
     CARRIED_ID,
+    DISABILITY_SOURCES,
+    DISABLED,
     HOUSEHOLD,
     TYPO_ID,
     Households,
@@ -181,5 +183,11 @@ def compare(
     )
     out["household"] = _levels(same_kind, np.asarray(ha == hb))
     out["guardian"] = guardian_levels(r, left, right, hh)
+    # A disability-subsidy or certificate row against a person known to hold, or known not to hold,
+    # a certificate. Only informative when one side is such a row, so otherwise missing.
+    da_, db_ = _take(r, DISABLED, left), _take(r, DISABLED, right)
+    src_a, src_b = _take(r, S.SOURCE, left), _take(r, S.SOURCE, right)
+    one_says = np.isin(src_a, DISABILITY_SOURCES) | np.isin(src_b, DISABILITY_SOURCES)
+    out["disabled"] = _levels(one_says & _present(da_, db_), np.asarray(da_ == db_))
     assert set(out) == set(COMPARISONS)
     return pd.DataFrame(out)

@@ -45,6 +45,7 @@ HOUSEHOLD = "household"  # "H:<户编号>" or "A:<户主身份证号>"
 NATURAL_KEY = "natural_key"  # a key of the record that is stable from one month's extract to the next
 DETACHED = "detached"
 CARRIED_ID = "carried_id"  # the ID a detached record carried (its guardian's)
+DISABLED = "disabled"  # the person holds a disability certificate (True/False), None when unknown
 
 _COMPOUND_SURNAMES = ("司马", "诸葛", "欧阳", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐")
 
@@ -74,7 +75,8 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     r[SURNAME] = surname_of(r[S.NAME].astype("object").fillna(""))
     hh_no = "H:" + r[S.HOUSEHOLD_NO].astype("object")
     head = ("A:" + r[S.HEAD_ID].astype("object")).where(r[S.HEAD_ID_STATUS].isin(["valid", "upgraded"]), None)
-    r[HOUSEHOLD] = hh_no.where(r[S.HOUSEHOLD_NO].notna(), head)
+    r[HOUSEHOLD] = _one_key_per_household(hh_no.where(r[S.HOUSEHOLD_NO].notna(), head), r[ANCHOR_ID])
+    r[DISABLED] = _known_disabled(r)
     r[DETACHED] = False
     r[CARRIED_ID] = None
     r[NATURAL_KEY] = natural_keys(r)
@@ -84,6 +86,32 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         if r[c].dtype == object or pd.api.types.is_string_dtype(r[c]):
             r[c] = r[c].astype("object").where(r[c].notna(), None)
     return r
+
+
+def _one_key_per_household(household: pd.Series, anchor: pd.Series) -> pd.Series:
+    """Give a 低保 household (keyed by its head's ID) the 户编号 of the monitored household its head
+    belongs to, so a monitoring row and an assistance row of one family compare as one household."""
+    monitored = pd.DataFrame({"h": household, "id": anchor}).dropna()
+    monitored = monitored[monitored["h"].str.startswith("H:")].drop_duplicates("id")
+    by_member = dict(zip("A:" + monitored["id"], monitored["h"], strict=True))
+    same = household.map(by_member)
+    return same.where(same.notna() & household.fillna("").str.startswith("A:"), household)
+
+
+#: Sources whose rows say the person holds a disability certificate.
+DISABILITY_SOURCES = ("disability", "subsidy")
+
+
+def _known_disabled(r: pd.DataFrame) -> pd.Series:
+    """True/False where the record's person is known to hold (or, having an ID seen nowhere in the
+    disability sources, not to hold) a disability certificate; None when unknown."""
+    own = r[S.SOURCE].isin(DISABILITY_SOURCES)
+    ids = set(r.loc[own & r[ANCHOR_ID].notna(), ANCHOR_ID])
+    known = r[ANCHOR_ID].isin(ids)
+    out = pd.Series(None, index=r.index, dtype="object")
+    out[r[ANCHOR_ID].notna().to_numpy()] = False
+    out[(own | known).to_numpy()] = True
+    return out
 
 
 def _days(d: pd.Series) -> np.ndarray:

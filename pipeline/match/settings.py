@@ -21,6 +21,7 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
     "place": ("township", "county", "else"),
     "household": ("exact", "else"),
     "guardian": ("exact", "else"),
+    "disabled": ("exact", "else"),
 }
 BLOCK_KEYS = {
     "name",
