@@ -253,18 +253,3 @@ def _yyyymmdd(col: pd.Series) -> pd.Series:
 
 def _yyyymmdd_scalar(d: datetime) -> int:
     return d.year * 10000 + d.month * 100 + d.day
-
-
-def validate_frames(
-    frames: dict[str, pd.DataFrame],
-    cfg: SourcesConfig,
-    run_date: date,
-    docs_dir: Path | None = None,
-) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, SourceValidation]]:
-    """Validate several sources at once (tests and small runs); see :class:`Validator`."""
-    v = Validator(cfg, run_date, docs_dir)
-    accepted, rejected, summaries = {}, {}, {}
-    for key, frame in frames.items():
-        accepted[key], rejected[key], summaries[key] = v.validate(key, frame)
-    v.finish()
-    return accepted, rejected, summaries

@@ -17,7 +17,7 @@ from pipeline import schema as S
 from pipeline.match.blocking import LEFT, RIGHT, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
 from pipeline.match.compare import compare
-from pipeline.match.model import Model, fit, score
+from pipeline.match.model import Model, fit, weights
 from pipeline.match.prepare import (
     ANCHOR_ID,
     NATURAL_KEY,
@@ -152,7 +152,7 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     left = cands[LEFT].to_numpy(dtype=np.int64)
     right = cands[RIGHT].to_numpy(dtype=np.int64)
     levels = compare(r, left, right, settings, hh)
-    _, _, per = score(r, left, right, levels, model)
+    per = weights(r, left, levels, model)
     bayes = per.sum(axis=1).to_numpy()  # log2 Bayes factor of each pair
     pairs = pd.concat([cands, levels.add_prefix("lv_"), per.add_prefix("w_")], axis=1).assign(
         weight=bayes, left_node=node[left], right_node=node[right]

@@ -23,8 +23,8 @@ _EPS = 1e-6
 
 @dataclass
 class Model:
-    """m and u per comparison (index 0 = level 1), the match prior among blocked pairs, and the
-    frequency of each name among people (for term-frequency adjustment)."""
+    """m and u per comparison (index 0 = level 1), EM's match rate among its training pairs, and
+    the frequency of each name among people (for term-frequency adjustment)."""
 
     m: dict[str, np.ndarray]
     u: dict[str, np.ndarray]
@@ -34,7 +34,7 @@ class Model:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "prior": self.prior,
+            "em_training_match_rate": self.prior,
             "comparisons": {
                 k: {lvl: {"m": float(self.m[k][i]), "u": float(self.u[k][i])} for i, lvl in enumerate(levels)}
                 for k, levels in COMPARISONS.items()
@@ -106,23 +106,6 @@ def em(
     return m, prior
 
 
-def random_pair_prior(r: pd.DataFrame) -> float:
-    """Probability that two random records are the same person, from the ID rule alone.
-
-    Pairs sharing a usable ID are counted and scaled up for the pairs the rule cannot see (a pair
-    is visible only when both records have a usable ID); Splink's
-    estimate_probability_two_random_records_match does the same with a stated recall.
-    """
-    n = len(r)
-    if n < 2:
-        return 0.5
-    counts = r[ANCHOR_ID].value_counts().to_numpy().astype(np.float64)
-    same = float((counts * (counts - 1) / 2).sum())
-    coverage = max(float(r[ANCHOR_ID].notna().mean()), 0.5)
-    total = n * (n - 1) / 2
-    return float(np.clip(same / coverage**2 / total, 1e-12, 0.5))
-
-
 def _apply_fixed(m: dict[str, np.ndarray], settings: MatchSettings) -> dict[str, np.ndarray]:
     """Pin the m-probabilities the settings fix; rescale the comparison's other levels to sum to 1."""
     for name, fixed in settings.m_fixed.items():
@@ -144,38 +127,28 @@ def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Ho
     levels = compare(r, training["left"].to_numpy(), training["right"].to_numpy(), settings, hh)
     m, em_prior = em(levels, settings, u)
     tf, min_tf = name_frequencies(r)
-    # EM's prior is the match rate among blocked pairs; scoring needs the rate among all pairs.
-    prior = random_pair_prior(r)
-    model = Model(m=m, u=u, prior=prior, name_tf=tf, min_tf=min_tf)
-    log.info(
-        "model fitted on %d training pairs (EM prior %.3f); random-pair prior %.2e",
-        len(training),
-        em_prior,
-        prior,
-    )
+    # EM's prior is the match rate among its training pairs, kept for the report only: scoring
+    # weighs a record's candidates against each other (pipeline.match.competing_posterior).
+    model = Model(m=m, u=u, prior=em_prior, name_tf=tf, min_tf=min_tf)
+    log.info("model fitted on %d training pairs (EM match rate %.3f)", len(training), em_prior)
     return model
 
 
-def score(
-    r: pd.DataFrame, left: np.ndarray, right: np.ndarray, levels: pd.DataFrame, model: Model
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """(match weight in bits, match probability, per-comparison weights) for each pair.
+def weights(r: pd.DataFrame, left: np.ndarray, levels: pd.DataFrame, model: Model) -> pd.DataFrame:
+    """Per-comparison match weights (log2 m/u) of each pair; their sum is the pair's Bayes factor.
 
     Exact name agreement is weighed by how common the name is: log2(m / tf(name)) instead of
     log2(m / u), so 张伟 agreeing says far less than a rare name agreeing.
     """
-    weights = {}
+    out = {}
     for name in COMPARISONS:
         w = np.concatenate(
             [[0.0], np.log2(np.maximum(model.m[name], _EPS) / np.maximum(model.u[name], _EPS))]
         )
-        weights[name] = w[levels[name].to_numpy()]
+        out[name] = w[levels[name].to_numpy()]
     exact = levels["name"].to_numpy() == 1
     if exact.any():
         names = r[S.NAME].to_numpy(dtype=object)[left[exact]]
         tf = np.array([model.name_tf.get(n, model.min_tf) for n in names])
-        weights["name"][exact] = np.log2(max(model.m["name"][0], _EPS) / np.maximum(tf, model.min_tf))
-    per = pd.DataFrame(weights)
-    total = per.sum(axis=1).to_numpy() + np.log2(model.prior / (1 - model.prior))
-    prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
-    return total, prob, per
+        out["name"][exact] = np.log2(max(model.m["name"][0], _EPS) / np.maximum(tf, model.min_tf))
+    return pd.DataFrame(out)
