@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         "--run-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, Beijing)"
     )
     run.add_argument("--state", default=str(PROJECT_ROOT / "data" / "state"))
+    run.add_argument("--dry-run", action="store_true", help="write to <out>/dry-run/ and change no state")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("great_expectations", "httpx"):
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     from flows.nightly import nightly  # imported late: Prefect's import is slow
 
     run_date = a.run_date or today_shanghai()
-    nightly(run_date=run_date, extracts=a.extracts, out=a.out, state=a.state)
-    for line in _summary_lines(Path(a.out) / run_date.isoformat()):
+    nightly(run_date=run_date, extracts=a.extracts, out=a.out, state=a.state, dry_run=a.dry_run)
+    out = Path(a.out) / "dry-run" if a.dry_run else Path(a.out)
+    for line in _summary_lines(out / run_date.isoformat()):
         sys.stdout.write(line + "\n")
     return 0
 

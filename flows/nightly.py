@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 import flows  # noqa: F401  (sets logging/analytics environment before Prefect runs)
 from pipeline import stages
+from pipeline.runs import staged_run
 from pipeline.settings import Settings, today_shanghai
 from pipeline.sources import load_sources
 
@@ -61,18 +62,24 @@ def nightly(
     extracts: str = "data/sample",
     out: str = "reports",
     state: str = "data/state",
+    dry_run: bool = False,
 ) -> str:
     """Read, normalize, validate and link the department extracts; write reports/<run_date>/.
 
     Args:
         run_date: The day the run is for (default: today in Asia/Shanghai). Rules use it as "now".
         extracts: Folder with one subfolder per source (monitoring, disability, ...).
-        out: Reports folder; this run writes <out>/<run_date>/.
+        out: Reports folder; this run writes <out>/<run_date>/ (staged, then moved into place).
         state: Folder kept between runs (person IDs, review decisions, case state).
+        dry_run: Write to <out>/dry-run/<run_date>/ and change no state (a what-if run).
     """
-    settings = Settings.build(extracts=extracts, out=out, state=state, run_date=run_date or today_shanghai())
-    report = ingest(settings)
-    normalized = normalize(settings, report)
-    records = validate(settings, report, normalized)
-    person_index = match(settings, records)
-    return str(person_index)
+    final = Settings.build(extracts=extracts, out=out, state=state, run_date=run_date or today_shanghai())
+    with staged_run(final, dry_run=dry_run) as run:
+        settings = run.settings
+        report = ingest(settings)
+        normalized = normalize(settings, report)
+        records = validate(settings, report, normalized)
+        match(settings, records)
+        run.rows.update(stages.row_counts(settings))
+        get_run_logger().info("rows per stage: %s", run.rows)
+    return str(run.final.data_dir / "person_index.parquet")

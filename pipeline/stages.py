@@ -259,6 +259,23 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
     return settings.data_dir / "person_index.parquet"
 
 
+def row_counts(settings: Settings) -> dict[str, Any]:
+    """Rows per stage for the run manifest, from the stage summaries already written."""
+    out: dict[str, Any] = {}
+    quality = settings.quality_dir / "summary.json"
+    if quality.exists():
+        q = json.loads(quality.read_text(encoding="utf-8"))
+        out["rows_read"] = sum(e.get("rows_read", 0) for e in q["sources"].values())
+        out["rows_rejected"] = sum(e.get("rejected", 0) for e in q["sources"].values())
+        out["records"] = q["records"]
+    match = settings.data_dir / "match_summary.json"
+    if match.exists():
+        m = json.loads(match.read_text(encoding="utf-8"))
+        out["persons"] = m["persons"]
+        out["review_pairs"] = m["review_pairs"]
+    return out
+
+
 def run_foundation(settings: Settings) -> Path:
     """Ingest, normalize and validate without Prefect (tests, benchmarks, the library's own use)."""
     cfg = load_sources(settings.sources_file)

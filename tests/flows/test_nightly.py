@@ -34,6 +34,8 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
     assert len(index) == len(records) and index["person_id"].notna().all()
     assert (run_dir / "review" / "match_review.xlsx").exists()
     assert set(records[S.SOURCE]) == {"monitoring", "disability", "assistance", "subsidy"}
+    manifest = json.loads((run_dir / "run_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outcome"] == "completed" and manifest["sources"]["medical"]["status"] == "failed"
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
     assert summary["sources"]["medical"]["status"] == "failed"
     assert "住院结算_broken.xlsx" in summary["sources"]["medical"]["error_zh"]

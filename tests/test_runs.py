@@ -1,0 +1,121 @@
+"""Operating a night: the manifest, one run per date, no half-written report folder, failures set
+aside with their reason, dry runs that change no state, and re-runs that give the same result."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.runs import FAILED, LOCKS, MANIFEST, STAGING, RunLockedError, run_all, sha256
+from pipeline.settings import PROJECT_ROOT, Settings
+
+RUN_DATE = date(2026, 11, 29)
+
+
+@pytest.fixture()
+def extracts(tmp_path: Path, sample_dir: Path) -> Path:
+    dest = tmp_path / "extracts"
+    shutil.copytree(sample_dir, dest)
+    return dest
+
+
+def settings(tmp_path: Path, extracts: Path) -> Settings:
+    return Settings.build(
+        extracts=extracts, out=tmp_path / "reports", state=tmp_path / "state", run_date=RUN_DATE
+    )
+
+
+def test_manifest_names_every_input_and_rule(tmp_path: Path, extracts: Path) -> None:
+    s = settings(tmp_path, extracts)
+    run_dir = run_all(s)
+    m = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert m["outcome"] == "completed" and m["error"] is None and m["run_date"] == "2026-11-29"
+    inputs = {f["path"]: f for f in m["inputs"]}
+    csv = next(p for p in extracts.rglob("*.csv"))
+    rel = str(csv.relative_to(extracts))
+    assert inputs[rel]["sha256"] == sha256(csv) and inputs[rel]["bytes"] == csv.stat().st_size
+    assert {"sources.yaml", "matching.yaml"} <= {Path(f["path"]).name for f in m["rules"]}
+    assert (
+        m["rows"]["records"] > 0
+        and m["rows"]["persons"] > 0
+        and m["rows"]["rows_read"] >= m["rows"]["records"]
+    )
+    assert m["sources"]["medical"]["status"] == "ok"
+    assert m["code_version"].startswith("0.1.0")
+    assert m["started"] <= m["finished"]
+    assert not any((s.out / STAGING).iterdir())
+
+
+def test_a_second_run_for_the_same_date_is_refused(tmp_path: Path, extracts: Path) -> None:
+    s = settings(tmp_path, extracts)
+    (s.out / LOCKS).mkdir(parents=True)
+    with open(s.out / LOCKS / "2026-11-29.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run in progress would
+        with pytest.raises(RunLockedError, match="another run for 2026-11-29"):
+            run_all(s)
+    assert not s.run_dir.exists()
+
+
+def test_a_failed_run_is_set_aside_with_its_reason(tmp_path: Path, extracts: Path) -> None:
+    s = settings(tmp_path, extracts)
+    run_all(s)
+    before = (s.run_dir / MANIFEST).read_text(encoding="utf-8")
+    broken = Settings.build(extracts=tmp_path / "no-such-folder", out=s.out, state=s.state, run_date=RUN_DATE)
+    hook_out = tmp_path / "hook.json"
+    os.environ["AD_NOTIFY_COMMAND"] = f"cat > {hook_out}"
+    try:
+        with pytest.raises(Exception, match="extracts folder does not exist"):
+            run_all(broken)
+    finally:
+        del os.environ["AD_NOTIFY_COMMAND"]
+    assert (s.run_dir / MANIFEST).read_text(encoding="utf-8") == before  # last good run untouched
+    failed = list((s.out / FAILED).iterdir())
+    assert len(failed) == 1
+    m = json.loads((failed[0] / MANIFEST).read_text(encoding="utf-8"))
+    assert m["outcome"] == "failed" and "extracts folder does not exist" in m["error"]
+    assert json.loads(hook_out.read_text(encoding="utf-8"))["outcome"] == "failed"
+
+
+def test_a_killed_run_leaves_no_partial_report_and_the_next_run_succeeds(
+    tmp_path: Path, extracts: Path
+) -> None:
+    s = settings(tmp_path, extracts)
+    code = (
+        "from datetime import date; from pipeline.runs import run_all; from pipeline.settings import Settings; "
+        f"run_all(Settings.build(extracts={str(extracts)!r}, out={str(s.out)!r}, state={str(s.state)!r}, "
+        "run_date=date(2026, 11, 29)))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_ROOT)
+    deadline = time.monotonic() + 120
+    # Kill it once it is writing: the staged records file appears mid-run.
+    while time.monotonic() < deadline and not list((s.out / STAGING).glob("*/*/data_quality")):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not s.run_dir.exists()
+    run_dir = run_all(s)
+    assert (run_dir / MANIFEST).exists() and (run_dir / "data" / "records.parquet").exists()
+    assert not any((s.out / STAGING).iterdir())
+
+
+def test_rerun_same_inputs_same_results_and_dry_run_changes_no_state(tmp_path: Path, extracts: Path) -> None:
+    s = settings(tmp_path, extracts)
+    first = pd.read_parquet(run_all(s) / "data" / "person_index.parquet")
+    again = pd.read_parquet(run_all(s) / "data" / "person_index.parquet")
+    pd.testing.assert_frame_equal(first, again)
+    state_before = {p.name: sha256(p) for p in s.state.iterdir() if p.is_file()}
+    dry = run_all(s, dry_run=True)
+    assert dry == s.out / "dry-run" / "2026-11-29" and (dry / MANIFEST).exists()
+    assert json.loads((dry / MANIFEST).read_text(encoding="utf-8"))["dry_run"] is True
+    assert {p.name: sha256(p) for p in s.state.iterdir() if p.is_file()} == state_before
