@@ -92,7 +92,8 @@ def test_a_killed_run_leaves_no_partial_report_and_the_next_run_succeeds(
 ) -> None:
     s = settings(tmp_path, extracts)
     code = (
-        "from datetime import date; from pipeline.runs import run_all; from pipeline.settings import Settings; "
+        "from datetime import date; from pipeline.runs import run_all; "
+        "from pipeline.settings import Settings; "
         f"run_all(Settings.build(extracts={str(extracts)!r}, out={str(s.out)!r}, state={str(s.state)!r}, "
         "run_date=date(2026, 11, 29)))"
     )
