@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test lint bench sample clean
+.PHONY: run test lint bench sample serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 ## run the nightly flow once on data/sample/ into reports/
 run: $(STAMP)
 	$(VENV)/bin/active-discovery run --extracts data/sample --out reports
+
+## serve the nightly deployment (02:00 Asia/Shanghai); starts a local Prefect server if PREFECT_API_URL is unset
+serve: $(STAMP)
+	$(VENV)/bin/active-discovery serve
 
 ## all tests (unit, property, end-to-end flow)
 test: $(STAMP) lint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -48,10 +49,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--state", default=str(PROJECT_ROOT / "data" / "state"))
     run.add_argument("--dry-run", action="store_true", help="write to <out>/dry-run/ and change no state")
+    srv = sub.add_parser(
+        "serve", help="serve the nightly deployment on a schedule (starts a local server if needed)"
+    )
+    srv.add_argument(
+        "--cron",
+        default=os.environ.get("AD_NIGHTLY_CRON", "0 2 * * *"),
+        help="schedule in Asia/Shanghai time (default 02:00 daily, or AD_NIGHTLY_CRON)",
+    )
+    srv.add_argument(
+        "--port", type=int, default=4200, help="port of the local server when PREFECT_API_URL is unset"
+    )
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("great_expectations", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    if a.command == "serve":
+        from flows.serve import serve
+
+        serve(cron=a.cron, port=a.port)
+        return 0
 
     from flows.nightly import nightly  # imported late: Prefect's import is slow
 
