@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--state", default=str(PROJECT_ROOT / "data" / "state"))
     run.add_argument("--dry-run", action="store_true", help="write to <out>/dry-run/ and change no state")
+    run.add_argument(
+        "--counties", nargs="+", default=None, metavar="CODE", help="only these 6-digit county codes"
+    )
     srv = sub.add_parser(
         "serve", help="serve the nightly deployment on a schedule (starts a local server if needed)"
     )
@@ -74,7 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     from flows.nightly import nightly  # imported late: Prefect's import is slow
 
     run_date = a.run_date or today_shanghai()
-    nightly(run_date=run_date, extracts=a.extracts, out=a.out, state=a.state, dry_run=a.dry_run)
+    nightly(
+        run_date=run_date,
+        extracts=a.extracts,
+        out=a.out,
+        state=a.state,
+        counties=a.counties,
+        dry_run=a.dry_run,
+    )
     out = Path(a.out) / "dry-run" if a.dry_run else Path(a.out)
     for line in _summary_lines(out / run_date.isoformat()):
         sys.stdout.write(line + "\n")

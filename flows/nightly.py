@@ -43,8 +43,8 @@ def normalize(settings: Settings, ingest_report: Path) -> Path:
 
 
 @task(cache_policy=NO_CACHE)
-def validate(settings: Settings, ingest_report: Path, normalized: Path) -> Path:
-    records = stages.validate_stage(settings, ingest_report, normalized)
+def validate(settings: Settings, ingest_report: Path, normalized: Path, counties: list[str] | None) -> Path:
+    records = stages.validate_stage(settings, ingest_report, normalized, counties=counties)
     get_run_logger().info("validate: records at %s", records)
     return records
 
@@ -62,6 +62,7 @@ def nightly(
     extracts: str = "data/sample",
     out: str = "reports",
     state: str = "data/state",
+    counties: list[str] | None = None,
     dry_run: bool = False,
 ) -> str:
     """Read, normalize, validate and link the department extracts; write reports/<run_date>/.
@@ -71,14 +72,16 @@ def nightly(
         extracts: Folder with one subfolder per source (monitoring, disability, ...).
         out: Reports folder; this run writes <out>/<run_date>/ (staged, then moved into place).
         state: Folder kept between runs (person IDs, review decisions, case state).
+        counties: Only these counties (6-digit codes, e.g. ["410822"]); default all.
         dry_run: Write to <out>/dry-run/<run_date>/ and change no state (a what-if run).
     """
     final = Settings.build(extracts=extracts, out=out, state=state, run_date=run_date or today_shanghai())
     with staged_run(final, dry_run=dry_run) as run:
         settings = run.settings
+        run.parameters.update(counties=counties, extracts=extracts)
         report = ingest(settings)
         normalized = normalize(settings, report)
-        records = validate(settings, report, normalized)
+        records = validate(settings, report, normalized, counties)
         match(settings, records)
         run.rows.update(stages.row_counts(settings))
         get_run_logger().info("rows per stage: %s", run.rows)

@@ -55,6 +55,7 @@ class Run:
     dry_run: bool
     started: datetime
     rows: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def sha256(path: Path) -> str:
@@ -117,6 +118,7 @@ def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
         "outcome": outcome,
         "error": error,
         "dry_run": run.dry_run,
+        "parameters": run.parameters,
         "started": run.started.isoformat(timespec="seconds"),
         "finished": datetime.now(TIMEZONE).isoformat(timespec="seconds"),
         "code_version": code_version(),
@@ -232,17 +234,18 @@ def _publish(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def run_all(final: Settings, dry_run: bool = False) -> Path:
+def run_all(final: Settings, dry_run: bool = False, counties: list[str] | None = None) -> Path:
     """Every stage, without Prefect (tests, benchmarks, a machine without the Prefect server)."""
     from pipeline import stages
     from pipeline.sources import load_sources
 
     with staged_run(final, dry_run) as run:
         s = run.settings
+        run.parameters["counties"] = counties
         cfg = load_sources(s.sources_file)
         report = stages.ingest_stage(s, cfg)
         normalized = stages.normalize_stage(s, report, cfg)
-        records = stages.validate_stage(s, report, normalized, cfg)
+        records = stages.validate_stage(s, report, normalized, cfg, counties=counties)
         stages.match_stage(s, records)
         run.rows.update(stages.row_counts(s))
     return run.final.run_dir

@@ -99,9 +99,16 @@ def normalize_stage(settings: Settings, ingest_report: Path, cfg: SourcesConfig 
 
 
 def validate_stage(
-    settings: Settings, ingest_report: Path, normalized_dir: Path, cfg: SourcesConfig | None = None
+    settings: Settings,
+    ingest_report: Path,
+    normalized_dir: Path,
+    cfg: SourcesConfig | None = None,
+    counties: list[str] | None = None,
 ) -> Path:
     """Validate, quarantine, and write records.parquet plus the data-quality workbooks and summary.
+
+    ``counties`` (6-digit codes) limits the run to records placed in those counties, for an analyst
+    re-running one county's late extract; the others are counted as out of scope, not rejected.
 
     Sources are validated one at a time and appended to records.parquet as they pass, so peak
     memory is that of the largest source, not of all of them.
@@ -119,6 +126,9 @@ def validate_stage(
             accepted, rejected, v = validator.validate(
                 key, pd.read_parquet(normalized_dir / f"{key}.parquet")
             )
+            in_scope = len(accepted)
+            if counties:
+                accepted = accepted[accepted[S.COUNTY_CODE].isin(counties)]
             table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
             writer.write_table(table.cast(S.RECORD_SCHEMA))
             total += len(accepted)
@@ -140,13 +150,14 @@ def validate_stage(
             entry.update(
                 rejected=int(len(rej)),
                 accepted=int(len(accepted)),
+                out_of_scope=int(in_scope - len(accepted)),
                 reasons=reasons,
                 flags={str(k): int(c) for k, c in flags.value_counts().items()},
                 gx_success=v.success,
             )
             del accepted, rejected, raw, table
     validator.finish()
-    summary = {"run_date": settings.run_date.isoformat(), **report, "records": total}
+    summary = {"run_date": settings.run_date.isoformat(), "counties": counties, **report, "records": total}
     (settings.quality_dir / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )

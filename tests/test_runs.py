@@ -120,3 +120,14 @@ def test_rerun_same_inputs_same_results_and_dry_run_changes_no_state(tmp_path: P
     assert dry == s.out / "dry-run" / "2026-11-29" and (dry / MANIFEST).exists()
     assert json.loads((dry / MANIFEST).read_text(encoding="utf-8"))["dry_run"] is True
     assert {p.name: sha256(p) for p in s.state.iterdir() if p.is_file()} == state_before
+
+
+def test_counties_limit_the_run(tmp_path: Path, extracts: Path) -> None:
+    s = settings(tmp_path, extracts)
+    run_dir = run_all(s, counties=["410822"])
+    records = pd.read_parquet(run_dir / "data" / "records.parquet")
+    assert len(records) > 0 and set(records["county_code"]) == {"410822"}
+    m = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert m["parameters"]["counties"] == ["410822"]
+    summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sources"]["monitoring"]["out_of_scope"] > 0

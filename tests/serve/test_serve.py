@@ -105,6 +105,7 @@ def test_serve_then_trigger_the_nightly_deployment(tmp_path: Path, sample_dir: P
                     "extracts": str(extracts),
                     "out": str(out),
                     "state": str(tmp_path / "state"),
+                    "counties": ["410822", "410823"],
                 },
                 timeout=600,
                 poll_interval=2,
@@ -116,6 +117,7 @@ def test_serve_then_trigger_the_nightly_deployment(tmp_path: Path, sample_dir: P
         )
         manifest = json.loads((out / "2026-11-29" / "run_manifest.json").read_text(encoding="utf-8"))
         assert manifest["outcome"] == "completed" and manifest["rows"]["persons"] > 0
+        assert manifest["parameters"]["counties"] == ["410822", "410823"]
         assert (out / "2026-11-29" / "data" / "person_index.parquet").exists()
     finally:
         if served is not None:
