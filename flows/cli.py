@@ -9,6 +9,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipeline.settings import PROJECT_ROOT, today_shanghai
 
@@ -38,6 +39,24 @@ def _summary_lines(run_dir: Path) -> list[str]:
     return lines
 
 
+class _ProgressBars(logging.Handler):
+    """Renders pipeline.progress events as one rich progress bar per stage."""
+
+    def __init__(self, progress: Any) -> None:
+        super().__init__()
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stage = getattr(record, "stage", None)
+        if stage is None:
+            return
+        total = max(int(getattr(record, "total", 1)), 1)
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=int(getattr(record, "done", 0)), total=total)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="active-discovery")
     sub = p.add_subparsers(dest="command", required=True)
@@ -64,9 +83,24 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=4200, help="port of the local server when PREFECT_API_URL is unset"
     )
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from rich.console import Console
+    from rich.logging import RichHandler
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(name)s: %(message)s", handlers=[RichHandler(console=console)]
+    )
     for noisy in ("great_expectations", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    progress = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    logging.getLogger("pipeline.progress").addHandler(_ProgressBars(progress))
 
     if a.command == "serve":
         from flows.serve import serve
@@ -77,14 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     from flows.nightly import nightly  # imported late: Prefect's import is slow
 
     run_date = a.run_date or today_shanghai()
-    nightly(
-        run_date=run_date,
-        extracts=a.extracts,
-        out=a.out,
-        state=a.state,
-        counties=a.counties,
-        dry_run=a.dry_run,
-    )
+    with progress:
+        nightly(
+            run_date=run_date,
+            extracts=a.extracts,
+            out=a.out,
+            state=a.state,
+            counties=a.counties,
+            dry_run=a.dry_run,
+        )
     out = Path(a.out) / "dry-run" if a.dry_run else Path(a.out)
     for line in _summary_lines(out / run_date.isoformat()):
         sys.stdout.write(line + "\n")

@@ -21,6 +21,7 @@ from pipeline import schema as S
 from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
 from pipeline.normalize.places import Gazetteer
+from pipeline.progress import step
 from pipeline.quality import write_rejected, write_summary_xlsx
 from pipeline.settings import Settings
 from pipeline.sources import SourcesConfig, load_sources
@@ -88,11 +89,12 @@ def normalize_stage(settings: Settings, ingest_report: Path, cfg: SourcesConfig 
     gaz = Gazetteer.from_csv(settings.gazetteer_file)
     out_dir = settings.work_dir / "normalized"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for key, entry in report["sources"].items():
-        if entry["status"] != "ok":
-            continue
+    keys = [k for k, e in report["sources"].items() if e["status"] == "ok"]
+    step("normalize", 0, len(keys))
+    for done, key in enumerate(keys, start=1):
         raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
         frame = normalize_source(raw, cfg.by_key(key), cfg, gaz)
+        step("normalize", done, len(keys))
         frame.to_parquet(out_dir / f"{key}.parquet", index=False)
         log.info("normalize %s: %d rows", key, len(frame))
     return out_dir
@@ -119,6 +121,8 @@ def validate_stage(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     validator = Validator(cfg, settings.run_date, docs_dir=settings.quality_dir / "gx")
     total = 0
+    n_ok, done = sum(e["status"] == "ok" for e in report["sources"].values()), 0
+    step("validate", 0, n_ok)
     with pq.ParquetWriter(settings.records_file, S.RECORD_SCHEMA) as writer:
         for key, entry in report["sources"].items():
             if entry["status"] != "ok":
@@ -156,6 +160,8 @@ def validate_stage(
                 gx_success=v.success,
             )
             del accepted, rejected, raw, table
+            done += 1
+            step("validate", done, n_ok)
     validator.finish()
     summary = {"run_date": settings.run_date.isoformat(), "counties": counties, **report, "records": total}
     (settings.quality_dir / "summary.json").write_text(
@@ -196,12 +202,15 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
     from pipeline.match.settings import load_matching
     from pipeline.match.stable import assign, load_keys, save_keys
 
+    step("match", 0, 3)
     ms = load_matching(settings.rules_dir / "matching.yaml")
     decisions = read_decisions(settings.state)
     from pipeline.match.prepare import INPUT_COLUMNS
 
     records = pd.read_parquet(records_file, columns=INPUT_COLUMNS)
+    step("match", 1, 3)
     result = link(records, ms, decisions)
+    step("match", 2, 3)
     r = result.records
     r[PERSON_ID], keys = assign(r["cluster"], r[NATURAL_KEY], load_keys(settings.state))
     save_keys(settings.state, keys)
@@ -266,6 +275,7 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
     (settings.data_dir / "match_summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
     )
+    step("match", 3, 3)
     log.info("match: %d records -> %d people; %d pairs for review", len(r), persons.shape[0], len(review))
     return settings.data_dir / "person_index.parquet"
 

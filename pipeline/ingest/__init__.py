@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipeline import schema as S
 from pipeline.errors import SourceFileError
+from pipeline.progress import step
 from pipeline.sources import SourcesConfig, SourceSpec, header_key
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,10 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
     if not root.is_dir():
         raise SourceFileError(str(root), "the extracts folder does not exist", "数据文件夹不存在")
     result = ExtractsRead(sources={}, unknown_folders=[], ignored_files=[])
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    step("ingest", 0, len(folders))
+    for n_done, folder in enumerate(folders):
+        step("ingest", n_done, len(folders))
         spec = cfg.source_for_folder(folder.name)
         if spec is None:
             log.warning("folder %r names no known source; skipped", folder.name)
@@ -334,4 +338,5 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
             read.error = f"{name}: {failure.message}"
             read.error_zh = f"{name}:{failure.message_zh}"
         result.sources[spec.key] = read
+    step("ingest", len(folders), len(folders))
     return result
