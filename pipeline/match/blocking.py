@@ -137,19 +137,25 @@ def training_pairs(r: pd.DataFrame, settings: MatchSettings, limit: int, seed: i
     name blocks show IDs and birth dates varying, ID and birth-date blocks show names varying.
     """
     parts = []
-    for keys in (
-        (S.NAME, S.TOWNSHIP_CODE),
-        (S.NAME_PINYIN, S.COUNTY_CODE),
-        (ANCHOR_ID,),
-        (S.BIRTH_DATE, S.COUNTY_CODE),
-    ):
+    for b, (keys, _) in enumerate(TRAINING_BLOCKS):
         sizes = r[list(keys)].dropna().groupby(list(keys), sort=False).size()
         frame = r.loc[r[list(keys)].notna().all(axis=1), list(keys)].reset_index(names=LEFT)
         frame = frame.merge(sizes[(sizes >= 2) & (sizes <= 50)].rename("n").reset_index(), on=list(keys))
         pairs = frame.merge(frame, on=list(keys), suffixes=("", "_r"))
-        pairs = pairs[pairs[LEFT] < pairs[f"{LEFT}_r"]][[LEFT, f"{LEFT}_r"]]
-        parts.append(pairs.rename(columns={f"{LEFT}_r": RIGHT}))
-    allp = pd.concat(parts, ignore_index=True).drop_duplicates()
-    if len(allp) > limit:
-        allp = allp.sample(limit, random_state=seed)
-    return allp.reset_index(drop=True)
+        pairs = pairs[pairs[LEFT] < pairs[f"{LEFT}_r"]][[LEFT, f"{LEFT}_r"]].rename(
+            columns={f"{LEFT}_r": RIGHT}
+        )
+        if len(pairs) > limit // len(TRAINING_BLOCKS):
+            pairs = pairs.sample(limit // len(TRAINING_BLOCKS), random_state=seed)
+        parts.append(pairs.assign(block=b))
+    return pd.concat(parts, ignore_index=True)
+
+
+#: EM training blockings and the comparisons each one fixes. A blocking's pairs agree on its keys by
+#: construction, so EM on them must not use (nor learn) the comparisons those keys decide.
+TRAINING_BLOCKS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
+    ((S.NAME, S.TOWNSHIP_CODE), frozenset({"name", "place"})),
+    ((S.NAME_PINYIN, S.COUNTY_CODE), frozenset({"name", "place"})),
+    ((ANCHOR_ID,), frozenset({"id", "birth", "sex", "age"})),
+    ((S.BIRTH_DATE, S.COUNTY_CODE), frozenset({"birth", "age", "place"})),
+)

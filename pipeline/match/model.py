@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
+from pipeline.match.blocking import TRAINING_BLOCKS
 from pipeline.match.compare import compare
 from pipeline.match.prepare import ANCHOR_ID, Households
 from pipeline.match.settings import COMPARISONS, MatchSettings
@@ -71,9 +72,11 @@ def estimate_u(r: pd.DataFrame, settings: MatchSettings, hh: Households) -> dict
     return u
 
 
-def _llr(levels: pd.DataFrame, m: dict[str, np.ndarray], u: dict[str, np.ndarray]) -> np.ndarray:
+def _llr(
+    levels: pd.DataFrame, m: dict[str, np.ndarray], u: dict[str, np.ndarray], active: frozenset[str]
+) -> np.ndarray:
     total = np.zeros(len(levels))
-    for name in COMPARISONS:
+    for name in active:
         lv = levels[name].to_numpy()
         w = np.concatenate([[0.0], np.log2(np.maximum(m[name], _EPS) / np.maximum(u[name], _EPS))])
         total += w[lv]
@@ -81,20 +84,21 @@ def _llr(levels: pd.DataFrame, m: dict[str, np.ndarray], u: dict[str, np.ndarray
 
 
 def em(
-    levels: pd.DataFrame, settings: MatchSettings, u: dict[str, np.ndarray]
+    levels: pd.DataFrame, settings: MatchSettings, u: dict[str, np.ndarray], active: frozenset[str]
 ) -> tuple[dict[str, np.ndarray], float]:
-    """Expectation-maximisation of m and the prior with u held fixed (as Splink does)."""
+    """Expectation-maximisation of m and the prior with u held fixed (as Splink does), over the
+    ``active`` comparisons only: the others are decided by the pairs' blocking keys."""
     m = _apply_fixed(
         {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}, settings
     )
     prior = 0.5
     for it in range(settings.em_iterations):
-        logit = _llr(levels, m, u) + np.log2(prior / (1 - prior))
+        logit = _llr(levels, m, u, active) + np.log2(prior / (1 - prior))
         p = 1.0 / (1.0 + np.exp2(-np.clip(logit, -60, 60)))
-        new_m = {}
-        for name, lv in COMPARISONS.items():
+        new_m = dict(m)
+        for name in active:
             codes = levels[name].to_numpy()
-            sums = np.bincount(codes, weights=p, minlength=len(lv) + 1)[1:] + _EPS
+            sums = np.bincount(codes, weights=p, minlength=len(COMPARISONS[name]) + 1)[1:] + _EPS
             new_m[name] = sums / sums.sum()
         new_m = _apply_fixed(new_m, settings)
         new_prior = float(np.clip(p.mean(), 1e-4, 1 - 1e-4))
@@ -104,6 +108,12 @@ def em(
             log.info("EM converged after %d iterations", it + 1)
             break
     return m, prior
+
+
+def _floor(v: np.ndarray, floor: float) -> np.ndarray:
+    """Raise every probability to at least ``floor`` and rescale the rest so they sum to 1."""
+    v = np.maximum(np.asarray(v, dtype=float), floor)
+    return v / v.sum()
 
 
 def _apply_fixed(m: dict[str, np.ndarray], settings: MatchSettings) -> dict[str, np.ndarray]:
@@ -125,7 +135,24 @@ def _apply_fixed(m: dict[str, np.ndarray], settings: MatchSettings) -> dict[str,
 def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Households) -> Model:
     u = estimate_u(r, settings, hh)
     levels = compare(r, training["left"].to_numpy(), training["right"].to_numpy(), settings, hh)
-    m, em_prior = em(levels, settings, u)
+    # One EM session per training blocking, each learning the comparisons its keys do not decide;
+    # a comparison's m is the mean over the sessions that learned it (Splink trains the same way).
+    learned: dict[str, list[np.ndarray]] = {k: [] for k in COMPARISONS}
+    rates = []
+    block = training["block"].to_numpy()
+    for b, (_, fixed) in enumerate(TRAINING_BLOCKS):
+        rows = block == b
+        if rows.sum() < 100:
+            continue
+        active = frozenset(COMPARISONS) - fixed
+        m_b, rate = em(levels[rows].reset_index(drop=True), settings, u, active)
+        rates.append(rate)
+        for k in active:
+            learned[k].append(m_b[k])
+    start = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
+    m = {k: np.mean(v, axis=0) if v else start[k] for k, v in learned.items()}
+    m = _apply_fixed({k: _floor(v, settings.m_floor) for k, v in m.items()}, settings)
+    em_prior = float(np.mean(rates)) if rates else 0.5
     tf, min_tf = name_frequencies(r)
     # EM's prior is the match rate among its training pairs, kept for the report only: scoring
     # weighs a record's candidates against each other (pipeline.match.competing_posterior).

@@ -54,6 +54,7 @@ class MatchSettings:
     u_sample_pairs: int
     m_start: dict[str, tuple[float, ...]]
     m_fixed: dict[str, dict[str, float]]
+    m_floor: float
     seed: int
     link: float
     review: float
@@ -127,6 +128,7 @@ def load_matching(path: str | Path) -> MatchSettings:
         u_sample_pairs=get("model", "u_sample_pairs", int),
         m_start=m_start,
         m_fixed=m_fixed,
+        m_floor=float(get("model", "m_floor", float)),
         seed=get("model", "seed", int),
         link=float(get("decision", "link", float)),
         review=float(get("decision", "review", float)),
