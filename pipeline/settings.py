@@ -33,6 +33,10 @@ class Settings:
         return self.rules_dir / "sources.yaml"
 
     @property
+    def matching_file(self) -> Path:
+        return self.rules_dir / "matching.yaml"
+
+    @property
     def gazetteer_file(self) -> Path:
         return self.rules_dir / "reference" / "jiaozuo_townships_2022.csv"
 

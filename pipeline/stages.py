@@ -203,7 +203,7 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
     from pipeline.match.stable import assign, load_keys, save_keys
 
     step("match", 0, 3)
-    ms = load_matching(settings.rules_dir / "matching.yaml")
+    ms = load_matching(settings.matching_file)
     decisions = read_decisions(settings.state)
     from pipeline.match.prepare import INPUT_COLUMNS
 

@@ -37,7 +37,6 @@ MATCH_WEIGHT = "match_weight"
 LINK_RULE = "link_rule"  # id / model / review / none
 LINKED_VIA = "linked_via"  # natural key of the record this one was linked to
 EVIDENCE = "evidence"  # the comparison levels and weights of that link, in Chinese
-RECORD_KEY = NATURAL_KEY
 
 LEVEL_ZH: dict[str, tuple[str, ...]] = {
     "name": ("姓名缺失", "姓名一致", "姓名同音", "姓名少一字", "姓名相近", "姓名不同"),
@@ -238,4 +237,4 @@ def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, 
         r.loc[forced, MATCH_PROBABILITY] = 1.0
 
 
-__all__ = ["Decisions", "LinkResult", "link", "S"]
+__all__ = ["Decisions", "LinkResult", "competing_posterior", "evidence_text", "link", "presence_rates"]
