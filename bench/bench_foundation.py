@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROWS_PER_HOUSEHOLD = 0.86  # measured on the generator's defaults
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ensure_extracts, households_for  # noqa: E402
 
 CHILD = r"""
 import json, logging, sys, time
@@ -52,26 +53,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--work", default=str(ROOT / "bench" / "out"))
     a = p.parse_args()
-    households = int(a.records / ROWS_PER_HOUSEHOLD)
-    extracts = Path(a.work) / f"extracts_{households}_{a.seed}"
-    if not (extracts / "truth.csv").exists():
-        t0 = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pipeline.sample",
-                "--households",
-                str(households),
-                "--seed",
-                str(a.seed),
-                "--out",
-                str(extracts),
-            ],
-            check=True,
-            cwd=ROOT,
-        )
-        print(f"generated {households} households in {time.perf_counter() - t0:.0f} s -> {extracts}")
+    households = households_for(a.records)
+    extracts = ensure_extracts(households, a.seed, Path(a.work) / f"extracts_{households}_{a.seed}")
     out = Path(a.work) / "reports"
     t0 = time.perf_counter()
     res = subprocess.run(

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pipeline.match.evaluate import pairwise  # noqa: E402
 
-ROWS_PER_HOUSEHOLD = 0.86
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ensure_extracts, households_for  # noqa: E402
+
 RUN_DATE = "2026-11-29"
 
 FOUNDATION = r"""
@@ -48,25 +50,13 @@ print(json.dumps({"seconds": time.perf_counter() - t,
 
 
 def run(size: int, seed: int, work: Path) -> None:
-    households = max(int(size / ROWS_PER_HOUSEHOLD), 100)
+    households = households_for(size)
     base = work / f"match_{households}_{seed}"
-    extracts, out, state = base / "extracts", base / "reports", base / "state"
-    if not (extracts / "truth.csv").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pipeline.sample",
-                "--households",
-                str(households),
-                "--seed",
-                str(seed),
-                "--out",
-                str(extracts),
-            ],
-            check=True,
-            cwd=ROOT,
-        )
+    extracts, out, state = (
+        ensure_extracts(households, seed, base / "extracts"),
+        base / "reports",
+        base / "state",
+    )
     records_file = out / RUN_DATE / "data" / "records.parquet"
     if not records_file.exists():
         subprocess.run(
