@@ -56,6 +56,11 @@ def match(settings: Settings, records: Path) -> Path:
     return person_index
 
 
+@task(cache_policy=NO_CACHE)
+def households(settings: Settings, person_index: Path) -> Path:
+    return stages.households_stage(settings, person_index)
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(
     run_date: date | None = None,
@@ -82,7 +87,8 @@ def nightly(
         report = ingest(settings)
         normalized = normalize(settings, report)
         records = validate(settings, report, normalized, counties)
-        match(settings, records)
+        person_index = match(settings, records)
+        households(settings, person_index)
         run.rows.update(stages.row_counts(settings))
         get_run_logger().info("rows per stage: %s", run.rows)
     return str(run.final.data_dir / "person_index.parquet")

@@ -246,6 +246,7 @@ def run_all(final: Settings, dry_run: bool = False, counties: list[str] | None =
         report = stages.ingest_stage(s, cfg)
         normalized = stages.normalize_stage(s, report, cfg)
         records = stages.validate_stage(s, report, normalized, cfg, counties=counties)
-        stages.match_stage(s, records)
+        person_index = stages.match_stage(s, records)
+        stages.households_stage(s, person_index)
         run.rows.update(stages.row_counts(s))
     return run.final.run_dir

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 from pipeline import schema as S
 from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
+from pipeline.normalize.common import mode_by
 from pipeline.normalize.places import Gazetteer
 from pipeline.progress import step
 from pipeline.quality import write_rejected, write_summary_xlsx
@@ -173,18 +173,6 @@ def validate_stage(
     return settings.records_file
 
 
-def _mode(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
-    """The commonest non-null value of ``col`` per ``key`` (ties: the value seen first), in numpy."""
-    sub = frame[[key, col]].dropna()
-    k, kv = pd.factorize(sub[key])
-    v, vv = pd.factorize(sub[col])
-    codes, counts = np.unique(k.astype(np.int64) * (len(vv) + 1) + v, return_counts=True)
-    keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
-    order = np.lexsort((vals, -counts, keys))
-    first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
-    return pd.Series(np.asarray(vv)[vals[first]], index=np.asarray(kv)[keys[first]])
-
-
 def match_stage(settings: Settings, records_file: Path) -> Path:
     """Link records into people; write person_index.parquet, persons.parquet, the review workbook
     and match_summary.json, and keep person IDs and verdicts in the state folder."""
@@ -241,7 +229,7 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
         (S.TOWNSHIP_CODE, S.TOWNSHIP_CODE),
         (S.PHONE, S.PHONE),
     ):
-        persons[out] = _mode(r, PERSON_ID, col)
+        persons[out] = mode_by(r, PERSON_ID, col)
     # Sources as a bit mask per person, then one string per distinct mask (there are few).
     names = sorted(r[S.SOURCE].unique())
     bits = r[[PERSON_ID, S.SOURCE]].drop_duplicates()
@@ -294,7 +282,25 @@ def row_counts(settings: Settings) -> dict[str, Any]:
         m = json.loads(match.read_text(encoding="utf-8"))
         out["persons"] = m["persons"]
         out["review_pairs"] = m["review_pairs"]
+    households = settings.data_dir / "households.parquet"
+    if households.exists():
+        out["households"] = int(
+            pd.read_parquet(households, columns=["household_key"])["household_key"].nunique()
+        )
     return out
+
+
+def households_stage(settings: Settings, person_index: Path) -> Path:
+    """Group people into households with their assistance status; write data/households.parquet."""
+    from pipeline.households import build
+
+    records = pd.read_parquet(settings.records_file)
+    index = pd.read_parquet(person_index)
+    table = build(records, index, Gazetteer.from_csv(settings.gazetteer_file))
+    path = settings.data_dir / "households.parquet"
+    table.to_parquet(path, index=False)
+    log.info("households: %d people in %d households", len(table), table["household_key"].nunique())
+    return path
 
 
 def run_foundation(settings: Settings) -> Path:

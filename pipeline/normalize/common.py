@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
 T = TypeVar("T")
@@ -67,3 +68,15 @@ def map_distinct_attrs(
         mapped = series.map(table).astype("object")
         out[attr] = mapped.where(series.notna(), default) if default is not None else mapped
     return out
+
+
+def mode_by(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
+    """The commonest non-null value of ``col`` per ``key`` (ties: the value seen first), in numpy."""
+    sub = frame[[key, col]].dropna()
+    k, kv = pd.factorize(sub[key])
+    v, vv = pd.factorize(sub[col])
+    codes, counts = np.unique(k.astype(np.int64) * (len(vv) + 1) + v, return_counts=True)
+    keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
+    order = np.lexsort((vals, -counts, keys))
+    first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
+    return pd.Series(np.asarray(vv)[vals[first]], index=np.asarray(kv)[keys[first]])

@@ -1,0 +1,92 @@
+"""Households: who lives with whom, and whether the household already receives assistance.
+
+A person's household is the monitored household (户编号) and/or the assistance household (户主身份证号)
+their records belong to; households sharing a member are one household; a person in neither is a
+household of one. "Active assistance" = a member on the assistance roster with 保障状态 正常 and
+救助类别 城市/农村 低保 or 特困; "active 低保" the same for 低保 only; "低保边缘" the roster's 低保边缘 with
+正常. Urban or rural comes from the township's kind (街道 urban; 镇, 乡 rural).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.match.cluster import UnionFind
+from pipeline.normalize.common import mode_by
+from pipeline.normalize.places import Gazetteer
+
+PERSON_ID = "person_id"
+HOUSEHOLD_KEY = "household_key"
+ACTIVE_ASSISTANCE = "active_assistance"
+ACTIVE_DIBAO = "active_dibao"
+DIBAO_EDGE = "dibao_edge"
+URBAN = "urban"
+HOUSEHOLD_SIZE = "household_size"
+
+_DIBAO = ("城市低保", "农村低保")
+_TEKUN = ("城市特困", "农村特困")
+
+
+def _member_keys(records: pd.DataFrame) -> pd.Series:
+    """The household key each record names: M:<户编号> (monitoring) or A:<户主身份证号> (assistance)."""
+    mon = "M:" + records[S.HOUSEHOLD_NO].astype("object")
+    usable_head = records[S.HEAD_ID_STATUS].isin([s.value for s in S.USABLE_ID])
+    head = ("A:" + records[S.HEAD_ID].astype("object")).where(usable_head, None)
+    # A roster row whose head ID is unusable still names a household: its head's name and township.
+    head_by_name = (
+        "A?:" + records[S.HEAD_NAME].astype("object") + ":" + records[S.TOWNSHIP_CODE].astype("object")
+    )
+    head = head.where(head.notna(), head_by_name)
+    key = mon.where(records[S.SOURCE].eq("monitoring") & records[S.HOUSEHOLD_NO].notna(), None)
+    return key.where(key.notna(), head.where(records[S.SOURCE].eq("assistance"), None))
+
+
+def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazetteer) -> pd.DataFrame:
+    """One row per person: household key, size in the data, assistance flags, urban/rural, place."""
+    keys = [S.SOURCE, S.FILE, S.ROW]
+    r = records.merge(person_index[[*keys, PERSON_ID]], on=keys, how="inner")
+    r["hh"] = _member_keys(r)
+    people = pd.Index(r[PERSON_ID].unique())
+    hh_keys = pd.Index(r["hh"].dropna().unique())
+    # Bipartite union-find: persons and household keys; a person in two households joins them.
+    uf = UnionFind(len(people) + len(hh_keys))
+    linked = r[r["hh"].notna()]
+    for p, h in zip(people.get_indexer(linked[PERSON_ID]), hh_keys.get_indexer(linked["hh"]), strict=True):
+        uf.union(int(p), len(people) + int(h))
+    roots = uf.labels()
+    person_root = roots[: len(people)]
+    # The household's key: its smallest M: key, else its smallest A: key, else the person's own.
+    key_of_root: dict[int, str] = {}
+    for h, root in sorted(
+        zip(hh_keys, roots[len(people) :], strict=True), key=lambda t: (not t[0].startswith("M:"), t[0])
+    ):
+        key_of_root.setdefault(int(root), str(h))
+    out = pd.DataFrame({PERSON_ID: people, "root": person_root})
+    out[HOUSEHOLD_KEY] = [
+        key_of_root.get(int(root), f"P:{pid}") for pid, root in zip(people, person_root, strict=True)
+    ]
+
+    roster = r[r[S.SOURCE].eq("assistance") & r[S.ASSISTANCE_STATUS].eq("正常")]
+    flags = pd.DataFrame({PERSON_ID: roster[PERSON_ID]})
+    flags[ACTIVE_ASSISTANCE] = roster[S.ASSISTANCE_CATEGORY].isin(_DIBAO + _TEKUN).to_numpy()
+    flags[ACTIVE_DIBAO] = roster[S.ASSISTANCE_CATEGORY].isin(_DIBAO).to_numpy()
+    flags[DIBAO_EDGE] = roster[S.ASSISTANCE_CATEGORY].eq("低保边缘").to_numpy()
+    per_person = flags.groupby(PERSON_ID)[[ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE]].any()
+    out = out.join(per_person, on=PERSON_ID)
+    for c in (ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE):
+        out[c] = out[c].fillna(False).astype(bool).groupby(out[HOUSEHOLD_KEY]).transform("max")
+    out[HOUSEHOLD_SIZE] = out.groupby(HOUSEHOLD_KEY)[PERSON_ID].transform("size")
+
+    # Place: the commonest township among the household's records; urban when it is a 街道.
+    placed = r[[PERSON_ID, S.TOWNSHIP_CODE, S.COUNTY_CODE]].merge(
+        out[[PERSON_ID, HOUSEHOLD_KEY]], on=PERSON_ID
+    )
+    town = mode_by(placed, HOUSEHOLD_KEY, S.TOWNSHIP_CODE)
+    county = mode_by(placed, HOUSEHOLD_KEY, S.COUNTY_CODE)
+    out[S.TOWNSHIP_CODE] = out[HOUSEHOLD_KEY].map(town)
+    out[S.COUNTY_CODE] = out[HOUSEHOLD_KEY].map(county).fillna(out[S.TOWNSHIP_CODE].str.slice(0, 6))
+    kinds = {t.code: t.kind for t in gazetteer.townships}
+    kind = out[S.TOWNSHIP_CODE].map(kinds)
+    out[URBAN] = kind.eq("街道").astype("object").where(kind.notna(), None)
+    return out.drop(columns=["root"])
