@@ -119,3 +119,10 @@ def test_generator_id_errors_normalize_as_expected(kind: str) -> None:
         assert r.status in EXPECTED_AFTER_CORRUPTION[kind], (bad, r)
         if r.status in (IdStatus.VALID, IdStatus.UPGRADED):
             assert r.value == GOOD
+
+
+def test_a_legacy_id_whose_upgrade_ends_in_000_is_as_unusable_as_a_zero_filled_one() -> None:
+    # 211339 900206 000 -> 211339 19900206 000 + check "0": ends in 000 like an Excel-zeroed ID, so
+    # the 15- and 18-digit forms of it must get the same answer (found by the idempotence property).
+    assert normalize_id("211339900206000").status is IdStatus.MANGLED
+    assert normalize_id("211339199002060000").status is IdStatus.MANGLED

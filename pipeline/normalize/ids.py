@@ -111,7 +111,12 @@ def normalize_id(raw: object) -> IdResult:
     if len(s) == 15 and s.isdigit():
         full17 = s[:6] + "19" + s[6:]
         if s[:2] in _PROVINCES and _valid_date(full17[6:14]):
-            return IdResult(full17 + check_char(full17), IdStatus.UPGRADED)
+            upgraded = full17 + check_char(full17)
+            if upgraded.endswith("000"):
+                # Indistinguishable from a zero-filled 18-digit ID (see above) once upgraded; keeping
+                # it would make normalization depend on which form a department happened to send.
+                return IdResult(None, IdStatus.MANGLED)
+            return IdResult(upgraded, IdStatus.UPGRADED)
         return IdResult(s, IdStatus.INVALID)
     # Wrong length or characters (a dropped digit, a passport number): kept for the record and for
     # fuzzy comparison, never trusted as an identifier.

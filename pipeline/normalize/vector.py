@@ -111,8 +111,14 @@ def normalize_ids_vec(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         prov = s.str.slice(0, 2).isin(_PROVINCES).to_numpy()
         ok = prov & _valid_ymd(pd.Series(full17).str.slice(6, 14))
         upgraded = np.char.add(full17, _check_chars(full17).view("S1").astype(str))
-        status[is15] = np.where(ok, IdStatus.UPGRADED.value, IdStatus.INVALID.value)
-        values[is15] = np.where(ok, upgraded, s.to_numpy())
+        zeros = np.char.endswith(upgraded, "000")
+        st = np.where(
+            ok, np.where(zeros, IdStatus.MANGLED.value, IdStatus.UPGRADED.value), IdStatus.INVALID.value
+        )
+        status[is15] = st
+        values[is15] = np.where(
+            ok, np.where(zeros, np.array(None, dtype=object), upgraded.astype(object)), s.to_numpy()
+        )
     rest = series.notna().to_numpy() & ~is18 & ~is15
     if rest.any():  # full-width digits, spreadsheet floats, malformed text: the scalar reference
         r = map_distinct_attrs(
