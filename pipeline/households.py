@@ -24,6 +24,21 @@ DIBAO_EDGE = "dibao_edge"
 URBAN = "urban"
 HOUSEHOLD_SIZE = "household_size"
 
+#: The records.parquet columns households need (the stage reads only these).
+INPUT_COLUMNS = [
+    S.SOURCE,
+    S.FILE,
+    S.ROW,
+    S.HOUSEHOLD_NO,
+    S.HEAD_ID,
+    S.HEAD_ID_STATUS,
+    S.HEAD_NAME,
+    S.TOWNSHIP_CODE,
+    S.COUNTY_CODE,
+    S.ASSISTANCE_STATUS,
+    S.ASSISTANCE_CATEGORY,
+]
+
 _DIBAO = ("城市低保", "农村低保")
 _TEKUN = ("城市特困", "农村特困")
 

@@ -78,21 +78,16 @@ def _files(root: Path) -> list[dict[str, Any]]:
 
 def code_version() -> str:
     """The package version and, when the code is a git checkout, its commit (with '+dirty')."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
         return f"{__version__}+{commit}{'.dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return __version__
@@ -237,15 +232,11 @@ def _publish(staged: Path, target: Path) -> None:
 def run_all(final: Settings, dry_run: bool = False, counties: list[str] | None = None) -> Path:
     """Every stage, without Prefect (tests, benchmarks, a machine without the Prefect server)."""
     from pipeline import stages
-    from pipeline.sources import load_sources
 
     with staged_run(final, dry_run) as run:
         s = run.settings
         run.parameters["counties"] = counties
-        cfg = load_sources(s.sources_file)
-        report = stages.ingest_stage(s, cfg)
-        normalized = stages.normalize_stage(s, report, cfg)
-        records = stages.validate_stage(s, report, normalized, cfg, counties=counties)
+        records = stages.run_foundation(s, counties=counties)
         person_index = stages.match_stage(s, records)
         stages.households_stage(s, person_index)
         run.rows.update(stages.row_counts(s))

@@ -292,9 +292,9 @@ def row_counts(settings: Settings) -> dict[str, Any]:
 
 def households_stage(settings: Settings, person_index: Path) -> Path:
     """Group people into households with their assistance status; write data/households.parquet."""
-    from pipeline.households import build
+    from pipeline.households import INPUT_COLUMNS, build
 
-    records = pd.read_parquet(settings.records_file)
+    records = pd.read_parquet(settings.records_file, columns=INPUT_COLUMNS)
     index = pd.read_parquet(person_index)
     table = build(records, index, Gazetteer.from_csv(settings.gazetteer_file))
     path = settings.data_dir / "households.parquet"
@@ -303,9 +303,9 @@ def households_stage(settings: Settings, person_index: Path) -> Path:
     return path
 
 
-def run_foundation(settings: Settings) -> Path:
+def run_foundation(settings: Settings, counties: list[str] | None = None) -> Path:
     """Ingest, normalize and validate without Prefect (tests, benchmarks, the library's own use)."""
     cfg = load_sources(settings.sources_file)
     report = ingest_stage(settings, cfg)
     normalized = normalize_stage(settings, report, cfg)
-    return validate_stage(settings, report, normalized, cfg)
+    return validate_stage(settings, report, normalized, cfg, counties=counties)
