@@ -27,6 +27,13 @@ def _summary_lines(run_dir: Path) -> list[str]:
             f"  linked into {m['persons']} people; {m['review_pairs']} pairs for review"
             " (review/match_review.xlsx)"
         )
+    warnings = run_dir / "data" / "warnings.parquet"
+    if warnings.exists():
+        import pandas as pd
+
+        rules = pd.read_parquet(warnings, columns=["rule"])["rule"].value_counts().sort_index()
+        by_rule = ", ".join(f"{k} {v}" for k, v in rules.items())
+        lines.append(f"  {int(rules.sum())} warnings ({by_rule or 'none'}) in data/warnings.parquet")
     for key, e in s["sources"].items():
         if e["status"] == "ok":
             lines.append(
@@ -71,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--counties", nargs="+", default=None, metavar="CODE", help="only these 6-digit county codes"
     )
+    run.add_argument("--rules", nargs="+", default=None, metavar="ID", help="only these rules (e.g. R05 R06)")
     srv = sub.add_parser(
         "serve", help="serve the nightly deployment on a schedule (starts a local server if needed)"
     )
@@ -118,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             out=a.out,
             state=a.state,
             counties=a.counties,
+            rules_only=a.rules,
             dry_run=a.dry_run,
         )
     out = Path(a.out) / "dry-run" if a.dry_run else Path(a.out)

@@ -1,6 +1,7 @@
 """The nightly flow: one task per stage, Parquet paths between them.
 
-Later stages (households, rules, workbooks, cases) plug in after ``match``.
+ingest -> normalize -> validate -> match -> households -> rules. The rule and parameter files are
+checked before any data is read, so a mistake in them fails the run at once, naming file and rule.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def households(settings: Settings, person_index: Path) -> Path:
     return stages.households_stage(settings, person_index)
 
 
+@task(cache_policy=NO_CACHE)
+def rules(settings: Settings, households_file: Path, rule_ids: list[str] | None) -> Path:
+    warnings = stages.rules_stage(settings, households_file, rule_ids)
+    get_run_logger().info("rules: warnings at %s", warnings)
+    return warnings
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(
     run_date: date | None = None,
@@ -68,6 +76,7 @@ def nightly(
     out: str = "reports",
     state: str = "data/state",
     counties: list[str] | None = None,
+    rules_only: list[str] | None = None,
     dry_run: bool = False,
 ) -> str:
     """Read, normalize, validate and link the department extracts; write reports/<run_date>/.
@@ -78,17 +87,21 @@ def nightly(
         out: Reports folder; this run writes <out>/<run_date>/ (staged, then moved into place).
         state: Folder kept between runs (person IDs, review decisions, case state).
         counties: Only these counties (6-digit codes, e.g. ["410822"]); default all.
+        rules_only: Only these eligibility rules (ids in rules/eligibility.yaml, e.g. ["R05"]);
+            default all.
         dry_run: Write to <out>/dry-run/<run_date>/ and change no state (a what-if run).
     """
     final = Settings.build(extracts=extracts, out=out, state=state, run_date=run_date or today_shanghai())
     with staged_run(final, dry_run=dry_run) as run:
         settings = run.settings
-        run.parameters.update(counties=counties, extracts=extracts)
+        run.parameters.update(counties=counties, extracts=extracts, rules=rules_only)
+        stages.load_rule_set(settings, rules_only)  # fail now, not after an hour of matching
         report = ingest(settings)
         normalized = normalize(settings, report)
         records = validate(settings, report, normalized, counties)
         person_index = match(settings, records)
-        households(settings, person_index)
+        households_file = households(settings, person_index)
+        rules(settings, households_file, rules_only)
         run.rows.update(stages.row_counts(settings))
         get_run_logger().info("rows per stage: %s", run.rows)
-    return str(run.final.data_dir / "person_index.parquet")
+    return str(run.final.data_dir / "warnings.parquet")

@@ -1,8 +1,9 @@
 """Households: who lives with whom, and whether the household already receives assistance.
 
 A person's household is the monitored household (户编号) and/or the assistance household (户主身份证号)
-their records belong to; households sharing a member are one household; a person in neither is a
-household of one. "Active assistance" = a member on the assistance roster with 保障状态 正常 and
+their records belong to; households sharing a member are one household; a student joins the
+household of the guardian the student roll names (by the guardian's valid ID); a person in none of
+these is a household of one. "Active assistance" = a member on the assistance roster with 保障状态 正常 and
 救助类别 城市/农村 低保 or 特困; "active 低保" the same for 低保 only; "低保边缘" the roster's 低保边缘 with
 正常. Urban or rural comes from the township's kind (街道 urban; 镇, 乡 rural).
 """
@@ -37,6 +38,10 @@ INPUT_COLUMNS = [
     S.COUNTY_CODE,
     S.ASSISTANCE_STATUS,
     S.ASSISTANCE_CATEGORY,
+    S.ID_NUMBER,
+    S.ID_STATUS,
+    S.GUARDIAN_ID,
+    S.GUARDIAN_ID_STATUS,
 ]
 
 _DIBAO = ("城市低保", "农村低保")
@@ -57,6 +62,24 @@ def _member_keys(records: pd.DataFrame) -> pd.Series:
     return key.where(key.notna(), head.where(records[S.SOURCE].eq("assistance"), None))
 
 
+def id_holders(r: pd.DataFrame) -> pd.Series:
+    """usable ID -> the person whose own records carry it (records with person_id). An ID carried
+    by two persons (an infant's stay settled under a parent's ID) maps to the person most of its
+    records belong to."""
+    usable = r[r[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])]
+    return mode_by(usable, S.ID_NUMBER, PERSON_ID)
+
+
+def _guardian_links(r: pd.DataFrame) -> list[tuple[str, str]]:
+    """(student, guardian) person pairs: a student-roll row whose guardian ID is valid and held by a
+    person (the person whose own records carry that ID)."""
+    usable = [s.value for s in S.USABLE_ID]
+    st = r[r[S.SOURCE].eq("students") & r[S.GUARDIAN_ID_STATUS].isin(usable)]
+    guardian = st[S.GUARDIAN_ID].map(id_holders(r))
+    pairs = pd.DataFrame({"s": st[PERSON_ID], "g": guardian}).dropna().drop_duplicates()
+    return [(a, b) for a, b in zip(pairs["s"], pairs["g"], strict=True) if a != b]
+
+
 def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazetteer) -> pd.DataFrame:
     """One row per person: household key, size in the data, assistance flags, urban/rural, place."""
     keys = [S.SOURCE, S.FILE, S.ROW]
@@ -69,6 +92,8 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     linked = r[r["hh"].notna()]
     for p, h in zip(people.get_indexer(linked[PERSON_ID]), hh_keys.get_indexer(linked["hh"]), strict=True):
         uf.union(int(p), len(people) + int(h))
+    for student, guardian in _guardian_links(r):
+        uf.union(int(people.get_loc(student)), int(people.get_loc(guardian)))
     roots = uf.labels()
     person_root = roots[: len(people)]
     # The household's key: its smallest M: key, else its smallest A: key, else the person's own.
@@ -78,9 +103,9 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     ):
         key_of_root.setdefault(int(root), str(h))
     out = pd.DataFrame({PERSON_ID: people, "root": person_root})
-    out[HOUSEHOLD_KEY] = [
-        key_of_root.get(int(root), f"P:{pid}") for pid, root in zip(people, person_root, strict=True)
-    ]
+    # Without a monitoring or roster key: the smallest person id of the group (a student and guardian).
+    first = out.groupby("root")[PERSON_ID].min()
+    out[HOUSEHOLD_KEY] = [key_of_root.get(int(root), f"P:{first[root]}") for root in person_root]
 
     roster = r[r[S.SOURCE].eq("assistance") & r[S.ASSISTANCE_STATUS].eq("正常")]
     flags = pd.DataFrame({PERSON_ID: roster[PERSON_ID]})

@@ -11,7 +11,7 @@ import yaml
 
 from pipeline.errors import ConfigError
 
-SCALARS = ("medical_threshold", "lookback_days", "edge_multiple")
+SCALARS = ("medical_threshold", "lookback_days", "edge_multiple", "strong_link_probability")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Params:
     medical_threshold: float
     lookback_days: int
     edge_multiple: float
+    strong_link_probability: float
 
     def standard(self, county: str, urban: bool) -> float | None:
         """The monthly 低保标准 for a county, urban or rural; None for a county without one."""
@@ -89,4 +90,5 @@ def load_params(path: str | Path, run_date: date) -> Params:
         medical_threshold=scalars["medical_threshold"],
         lookback_days=int(scalars["lookback_days"]),
         edge_multiple=scalars["edge_multiple"],
+        strong_link_probability=scalars["strong_link_probability"],
     )

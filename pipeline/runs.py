@@ -229,15 +229,20 @@ def _publish(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def run_all(final: Settings, dry_run: bool = False, counties: list[str] | None = None) -> Path:
+def run_all(
+    final: Settings, dry_run: bool = False, counties: list[str] | None = None, rules: list[str] | None = None
+) -> Path:
     """Every stage, without Prefect (tests, benchmarks, a machine without the Prefect server)."""
     from pipeline import stages
 
     with staged_run(final, dry_run) as run:
         s = run.settings
         run.parameters["counties"] = counties
+        run.parameters["rules"] = rules
+        stages.load_rule_set(s, rules)
         records = stages.run_foundation(s, counties=counties)
         person_index = stages.match_stage(s, records)
-        stages.households_stage(s, person_index)
+        households = stages.households_stage(s, person_index)
+        stages.rules_stage(s, households, rules)
         run.rows.update(stages.row_counts(s))
     return run.final.run_dir

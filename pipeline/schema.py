@@ -78,6 +78,14 @@ FUND_PAID = "fund_paid"
 CRITICAL_ILLNESS_PAID = "critical_illness_paid"
 MEDICAL_AID_PAID = "medical_aid_paid"
 OUT_OF_POCKET = "out_of_pocket"
+DEATH_DATE = "death_date"
+CREMATION_DATE = "cremation_date"
+FUNERAL_HOME = "funeral_home"
+SCHOOL = "school"
+SCHOOL_STAGE = "school_stage"
+GRADE = "grade"
+GUARDIAN_NAME = "guardian_name"
+GUARDIAN_ID = "guardian_id"
 
 FIELD_KINDS: dict[str, Kind] = {
     COUNTY: Kind.COUNTY,
@@ -119,6 +127,14 @@ FIELD_KINDS: dict[str, Kind] = {
     CRITICAL_ILLNESS_PAID: Kind.MONEY,
     MEDICAL_AID_PAID: Kind.MONEY,
     OUT_OF_POCKET: Kind.MONEY,
+    DEATH_DATE: Kind.DATE,
+    CREMATION_DATE: Kind.DATE,
+    FUNERAL_HOME: Kind.TEXT,
+    SCHOOL: Kind.TEXT,
+    SCHOOL_STAGE: Kind.TEXT,
+    GRADE: Kind.TEXT,
+    GUARDIAN_NAME: Kind.NAME,
+    GUARDIAN_ID: Kind.ID,
 }
 
 # --- derived columns ----------------------------------------------------------------------
@@ -132,6 +148,10 @@ ID_RAW = "id_number_raw"
 ID_STATUS = "id_number_status"
 HEAD_ID_RAW = "head_id_raw"
 HEAD_ID_STATUS = "head_id_status"
+GUARDIAN_NAME_RAW = "guardian_name_raw"
+GUARDIAN_NAME_PINYIN = "guardian_name_pinyin"
+GUARDIAN_ID_RAW = "guardian_id_raw"
+GUARDIAN_ID_STATUS = "guardian_id_status"
 BIRTH_DATE = "birth_date"  # from a valid ID
 ID_SEX = "id_sex"  # from a valid ID
 COUNTY_CODE = "county_code"
@@ -237,6 +257,18 @@ RECORD_SCHEMA = pa.schema(
         (CRITICAL_ILLNESS_PAID, _F),
         (MEDICAL_AID_PAID, _F),
         (OUT_OF_POCKET, _F),
+        (DEATH_DATE, _D),
+        (CREMATION_DATE, _D),
+        (FUNERAL_HOME, _S),
+        (SCHOOL, _S),
+        (SCHOOL_STAGE, _S),
+        (GRADE, _S),
+        (GUARDIAN_NAME, _S),
+        (GUARDIAN_NAME_RAW, _S),
+        (GUARDIAN_NAME_PINYIN, _S),
+        (GUARDIAN_ID, _S),
+        (GUARDIAN_ID_RAW, _S),
+        (GUARDIAN_ID_STATUS, _S),
         (FLAGS, _S),
     ]
 )
@@ -287,4 +319,12 @@ LABELS: dict[str, str] = {
     CRITICAL_ILLNESS_PAID: "大病保险支付",
     MEDICAL_AID_PAID: "医疗救助支付",
     OUT_OF_POCKET: "个人自付",
+    DEATH_DATE: "死亡日期",
+    CREMATION_DATE: "火化日期",
+    FUNERAL_HOME: "殡仪馆",
+    SCHOOL: "学校名称",
+    SCHOOL_STAGE: "学段",
+    GRADE: "年级",
+    GUARDIAN_NAME: "监护人姓名",
+    GUARDIAN_ID: "监护人身份证号",
 }

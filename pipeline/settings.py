@@ -37,6 +37,14 @@ class Settings:
         return self.rules_dir / "matching.yaml"
 
     @property
+    def params_file(self) -> Path:
+        return self.rules_dir / "params.yaml"
+
+    @property
+    def eligibility_file(self) -> Path:
+        return self.rules_dir / "eligibility.yaml"
+
+    @property
     def gazetteer_file(self) -> Path:
         return self.rules_dir / "reference" / "jiaozuo_townships_2022.csv"
 

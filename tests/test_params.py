@@ -19,7 +19,12 @@ def test_sample_values_for_every_county() -> None:
     assert len(p.dibao_standard) == 11
     assert p.standard("410822", urban=True) == 650 and p.standard("410822", urban=False) == 470
     assert p.standard("999999", urban=True) is None
-    assert p.scalars() == {"medical_threshold": 20000.0, "lookback_days": 365, "edge_multiple": 1.5}
+    assert p.scalars() == {
+        "medical_threshold": 20000.0,
+        "lookback_days": 365,
+        "edge_multiple": 1.5,
+        "strong_link_probability": 0.99,
+    }
 
 
 def test_the_value_in_force_on_the_run_date(tmp_path: Path) -> None:

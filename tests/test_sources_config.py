@@ -12,9 +12,30 @@ from pipeline.schema import FIELD_KINDS, Kind
 from pipeline.sources import SourcesConfig, dump_sources, load_sources
 
 
-def test_the_five_sources_with_their_standard_headers(cfg: SourcesConfig) -> None:
-    assert [s.key for s in cfg.sources] == ["monitoring", "disability", "assistance", "subsidy", "medical"]
+def test_the_seven_sources_with_their_standard_headers(cfg: SourcesConfig) -> None:
+    assert [s.key for s in cfg.sources] == [
+        "monitoring",
+        "disability",
+        "assistance",
+        "subsidy",
+        "medical",
+        "deaths",
+        "students",
+    ]
     standard = {s.key: [f.standard_header for f in s.fields] for s in cfg.sources}
+    # The field lists, in its order.
+    assert standard["deaths"] == ["姓名", "身份证号", "性别", "死亡日期", "火化日期", "户籍地址", "殡仪馆"]
+    assert standard["students"] == [
+        "学生姓名",
+        "学生身份证号",
+        "学校名称",
+        "学段",
+        "年级",
+        "监护人姓名",
+        "监护人身份证号",
+        "家庭住址",
+        "所属乡镇",
+    ]
     assert standard["assistance"][:8] == [
         "县(市、区)",
         "乡(镇、街道)",

@@ -228,6 +228,9 @@ def _resolve_places(
     if spec.field(S.COUNTY) is None and spec.field(S.TOWNSHIP) is None and S.ADDRESS not in out:
         return
     county = map_distinct(county_raw, gaz.county_code)
+    # None, not NaN, for "no county": the gazetteer tests `is None` (an all-blank column comes back
+    # as float NaN, which would send every address to an empty county bucket).
+    county = county.astype("object").where(county.notna(), None)
     # Townships once per distinct (county, township) pair, then the address for what is left.
     key = pd.DataFrame({"c": county, "t": map_distinct(township_raw, squeeze)})
     pairs = key.drop_duplicates()

@@ -73,6 +73,8 @@ def map_distinct_attrs(
 def mode_by(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
     """The commonest non-null value of ``col`` per ``key`` (ties: the value seen first), in numpy."""
     sub = frame[[key, col]].dropna()
+    if sub.empty:
+        return pd.Series([], dtype="object")
     k, kv = pd.factorize(sub[key])
     v, vv = pd.factorize(sub[col])
     codes, counts = np.unique(k.astype(np.int64) * (len(vv) + 1) + v, return_counts=True)

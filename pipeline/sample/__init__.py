@@ -40,6 +40,8 @@ ID_HEADERS = {
     "assistance": ["成员身份证号", "户主身份证号"],
     "subsidy": ["身份证号"],
     "medical": ["证件号码"],
+    "deaths": ["身份证号"],
+    "students": ["学生身份证号", "监护人身份证号"],
 }
 NAME_HEADERS = {
     "monitoring": ["姓名"],
@@ -47,12 +49,15 @@ NAME_HEADERS = {
     "assistance": ["成员姓名", "户主姓名"],
     "subsidy": ["姓名"],
     "medical": ["姓名"],
+    "deaths": ["姓名"],
+    "students": ["学生姓名", "监护人姓名"],
 }
 TOWNSHIP_HEADERS = {
     "monitoring": "乡(镇、街道)",
     "disability": "所属乡镇",
     "assistance": "乡(镇、街道)",
     "subsidy": "乡(镇、街道)",
+    "students": "所属乡镇",
 }
 COUNTY_HEADERS = {
     "monitoring": "县(市、区)",
@@ -93,9 +98,10 @@ def _place_variants(frame: pd.DataFrame, source: str, rng: np.random.Generator, 
         r = rng.random(n)
         nosuf = r < 0.12 * scale
         t = t.where(~nosuf, t.str.replace(r"(街道|镇|乡)$", "", regex=True))
-        prefixed = (r >= 0.12 * scale) & (r < 0.17 * scale) & frame[ch].notna().to_numpy()
-        t = t.where(~prefixed, frame[ch] + t)
-        if source == "disability":  # the address still tells the township
+        if ch:
+            prefixed = (r >= 0.12 * scale) & (r < 0.17 * scale) & frame[ch].notna().to_numpy()
+            t = t.where(~prefixed, frame[ch] + t)
+        if source in ("disability", "students"):  # the address still tells the township
             t = t.where(~((r >= 0.17 * scale) & (r < 0.2 * scale)), None)
         frame[th] = t
     if ch and source != "medical":
@@ -119,6 +125,8 @@ def _invalid_values(
         "assistance": [("救助类别", "临时救助"), ("月保障金额", "-330")],
         "subsidy": [("发放金额", "八十")],
         "medical": [("个人自付", "-50.00"), ("出院日期", date(2030, 6, 1))],
+        "deaths": [("死亡日期", date(2031, 3, 1))],
+        "students": [],
     }
     plan = plans[source]
     name_col = NAME_HEADERS[source][0]
@@ -139,6 +147,10 @@ def _files(source: str, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         return [(f"两项补贴发放_{m}", part) for m, part in frame.groupby("_month", sort=True)]
     if source == "medical":
         return [(f"住院结算_{y}", part) for y, part in frame.groupby("_year", sort=True)]
+    if source == "deaths":
+        return [(f"火化信息_{y}", part) for y, part in frame.groupby("_year", sort=True)]
+    if source == "students":
+        return [(f"{code}_学生学籍", part) for code, part in frame.groupby("_county_code", sort=True)]
     return [("残疾人信息", frame)]
 
 
@@ -176,8 +188,13 @@ def _write_xlsx(path: Path, headers: list[str], rows: list[list[object]], numeri
     wb.close()
 
 
-def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
-    """Write the extracts and truth.csv under ``out``; return the truth frame."""
+def generate(spec: SampleSpec, out: str | Path, clean_out: str | Path | None = None) -> pd.DataFrame:
+    """Write the extracts and truth.csv under ``out``; return the truth frame.
+
+    With ``clean_out``, also write the same rows before any error was injected (rows whose values
+    were made invalid on purpose left out) with their own truth.csv: the data as it should have
+    been, from which benchmarks derive the warnings a perfect pipeline would give.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     gaz = Gazetteer.from_csv(default_gazetteer_path())
@@ -188,18 +205,24 @@ def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
     at_risk = set(
         pop.persons.loc[pop.persons["pid"].isin(mon.loc[mon["风险是否已消除"] == "否", X.PID]), "hh"]
     )
+    death = X.death_dates(pop, rng, spec.as_of, monitored)
     dis = X.disability(pop, rng, spec.as_of, monitored)
-    ast = X.assistance(pop, rng, spec.as_of, at_risk)
+    ast = X.assistance(pop, rng, spec.as_of, at_risk, death)
     frames = {
         "monitoring": mon,
         "disability": dis,
         "assistance": ast,
-        "subsidy": X.subsidy(pop, rng, spec.as_of, dis, ast),
-        "medical": X.medical(pop, rng, spec.as_of),
+        "subsidy": X.subsidy(pop, rng, spec.as_of, dis, ast, death),
+        "medical": X.medical(pop, rng, spec.as_of, death),
+        "deaths": X.deaths(pop, rng, spec.as_of, death),
+        "students": X.students(pop, rng, spec.as_of, death),
     }
     truth_parts = []
+    clean_parts = []
+    clean_rng = np.random.default_rng(spec.seed + 2)  # its own: the main stream must not depend on it
     for source, frame in frames.items():
         frame = frame.reset_index(drop=True)
+        clean = frame.copy()
         # Errors the builders made on purpose (an infant under a parent's ID) start the tag list.
         tags = (
             frame["_tag"].astype(object)
@@ -212,52 +235,15 @@ def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
             frame[h] = corrupt(frame[h].astype(object), NAME_ERRORS, rng, tags, spec.error_scale)
         _place_variants(frame, source, rng, spec.error_scale)
         _invalid_values(frame, source, rng, tags, spec.error_scale)
-        folder = out / source
-        folder.mkdir(exist_ok=True)
-        headers = [c for c in frame.columns if not c.startswith("_")]
-        for k, (stem, part) in enumerate(_files(source, frame)):
-            style = DATE_STYLES[int(rng.integers(0, len(DATE_STYLES)))]
-            as_xlsx = source in spec.xlsx_sources
-            values = part[headers].astype(object).where(part[headers].notna(), None)
-            date_cols = {j for j, h in enumerate(headers) if h.endswith(("日期", "时间"))}
-            rows = [
-                [
-                    (v if as_xlsx and rng_choice_keep_date(j, date_cols, k) else _fmt_date(v, style))
-                    if j in date_cols
-                    else v
-                    for j, v in enumerate(r)
-                ]
-                for r in values.itertuples(index=False)
-            ]
-            names = list(headers)
-            title = None
-            if source == "monitoring" and k == 1:
-                title = "防返贫监测对象名单(2026年)"  # a title line above the header
-            if source == "monitoring" and k == 2:
-                names = [{"证件号码": "身份证号码", "乡(镇、街道)": "乡镇"}.get(h, h) for h in names]
-            if as_xlsx:
-                path = folder / f"{stem}.xlsx"
-                numeric = {j for j, h in enumerate(headers) if h in ("联系电话",)}
-                _write_xlsx(path, names, rows, numeric)
-                first_row = 2
-            else:
-                path = folder / f"{stem}.csv"
-                _write_csv(path, names, rows, ENCODINGS[(k + spec.seed) % len(ENCODINGS)], title)
-                first_row = 3 if title else 2
-            truth_parts.append(
-                pd.DataFrame(
-                    {
-                        "source": source,
-                        "file": path.name,
-                        "row": np.arange(first_row, first_row + len(part)),
-                        "person": part[X.PID].to_numpy(),
-                        "errors": tags.loc[part.index].to_numpy(),
-                    }
-                )
+        truth_parts += _write_source(out, source, frame, tags, rng, source in spec.xlsx_sources, spec.seed)
+        if clean_out is not None:
+            keep = ~tags.str.contains("invalid", regex=False).to_numpy()
+            clean_parts += _write_source(
+                Path(clean_out), source, clean[keep], tags[keep], clean_rng, False, spec.seed, plain=True
             )
-    truth = pd.concat(truth_parts, ignore_index=True)
-    truth["person"] = truth["person"].map(lambda p: f"P{p:08d}")
-    truth.to_csv(out / TRUTH_FILE, index=False, encoding="utf-8")
+    truth = _write_truth(truth_parts, out)
+    if clean_out is not None:
+        _write_truth(clean_parts, Path(clean_out))
     log.info(
         "sample: %d households, %d people, %d rows in %d sources -> %s",
         spec.households,
@@ -267,6 +253,76 @@ def generate(spec: SampleSpec, out: str | Path) -> pd.DataFrame:
         out,
     )
     return truth
+
+
+def _write_truth(parts: list[pd.DataFrame], out: Path) -> pd.DataFrame:
+    truth = pd.concat(parts, ignore_index=True)
+    truth["person"] = truth["person"].map(lambda p: f"P{p:08d}")
+    truth.to_csv(out / TRUTH_FILE, index=False, encoding="utf-8")
+    return truth
+
+
+def _write_source(
+    out: Path,
+    source: str,
+    frame: pd.DataFrame,
+    tags: pd.Series,
+    rng: np.random.Generator,
+    as_xlsx: bool,
+    seed: int,
+    plain: bool = False,
+) -> list[pd.DataFrame]:
+    """Write one source's files (one date style per file); return their truth rows.
+
+    ``plain``: UTF-8 CSV with ISO dates, no title lines or renamed headers (the clean copy).
+    """
+    folder = out / source
+    folder.mkdir(parents=True, exist_ok=True)
+    headers = [c for c in frame.columns if not c.startswith("_")]
+    parts = []
+    for k, (stem, part) in enumerate(_files(source, frame)):
+        style = DATE_STYLES[int(rng.integers(0, len(DATE_STYLES)))]
+        if plain:
+            style = DATE_STYLES[0]
+        values = part[headers].astype(object).where(part[headers].notna(), None)
+        date_cols = {j for j, h in enumerate(headers) if h.endswith(("日期", "时间"))}
+        rows = [
+            [
+                (v if as_xlsx and rng_choice_keep_date(j, date_cols, k) else _fmt_date(v, style))
+                if j in date_cols
+                else v
+                for j, v in enumerate(r)
+            ]
+            for r in values.itertuples(index=False)
+        ]
+        names = list(headers)
+        title = None
+        if source == "monitoring" and k == 1 and not plain:
+            title = "防返贫监测对象名单(2026年)"  # a title line above the header
+        if source == "monitoring" and k == 2 and not plain:
+            names = [{"证件号码": "身份证号码", "乡(镇、街道)": "乡镇"}.get(h, h) for h in names]
+        if as_xlsx:
+            path = folder / f"{stem}.xlsx"
+            numeric = {j for j, h in enumerate(headers) if h in ("联系电话",)}
+            _write_xlsx(path, names, rows, numeric)
+            first_row = 2
+        else:
+            path = folder / f"{stem}.csv"
+            encoding = "utf-8" if plain else ENCODINGS[(k + seed) % len(ENCODINGS)]
+            _write_csv(path, names, rows, encoding, title)
+            first_row = 3 if title else 2
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source": source,
+                    "file": path.name,
+                    "row": np.arange(first_row, first_row + len(part)),
+                    "person": part[X.PID].to_numpy(),
+                    "errors": tags.loc[part.index].to_numpy(),
+                }
+            )
+        )
+    return parts
 
 
 def rng_choice_keep_date(j: int, date_cols: set[int], file_index: int) -> bool:

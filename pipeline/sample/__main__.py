@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> None:
         "--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help="the extracts' reference date"
     )
     p.add_argument("--error-scale", type=float, default=1.0, help="multiply every error rate (0 = clean)")
+    p.add_argument(
+        "--clean-out", help="also write the rows before errors were injected here (benchmarks' truth)"
+    )
     p.add_argument("--xlsx", default="disability", help="comma-separated sources written as .xlsx")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -30,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
             error_scale=a.error_scale,
         ),
         a.out,
+        clean_out=a.clean_out,
     )
 
 

@@ -22,6 +22,30 @@ def _person_frame(pop: Population) -> pd.DataFrame:
     return pop.persons.merge(pop.households, on="hh", how="left")
 
 
+def death_dates(pop: Population, rng: np.random.Generator, as_of: date, monitored: set[int]) -> pd.Series:
+    """The date each person died in the two years before ``as_of`` (NaT for the living).
+
+    Rates over two years by age; adults of monitored households (often poor because of illness)
+    die more often, which also gives the student roll its children whose guardian died.
+    """
+    p = pop.persons
+    age = p["age"].to_numpy()
+    rate = np.select(
+        [age >= 80, age >= 70, age >= 60, age >= 18],
+        [0.12, 0.05, 0.02, 0.004],
+        0.0005,
+    )
+    rate = np.where(p["hh"].isin(monitored).to_numpy() & (age >= 18) & (age < 60), 0.03, rate)
+    dies = rng.random(len(p)) < rate
+    days = rng.integers(0, 730, len(p))
+    death = pd.Series(pd.NaT, index=p["pid"].to_numpy(), dtype="datetime64[s]")
+    when = pd.Timestamp(as_of) - pd.to_timedelta(days, unit="D")
+    # Never before birth (infants who died are rare, but must be born first).
+    when = when.where(when > p["birth"].to_numpy(), p["birth"].to_numpy() + pd.Timedelta(days=1))
+    death[dies] = when[dies].to_numpy()
+    return death
+
+
 def monitoring(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFrame:
     hh = pop.households
     p = np.where(hh["urban"], 0.03, 0.10)
@@ -86,7 +110,9 @@ def disability(pop: Population, rng: np.random.Generator, as_of: date, monitored
     )
 
 
-def assistance(pop: Population, rng: np.random.Generator, as_of: date, at_risk: set[int]) -> pd.DataFrame:
+def assistance(
+    pop: Population, rng: np.random.Generator, as_of: date, at_risk: set[int], death: pd.Series
+) -> pd.DataFrame:
     hh = pop.households
     p = np.where(hh["hh"].isin(at_risk), 0.3, 0.045)
     chosen = hh[rng.random(len(hh)) < p].copy()
@@ -98,6 +124,12 @@ def assistance(pop: Population, rng: np.random.Generator, as_of: date, at_risk: 
     chosen["status"] = np.where(rng.random(n) < 0.88, "正常", "停发")
     chosen["enrolled"] = [as_of - timedelta(days=int(x)) for x in rng.integers(30, 365 * 10, n)]
     people = pop.persons.merge(chosen, on="hh")
+    # A member who died is usually stopped (停发) once the township hears of it; those who died in
+    # the last three months, and one in five of the others, are still 正常: what R07 looks for.
+    died = people["pid"].map(death)
+    recent = died > pd.Timestamp(as_of) - pd.Timedelta(days=90)
+    stopped = died.notna() & ~recent & (rng.random(len(people)) < 0.8)
+    people["status"] = people["status"].where(~stopped.to_numpy(), "停发")
     heads = people[people["position"] == 0].set_index("hh")
     amount = np.where(people["category"].str.contains("特困"), 900, np.where(people["urban"], 420, 330))
     return pd.DataFrame(
@@ -121,7 +153,12 @@ def assistance(pop: Population, rng: np.random.Generator, as_of: date, at_risk: 
 
 
 def subsidy(
-    pop: Population, rng: np.random.Generator, as_of: date, dis: pd.DataFrame, assist: pd.DataFrame
+    pop: Population,
+    rng: np.random.Generator,
+    as_of: date,
+    dis: pd.DataFrame,
+    assist: pd.DataFrame,
+    death: pd.Series,
 ) -> pd.DataFrame:
     people = _person_frame(pop).set_index("pid")
     active_dibao = assist[(assist["保障状态"] == "正常") & assist["救助类别"].str.contains("低保")]
@@ -135,8 +172,11 @@ def subsidy(
             kinds.append(("困难残疾人生活补贴", "80"))
         if grade in ("1", "2") and rng.random() < 0.85:
             kinds.append(("重度残疾人护理补贴", "100"))
+        died = death.get(pid)
         for k, amt in kinds:
             for m in months:
+                if pd.notna(died) and pd.Timestamp(m) > died:
+                    continue  # no payment for a month begun after the death
                 rows.append((pid, k, m, amt))
     if not rows:
         return pd.DataFrame(
@@ -169,7 +209,7 @@ def subsidy(
     )
 
 
-def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFrame:
+def medical(pop: Population, rng: np.random.Generator, as_of: date, death: pd.Series) -> pd.DataFrame:
     people = _person_frame(pop)
     p = 0.03 + 0.08 * (people["age"] >= 60) + 0.5 * (people["age"] == 0)
     patients = people[rng.random(len(people)) < p]
@@ -183,6 +223,9 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
         max(as_of - timedelta(days=int(x)), b + timedelta(days=3))
         for x, b in zip(rng.integers(1, 700, n), born, strict=True)
     ]
+    # Nobody leaves hospital after their death (many die in it: discharged on the day).
+    died = stays["pid"].map(death).dt.date.to_numpy()
+    discharge = [d if pd.isna(x) or d <= x else x for d, x in zip(discharge, died, strict=True)]
     # Hospitals record the age at admission: whole years completed by then.
     age_at_event = np.array([(d - b).days for d, b in zip(discharge, born, strict=True)]) // 365.25
     los = rng.integers(2, 30, n)
@@ -221,5 +264,110 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date) -> pd.DataFr
             "_county_code": stays["county_code"].to_numpy(),
             "_year": [d.year for d in discharge],
             "_tag": np.where(blank, "id_blank", np.where(infant, "infant_parent_id", "")),
+        }
+    )
+
+
+def deaths(pop: Population, rng: np.random.Generator, as_of: date, death: pd.Series) -> pd.DataFrame:
+    """The funeral homes' cremation records (殡葬/火化信息) of the people who died."""
+    people = _person_frame(pop)
+    d = people[people["pid"].map(death).notna().to_numpy()].copy()
+    n = len(d)
+    died = d["pid"].map(death).dt.date.to_numpy()
+    cremated = [x + timedelta(days=int(k)) for x, k in zip(died, rng.integers(1, 6, n), strict=True)]
+    cremated = [c if c <= as_of else None for c in cremated]
+    address = "河南省焦作市" + d["county"] + d["township"] + d["village"] + d["house_no"].astype(str) + "号"
+    return pd.DataFrame(
+        {
+            "姓名": d["name"],
+            "身份证号": d["id18"],
+            "性别": d["sex"],
+            "死亡日期": list(died),
+            "火化日期": cremated,
+            "户籍地址": address,
+            "殡仪馆": d["county"] + "殡仪馆",
+            PID: d["pid"],
+            "_county_code": d["county_code"],
+            "_year": [x.year for x in died],
+        }
+    )
+
+
+_GRADES = {
+    6: ("小学", "一年级"),
+    7: ("小学", "二年级"),
+    8: ("小学", "三年级"),
+    9: ("小学", "四年级"),
+    10: ("小学", "五年级"),
+    11: ("小学", "六年级"),
+    12: ("初中", "七年级"),
+    13: ("初中", "八年级"),
+    14: ("初中", "九年级"),
+    15: ("高中", "高一"),
+    16: ("高中", "高二"),
+    17: ("高中", "高三"),
+}
+
+
+def students(pop: Population, rng: np.random.Generator, as_of: date, death: pd.Series) -> pd.DataFrame:
+    """The student roll (学生学籍): children of school age, each with a guardian from the household.
+
+    The guardian is the household head for a grandchild, else the head or (less often) the spouse.
+    The roll is updated once a school year, so a guardian who died since still stands on it.
+    """
+    people = _person_frame(pop)
+    kids = people[
+        people["age"].between(6, 17)
+        & people["relation"].isin(["子女", "孙子女"])
+        & (rng.random(len(people)) < 0.95)
+    ].copy()
+    n = len(kids)
+    heads = people[people["position"] == 0].set_index("hh")
+    spouses = people[people["relation"] == "配偶"].drop_duplicates("hh").set_index("hh")
+    use_spouse = (
+        (kids["relation"] == "子女").to_numpy()
+        & kids["hh"].isin(spouses.index).to_numpy()
+        & (rng.random(n) < 0.3)
+    )
+    g_name = np.where(use_spouse, kids["hh"].map(spouses["name"]), kids["hh"].map(heads["name"]))
+    g_id = np.where(use_spouse, kids["hh"].map(spouses["id18"]), kids["hh"].map(heads["id18"]))
+    stage = [_GRADES[int(a)][0] for a in kids["age"]]
+    grade = [_GRADES[int(a)][1] for a in kids["age"]]
+    school = np.where(
+        np.array(stage) == "小学",
+        kids["township"].str.replace(r"(街道|镇|乡)$", "", regex=True) + "中心小学",
+        np.where(
+            np.array(stage) == "初中",
+            kids["county"]
+            + "第"
+            + pd.Series(rng.integers(1, 6, n).astype(str), index=kids.index)
+            + "初级中学",
+            kids["county"]
+            + "第"
+            + pd.Series(rng.integers(1, 4, n).astype(str), index=kids.index)
+            + "高级中学",
+        ),
+    )
+    address = (
+        "河南省焦作市"
+        + kids["county"]
+        + kids["township"]
+        + kids["village"]
+        + kids["house_no"].astype(str)
+        + "号"
+    )
+    return pd.DataFrame(
+        {
+            "学生姓名": kids["name"],
+            "学生身份证号": kids["id18"],
+            "学校名称": school,
+            "学段": stage,
+            "年级": grade,
+            "监护人姓名": g_name,
+            "监护人身份证号": g_id,
+            "家庭住址": address,
+            "所属乡镇": kids["township"],
+            PID: kids["pid"],
+            "_county_code": kids["county_code"],
         }
     )

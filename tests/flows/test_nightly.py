@@ -28,14 +28,28 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         state=str(tmp_path / "state"),
     )
     run_dir = tmp_path / "reports" / "2026-11-29"
-    assert Path(result) == run_dir / "data" / "person_index.parquet"
+    assert Path(result) == run_dir / "data" / "warnings.parquet"
     records = pd.read_parquet(run_dir / "data" / "records.parquet")
-    index = pd.read_parquet(result)
+    index = pd.read_parquet(run_dir / "data" / "person_index.parquet")
     assert len(index) == len(records) and index["person_id"].notna().all()
     assert (run_dir / "review" / "match_review.xlsx").exists()
-    assert set(records[S.SOURCE]) == {"monitoring", "disability", "assistance", "subsidy"}
+    assert set(records[S.SOURCE]) == {
+        "monitoring",
+        "disability",
+        "assistance",
+        "subsidy",
+        "deaths",
+        "students",
+    }
+    # R05 reasons about hospital costs: with the medical source failed it is skipped, not run blind.
+    warnings = pd.read_parquet(result)
+    assert len(warnings) > 0 and "R05" not in set(warnings["rule"])
+    rules = json.loads((run_dir / "data" / "rules_summary.json").read_text(encoding="utf-8"))
+    r05 = next(r for r in rules["rules"] if r["id"] == "R05")
+    assert r05["status"] == "skipped" and r05["missing_sources"] == ["medical"]
     manifest = json.loads((run_dir / "run_manifest.json").read_text(encoding="utf-8"))
     assert manifest["outcome"] == "completed" and manifest["sources"]["medical"]["status"] == "failed"
+    assert manifest["rows"]["rules_skipped"] == ["R05"] and manifest["parameters"]["rules"] is None
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
     assert summary["sources"]["medical"]["status"] == "failed"
     assert "住院结算_broken.xlsx" in summary["sources"]["medical"]["error_zh"]

@@ -1,0 +1,263 @@
+"""Facts per person, computed from the linked records, that eligibility rules combine.
+
+Every fact is documented in ``FACTS`` (name -> Chinese label, meaning); rules may name only these.
+A fact is *unknown* (null) when the data cannot tell, and the condition language never warns on an
+unknown. Person facts come from the person's own records; household facts from every member's
+records (the household of pipeline/households.py). D is the run date; the look-back window is
+(D - lookback_days, D].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline import schema as S
+from pipeline.households import (
+    ACTIVE_ASSISTANCE,
+    ACTIVE_DIBAO,
+    DIBAO_EDGE,
+    HOUSEHOLD_KEY,
+    PERSON_ID,
+    URBAN,
+    id_holders,
+)
+from pipeline.params import Params
+
+MATCH_PROBABILITY = "match_probability"
+LINK_RULE = "link_rule"
+LINK_EVIDENCE = "link_evidence"  # person_index `evidence`: why the record was linked
+KEYS = [S.SOURCE, S.FILE, S.ROW]
+
+#: The records.parquet columns facts and evidence read.
+INPUT_COLUMNS = [
+    *KEYS,
+    S.NAME,
+    S.NAME_PINYIN,
+    S.ID_NUMBER,
+    S.ID_STATUS,
+    S.VILLAGE,
+    S.TOWNSHIP_CODE,
+    S.HOUSEHOLD_NO,
+    S.RISK_ELIMINATED,
+    S.INCOME_PER_CAPITA,
+    S.DISABILITY_CERT,
+    S.DISABILITY_CATEGORY,
+    S.DISABILITY_GRADE,
+    S.ASSISTANCE_CATEGORY,
+    S.ASSISTANCE_STATUS,
+    S.HEAD_NAME,
+    S.SUBSIDY_CATEGORY,
+    S.PAY_MONTH,
+    S.AMOUNT,
+    S.ADMIT_DATE,
+    S.DISCHARGE_DATE,
+    S.OUT_OF_POCKET,
+    S.HOSPITAL,
+    S.DEATH_DATE,
+    S.CREMATION_DATE,
+    S.FUNERAL_HOME,
+    S.SCHOOL,
+    S.GRADE,
+    S.GUARDIAN_NAME,
+    S.GUARDIAN_NAME_PINYIN,
+    S.GUARDIAN_ID,
+    S.GUARDIAN_ID_STATUS,
+]
+
+
+@dataclass(frozen=True)
+class FactDoc:
+    label: str  # Chinese, shown in a warning's evidence
+    meaning: str
+
+
+FACTS: dict[str, FactDoc] = {
+    "age": FactDoc(
+        "年龄", "whole years at D, from the birth date in the person's ID; unknown without a usable ID"
+    ),
+    "disabled": FactDoc("持残疾人证", "the person has a row in the disability registry (残联)"),
+    "disability_grade": FactDoc(
+        "残疾等级", "the most severe grade among the person's registry rows (一级 … 四级)"
+    ),
+    "nursing_subsidy_paid": FactDoc(
+        "享受重度残疾人护理补贴", "a 重度残疾人护理补贴 payment row is linked to the person"
+    ),
+    "living_subsidy_paid": FactDoc(
+        "享受困难残疾人生活补贴", "a 困难残疾人生活补贴 payment row is linked to the person"
+    ),
+    "on_roster_active": FactDoc(
+        "救助名册在保", "the person has an assistance-roster row with 保障状态 正常 (any category)"
+    ),
+    "monitored": FactDoc("防返贫监测户", "the household has rows in the monitoring list"),
+    "monitoring_risk_open": FactDoc(
+        "监测户风险未消除",
+        "a monitoring row of the household says 风险是否已消除 = 否 (false when not monitored)",
+    ),
+    "income_per_capita": FactDoc(
+        "家庭年人均纯收入(元)", "the household's 家庭年人均纯收入 in the monitoring list (median of its rows)"
+    ),
+    "dibao_standard": FactDoc(
+        "月低保标准(元)", "the monthly 低保标准 in force at D for the household's county, urban or rural"
+    ),
+    "active_assistance": FactDoc(
+        "户内享受低保或特困", "a household member is on the roster as 低保/特困 with 正常"
+    ),
+    "active_dibao": FactDoc("户内享受低保", "a household member is on the roster as 低保 with 正常"),
+    "dibao_edge": FactDoc("低保边缘户(正常)", "a household member is on the roster as 低保边缘 with 正常"),
+    "urban": FactDoc("城镇", "the household's township is a 街道 (true) or a 镇/乡 (false)"),
+    "medical_out_of_pocket": FactDoc(
+        "近一年住院个人自付(元)",
+        "the sum of 个人自付 over the person's stays with 出院日期 in the look-back window",
+    ),
+    "student": FactDoc("在校学生", "the person has a row in the student roll"),
+    "guardian_death_days": FactDoc(
+        "监护人死亡距今天数",
+        "days from a guardian's death (death record on or before D) to D; the most recent",
+    ),
+    "deceased": FactDoc("已死亡", "a death record dated on or before D is linked to the person"),
+    "death_link_strong": FactDoc(
+        "死亡信息强关联",
+        "a linked death record dated on or before D carries the person's own valid ID, or was linked by the "
+        "model with probability >= $strong_link_probability and the same name (or a homophone)",
+    ),
+}
+
+_GRADE_ORDER = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
+
+
+@dataclass(frozen=True)
+class FactsResult:
+    """Facts per person (index: person_id) and what evidence assembly needs besides."""
+
+    facts: pd.DataFrame
+    records: pd.DataFrame  # the input records with person_id, household_key, match columns
+    guardians: pd.DataFrame  # student person_id -> guardian person_id (guardian_rule: how found)
+
+
+def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> pd.Series:
+    hit = set(frame.loc[mask, key])
+    return pd.Series(index.isin(list(hit)), index=index)
+
+
+def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Each student row's guardian as a person: by the guardian's usable ID (the person holding it),
+    else by name (or homophone) among the student's household members. Unresolved guardians are
+    left out: a wrong guardian would put a living parent's child on the list."""
+    st = r[r[S.SOURCE].eq("students") & r[S.GUARDIAN_NAME].notna()][
+        [PERSON_ID, HOUSEHOLD_KEY, S.GUARDIAN_NAME_PINYIN, S.GUARDIAN_ID, S.GUARDIAN_ID_STATUS, *KEYS]
+    ]
+    by_id = (
+        st[S.GUARDIAN_ID]
+        .map(id_holders(r))
+        .where(st[S.GUARDIAN_ID_STATUS].isin([s.value for s in S.USABLE_ID]))
+    )
+    out = st.assign(guardian=by_id, guardian_rule=pd.Series("id", index=st.index).where(by_id.notna(), None))
+    left = out[out["guardian"].isna()]
+    if len(left):
+        cand = members[[PERSON_ID, HOUSEHOLD_KEY, S.NAME_PINYIN]].dropna().drop_duplicates()
+        cand = cand.rename(columns={PERSON_ID: "cand", S.NAME_PINYIN: "py"})
+        want = left.rename(columns={S.GUARDIAN_NAME_PINYIN: "py"}).reset_index()
+        m = want.merge(cand, on=[HOUSEHOLD_KEY, "py"])
+        m = m[m["cand"] != m[PERSON_ID]]
+        # Exactly one household member answers to the name: otherwise the guardian stays unknown.
+        m = m.drop_duplicates(["index", "cand"])
+        one = m[~m["index"].duplicated(keep=False)].set_index("index")["cand"]
+        out.loc[one.index, "guardian"] = one
+        out.loc[one.index, "guardian_rule"] = "name_in_household"
+    return out[out["guardian"].notna()][[PERSON_ID, "guardian", "guardian_rule", *KEYS]]
+
+
+def compute_facts(
+    records: pd.DataFrame,
+    person_index: pd.DataFrame,
+    households: pd.DataFrame,
+    persons: pd.DataFrame,
+    params: Params,
+) -> FactsResult:
+    """One row of facts per person of ``households`` (every linked person)."""
+    d = pd.Timestamp(params.run_date)
+    start = d - pd.Timedelta(days=params.lookback_days)
+    index = person_index[[*KEYS, PERSON_ID, MATCH_PROBABILITY, LINK_RULE, "evidence"]]
+    r = records.merge(index.rename(columns={"evidence": LINK_EVIDENCE}), on=KEYS, how="inner")
+    hh = households.set_index(PERSON_ID)
+    r[HOUSEHOLD_KEY] = r[PERSON_ID].map(hh[HOUSEHOLD_KEY])
+    idx = pd.Index(hh.index, name=PERSON_ID)
+    f = pd.DataFrame(index=idx)
+    src = r[S.SOURCE]
+
+    birth = pd.to_datetime(persons.set_index(PERSON_ID)[S.BIRTH_DATE].reindex(idx))
+    had_birthday = (birth.dt.month < d.month) | ((birth.dt.month == d.month) & (birth.dt.day <= d.day))
+    f["age"] = (d.year - birth.dt.year - (~had_birthday).astype(int)).astype("Int64")
+
+    dis = r[src.eq("disability")]
+    f["disabled"] = idx.isin(dis[PERSON_ID].unique())
+    rank = dis[S.DISABILITY_GRADE].map(_GRADE_ORDER)
+    best = rank.groupby(dis[PERSON_ID]).min()
+    inverse = {v: k for k, v in _GRADE_ORDER.items()}
+    f["disability_grade"] = best.reindex(idx).map(inverse).astype("object")
+
+    sub = r[src.eq("subsidy")]
+    f["nursing_subsidy_paid"] = _any_by(sub, sub[S.SUBSIDY_CATEGORY].eq("重度残疾人护理补贴"), PERSON_ID, idx)
+    f["living_subsidy_paid"] = _any_by(sub, sub[S.SUBSIDY_CATEGORY].eq("困难残疾人生活补贴"), PERSON_ID, idx)
+
+    ast = r[src.eq("assistance")]
+    f["on_roster_active"] = _any_by(ast, ast[S.ASSISTANCE_STATUS].eq("正常"), PERSON_ID, idx)
+
+    mon = r[src.eq("monitoring")]
+    f["monitored"] = idx.isin(mon[PERSON_ID].unique())
+    hh_open = set(mon.loc[mon[S.RISK_ELIMINATED].eq(False), HOUSEHOLD_KEY])
+    hh_monitored = set(mon[HOUSEHOLD_KEY])
+    f["monitored"] = hh[HOUSEHOLD_KEY].isin(list(hh_monitored)).to_numpy()
+    f["monitoring_risk_open"] = hh[HOUSEHOLD_KEY].isin(list(hh_open)).to_numpy()
+    income = mon.groupby(HOUSEHOLD_KEY)[S.INCOME_PER_CAPITA].median()
+    f["income_per_capita"] = hh[HOUSEHOLD_KEY].map(income).to_numpy()
+
+    for c in (ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE):
+        f[c] = hh[c].to_numpy(dtype=bool)
+    f["urban"] = hh[URBAN].to_numpy()
+    f["dibao_standard"] = [
+        None if not isinstance(c, str) or u is None or u != u else params.standard(c, bool(u))
+        for c, u in zip(hh[S.COUNTY_CODE], hh[URBAN], strict=True)
+    ]
+
+    med = r[src.eq("medical")]
+    dis_date = pd.to_datetime(med[S.DISCHARGE_DATE])
+    in_window = (dis_date > start) & (dis_date <= d)
+    oop = med.loc[in_window].groupby(PERSON_ID)[S.OUT_OF_POCKET].sum().round(2)
+    # Out-of-pocket with no stay in the window is a known zero, not unknown.
+    f["medical_out_of_pocket"] = oop.reindex(idx).fillna(0.0)
+
+    f["student"] = idx.isin(r.loc[src.eq("students"), PERSON_ID].unique())
+
+    dead = r[src.eq("deaths")].copy()
+    dead["dd"] = pd.to_datetime(dead[S.DEATH_DATE])
+    dead = dead[dead["dd"] <= d]
+    f["deceased"] = idx.isin(dead[PERSON_ID].unique())
+    strong = _strong_death_links(dead, r, params)
+    f["death_link_strong"] = idx.isin(dead.loc[strong, PERSON_ID].unique())
+
+    guardians = resolve_guardians(r, r)
+    last_death = dead.groupby(PERSON_ID)["dd"].max()
+    g = guardians.astype({"guardian": "object"}).merge(
+        last_death.rename("gd"), left_on="guardian", right_index=True
+    )
+    days = (d - pd.to_datetime(g["gd"])).dt.days.groupby(g[PERSON_ID]).min()
+    f["guardian_death_days"] = days.reindex(idx).astype("Int64")
+    return FactsResult(facts=f, records=r, guardians=guardians)
+
+
+def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> pd.Series:
+    """Per death record: is its link to the person strong enough to stop a benefit on?
+
+    Strong = the record carries a valid ID and was anchored on it (link_rule id), or the model
+    linked it with probability >= strong_link_probability and its name sounds the same as the
+    name on the person's assistance-roster rows.
+    """
+    by_id = dead[LINK_RULE].eq("id") & dead[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])
+    roster = r[r[S.SOURCE].eq("assistance")][[PERSON_ID, S.NAME_PINYIN]].dropna().drop_duplicates()
+    pairs = dead[[PERSON_ID, S.NAME_PINYIN]].reset_index().merge(roster, on=[PERSON_ID, S.NAME_PINYIN])
+    same_name = pd.Series(dead.index.isin(pairs["index"]), index=dead.index)
+    model = dead[LINK_RULE].eq("model") & (dead[MATCH_PROBABILITY] >= params.strong_link_probability)
+    return by_id | (model & same_name)

@@ -1,0 +1,236 @@
+"""Warnings: one row per rule and person, with the evidence a township officer can check.
+
+The evidence names every record the warning rests on (file and spreadsheet row), quotes its
+values, says how the record was linked to the person and with what probability, and quotes the
+computed facts the rule used. ``evidence_records`` keeps the same records as JSON for machines.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline import schema as S
+from pipeline.eligibility.facts import FACTS, KEYS, LINK_EVIDENCE, LINK_RULE, MATCH_PROBABILITY, FactsResult
+from pipeline.eligibility.rules import EvidenceSpec, Rule, RuleSet
+from pipeline.households import HOUSEHOLD_KEY, PERSON_ID
+from pipeline.normalize.common import mode_by
+from pipeline.normalize.places import Gazetteer
+from pipeline.params import Params
+
+MAX_LINES = 6  # records quoted per rule evidence item; the rest are counted
+
+#: Arrow schema of data/warnings.parquet.
+WARNING_SCHEMA = pa.schema(
+    [
+        ("warning_id", pa.string()),
+        ("rule", pa.string()),
+        ("rule_name", pa.string()),
+        ("person_id", pa.string()),
+        ("id_number", pa.string()),
+        ("name", pa.string()),
+        ("sex", pa.string()),
+        ("age", pa.int32()),
+        ("county_code", pa.string()),
+        ("county", pa.string()),
+        ("township_code", pa.string()),
+        ("township", pa.string()),
+        ("village", pa.string()),
+        ("household_key", pa.string()),
+        ("evidence", pa.string()),
+        ("evidence_records", pa.string()),
+        ("suggestion", pa.string()),
+        ("match_confidence", pa.float64()),
+        ("run_date", pa.date32()),
+    ]
+)
+
+_SOURCE_LABELS = {
+    "monitoring": "防返贫监测",
+    "disability": "残疾人信息",
+    "assistance": "低保特困名册",
+    "subsidy": "两项补贴发放",
+    "medical": "医保住院结算",
+    "deaths": "殡葬火化信息",
+    "students": "学生学籍",
+}
+_LINKS = {"id": "身份证号一致", "model": "模型关联", "none": "仅此一条"}
+
+
+def warning_id(rule: str, person_id: str) -> str:
+    """Stable across nights: the same rule and person give the same id (person ids are stable)."""
+    return f"{rule}-{person_id}"
+
+
+def _fmt(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, bool | np.bool_):
+        return "是" if v else "否"
+    if isinstance(v, pd.Timestamp | datetime):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float | np.floating):
+        return f"{v:,.2f}" if v != int(v) else f"{int(v):,}"
+    return str(v)
+
+
+def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
+    """One Chinese line per cited record: source, file and row, quoted values, how it was linked."""
+    head = (
+        "【"
+        + _SOURCE_LABELS.get(spec.source, spec.source)
+        + "】"
+        + recs[S.FILE]
+        + " 第"
+        + recs[S.ROW].astype(str)
+        + "行"
+    )
+    parts = []
+    for f in spec.fields:
+        label = S.LABELS.get(f, f)
+        parts.append(recs[f].map(lambda v, lab=label: None if _fmt(v) is None else f"{lab} {_fmt(v)}"))
+    body = pd.concat(parts, axis=1).apply(lambda row: ",".join(x for x in row if x), axis=1) if parts else ""
+    why = recs[LINK_EVIDENCE].fillna("").astype(str)
+    link = np.where(
+        recs[LINK_RULE].eq("model") & why.ne(""), "模型关联:" + why, recs[LINK_RULE].map(_LINKS).fillna("")
+    )
+    link = link + recs[MATCH_PROBABILITY].map(lambda p: "" if p != p or p >= 1 else f",概率 {p:.3f}")
+    how = np.where(recs["scope"].eq("household"), "", "(关联:" + link + ")")
+    return head + ":" + body + how
+
+
+def _cited(rule: Rule, hits: pd.DataFrame, fr: FactsResult, params: Params) -> pd.DataFrame:
+    """The records each warning of ``rule`` cites, with the text line for each."""
+    d = pd.Timestamp(params.run_date)
+    start = d - pd.Timedelta(days=params.lookback_days)
+    r = fr.records
+    out = []
+    for order, spec in enumerate(rule.evidence):
+        recs = r[r[S.SOURCE].eq(spec.source)]
+        if spec.in_window:
+            when = pd.to_datetime(recs[spec.in_window])
+            recs = recs[(when > start) & (when <= d)]
+        if spec.death_on_or_before_run:
+            recs = recs[pd.to_datetime(recs[S.DEATH_DATE]) <= d]
+        if spec.scope == "person":
+            m = hits.merge(recs, on=PERSON_ID)
+        elif spec.scope == "household":
+            m = hits.merge(recs.drop(columns=[PERSON_ID]), on=HOUSEHOLD_KEY)
+        else:
+            g = fr.guardians[[PERSON_ID, "guardian"]].drop_duplicates()
+            m = hits.merge(g, on=PERSON_ID).merge(
+                recs.drop(columns=[HOUSEHOLD_KEY]).rename(columns={PERSON_ID: "guardian"}), on="guardian"
+            )
+        if m.empty:
+            continue
+        m = m.sort_values(["warning_id", S.FILE, S.ROW])
+        m["scope"] = spec.scope
+        m["order"] = order
+        m["k"] = m.groupby("warning_id").cumcount()
+        m["line"] = _lines(m, spec)
+        out.append(m[["warning_id", "order", "k", "scope", "line", *KEYS, MATCH_PROBABILITY]])
+    if not out:
+        return pd.DataFrame(columns=["warning_id", "order", "k", "scope", "line", *KEYS, MATCH_PROBABILITY])
+    return pd.concat(out, ignore_index=True)
+
+
+def _fact_lines(rule: Rule, hits: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+    if not rule.facts:
+        return pd.Series("", index=hits.index)
+    sub = facts.loc[hits[PERSON_ID], list(rule.facts)].reset_index(drop=True)
+    cols = [
+        sub[f].map(lambda v, lab=FACTS[f].label: f"{lab} {_fmt(v) if _fmt(v) is not None else '未知'}")
+        for f in rule.facts
+    ]
+    text = pd.concat(cols, axis=1).apply(lambda row: ";".join(row), axis=1)
+    return pd.Series(("【判断】" + text).to_numpy(), index=hits.index)
+
+
+def build_warnings(
+    hits: pd.DataFrame,
+    rules: RuleSet,
+    fr: FactsResult,
+    persons: pd.DataFrame,
+    households: pd.DataFrame,
+    params: Params,
+    gazetteer: Gazetteer,
+) -> pd.DataFrame:
+    """The warnings frame (WARNING_SCHEMA) for the rule hits of ``evaluate``."""
+    by_id = {r.id: r for r in rules.rules}
+    hh = households.set_index(PERSON_ID)
+    who = persons.set_index(PERSON_ID)
+    frames = []
+    for rid, h in hits.groupby("rule", sort=False):
+        rule = by_id[str(rid)]
+        h = h.reset_index(drop=True)
+        h["warning_id"] = [warning_id(rule.id, p) for p in h[PERSON_ID]]
+        h[HOUSEHOLD_KEY] = h[PERSON_ID].map(hh[HOUSEHOLD_KEY])
+        cited = _cited(rule, h, fr, params)
+        shown = cited[cited["k"] < MAX_LINES]
+        more = cited.groupby(["warning_id", "order"]).size().sub(MAX_LINES).clip(lower=0)
+        more = more[more > 0]
+        extra = pd.DataFrame(
+            {
+                "warning_id": more.index.get_level_values(0),
+                "order": more.index.get_level_values(1),
+                "k": MAX_LINES,
+                "line": [f"……另有 {n} 条记录" for n in more.to_numpy()],
+            }
+        )
+        lines = pd.concat([shown[["warning_id", "order", "k", "line"]], extra]).sort_values(
+            ["warning_id", "order", "k"]
+        )
+        text = lines.groupby("warning_id")["line"].agg("\n".join)
+        facts_line = _fact_lines(rule, h, fr.facts)
+        body = h["warning_id"].map(text).fillna("")
+        h["evidence"] = (body + np.where(body.eq("") | facts_line.eq(""), "", "\n") + facts_line).to_numpy()
+        ref = (
+            '{"source": "'
+            + cited[S.SOURCE]
+            + '", "file": '
+            + cited[S.FILE].map(lambda f: json.dumps(f, ensure_ascii=False))
+            + ', "row": '
+            + cited[S.ROW].astype(str)
+            + "}"
+        )
+        refs = ref.groupby(cited["warning_id"]).agg(", ".join)
+        h["evidence_records"] = ("[" + h["warning_id"].map(refs).fillna("") + "]").to_numpy()
+        own = cited[cited["scope"].eq("person")]
+        h["match_confidence"] = h["warning_id"].map(own.groupby("warning_id")[MATCH_PROBABILITY].min())
+        h["rule_name"] = rule.name
+        h["suggestion"] = rule.suggestion
+        frames.append(h)
+    if not frames:
+        return pa.Table.from_pylist([], schema=WARNING_SCHEMA).to_pandas()
+    w = pd.concat(frames, ignore_index=True)
+    w[S.ID_NUMBER] = w[PERSON_ID].map(who[S.ID_NUMBER])
+    w[S.NAME] = w[PERSON_ID].map(who[S.NAME])
+    w[S.SEX] = w[PERSON_ID].map(who[S.SEX])
+    w["age"] = w[PERSON_ID].map(fr.facts["age"])
+    # Place: the household's (the township that visits the household), else the person's own.
+    w[S.TOWNSHIP_CODE] = w[PERSON_ID].map(hh[S.TOWNSHIP_CODE]).fillna(w[PERSON_ID].map(who[S.TOWNSHIP_CODE]))
+    w[S.COUNTY_CODE] = (
+        w[PERSON_ID]
+        .map(hh[S.COUNTY_CODE])
+        .fillna(w[PERSON_ID].map(who[S.COUNTY_CODE]))
+        .fillna(w[S.TOWNSHIP_CODE].str.slice(0, 6))
+    )
+    towns = gazetteer.by_code
+    counties = {t.county_code: t.county for t in gazetteer.townships}
+    w["township"] = w[S.TOWNSHIP_CODE].map(lambda c: towns[c].name if c in towns else None)
+    w["county"] = w[S.COUNTY_CODE].map(counties)
+    r = fr.records
+    village_p = mode_by(r, PERSON_ID, S.VILLAGE)
+    village_h = mode_by(r, HOUSEHOLD_KEY, S.VILLAGE)
+    w[S.VILLAGE] = w[PERSON_ID].map(village_p).fillna(w[HOUSEHOLD_KEY].map(village_h))
+    w["run_date"] = params.run_date
+    w = w.sort_values(["county_code", "township_code", "rule", "warning_id"], na_position="last")
+    table = pa.Table.from_pandas(w[WARNING_SCHEMA.names], schema=WARNING_SCHEMA, preserve_index=False)
+    return table.to_pandas()
