@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROWS_PER_HOUSEHOLD = 0.86  # extract rows per household with the generator's defaults (measured)
+ROWS_PER_HOUSEHOLD = 1.15  # extract rows per household with the generator's defaults (measured)
 
 
 def households_for(records: int) -> int:
     return max(int(records / ROWS_PER_HOUSEHOLD), 100)
 
 
-def ensure_extracts(households: int, seed: int, folder: Path) -> Path:
+def ensure_extracts(households: int, seed: int, folder: Path, clean_out: Path | None = None) -> Path:
     """Generate the extracts into ``folder`` unless a finished generation (truth.csv) is there.
 
     The cache is keyed by folder name only: delete bench/out/ after changing the generator.
@@ -33,6 +33,7 @@ def ensure_extracts(households: int, seed: int, folder: Path) -> Path:
                 str(seed),
                 "--out",
                 str(folder),
+                *(["--clean-out", str(clean_out)] if clean_out else []),
             ],
             check=True,
             cwd=ROOT,

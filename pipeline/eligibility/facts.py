@@ -23,6 +23,7 @@ from pipeline.households import (
     URBAN,
     id_holders,
 )
+from pipeline.match.blocking import one_edit_corrections
 from pipeline.params import Params
 
 MATCH_PROBABILITY = "match_probability"
@@ -36,8 +37,10 @@ INPUT_COLUMNS = [
     S.NAME,
     S.NAME_PINYIN,
     S.ID_NUMBER,
+    S.ID_RAW,
     S.ID_STATUS,
     S.VILLAGE,
+    S.ADDRESS,
     S.TOWNSHIP_CODE,
     S.HOUSEHOLD_NO,
     S.RISK_ELIMINATED,
@@ -119,8 +122,12 @@ FACTS: dict[str, FactDoc] = {
     "deceased": FactDoc("已死亡", "a death record dated on or before D is linked to the person"),
     "death_link_strong": FactDoc(
         "死亡信息强关联",
-        "a linked death record dated on or before D carries the person's own valid ID, or was linked by the "
-        "model with probability >= $strong_link_probability and the same name (or a homophone)",
+        "a linked death record dated on or before D is tied to the person strongly: the same valid ID; or "
+        "the same first 15 digits of an ID a spreadsheet cut (…000) and the same name; or a model link "
+        "with probability >= $strong_link_probability and the same name (homophones count)",
+    ),
+    "death_link_basis": FactDoc(
+        "死亡信息关联依据", "why the death record's link is strong (text), see death_link_strong"
     ),
 }
 
@@ -143,17 +150,35 @@ def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> 
 
 def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Each student row's guardian as a person: by the guardian's usable ID (the person holding it),
-    else by name (or homophone) among the student's household members. Unresolved guardians are
+    else by a valid ID one typo away held by someone of the guardian's name, else by name (or
+    homophone) among the student's household members. Unresolved guardians are
     left out: a wrong guardian would put a living parent's child on the list."""
     st = r[r[S.SOURCE].eq("students") & r[S.GUARDIAN_NAME].notna()][
         [PERSON_ID, HOUSEHOLD_KEY, S.GUARDIAN_NAME_PINYIN, S.GUARDIAN_ID, S.GUARDIAN_ID_STATUS, *KEYS]
     ]
+    holders = id_holders(r)
     by_id = (
-        st[S.GUARDIAN_ID]
-        .map(id_holders(r))
-        .where(st[S.GUARDIAN_ID_STATUS].isin([s.value for s in S.USABLE_ID]))
+        st[S.GUARDIAN_ID].map(holders).where(st[S.GUARDIAN_ID_STATUS].isin([s.value for s in S.USABLE_ID]))
     )
-    out = st.assign(guardian=by_id, guardian_rule=pd.Series("id", index=st.index).where(by_id.notna(), None))
+    rule = pd.Series("id", index=st.index).where(by_id.notna(), None)
+    # A guardian ID with one wrong digit or one swap: the valid ID one edit away whose holder
+    # answers to the guardian's name (or a homophone), when exactly one does.
+    typo = st[S.GUARDIAN_ID].where(st[S.GUARDIAN_ID_STATUS].eq(S.IdStatus.INVALID.value) & by_id.isna())
+    typo = typo[typo.str.len() == 18]
+    if len(typo):
+        cand = one_edit_corrections(typo)
+        cand["holder"] = cand["candidate"].map(holders)
+        names = r[[PERSON_ID, S.NAME_PINYIN]].dropna().drop_duplicates()
+        cand = cand.merge(names, left_on="holder", right_on=PERSON_ID)
+        cand = cand[
+            cand[S.NAME_PINYIN].to_numpy() == st.loc[cand["index"], S.GUARDIAN_NAME_PINYIN].to_numpy()
+        ]
+        cand = cand.drop_duplicates(["index", "holder"])
+        one = cand[~cand["index"].duplicated(keep=False)].set_index("index")["holder"]
+        by_id = by_id.astype("object")
+        by_id.loc[one.index] = one
+        rule.loc[one.index] = "id_one_edit"
+    out = st.assign(guardian=by_id, guardian_rule=rule)
     left = out[out["guardian"].isna()]
     if len(left):
         cand = members[[PERSON_ID, HOUSEHOLD_KEY, S.NAME_PINYIN]].dropna().drop_duplicates()
@@ -235,8 +260,9 @@ def compute_facts(
     dead["dd"] = pd.to_datetime(dead[S.DEATH_DATE])
     dead = dead[dead["dd"] <= d]
     f["deceased"] = idx.isin(dead[PERSON_ID].unique())
-    strong = _strong_death_links(dead, r, params)
-    f["death_link_strong"] = idx.isin(dead.loc[strong, PERSON_ID].unique())
+    basis = _strong_death_links(dead, r, params)
+    f["death_link_strong"] = idx.isin(dead.loc[basis.notna(), PERSON_ID].unique())
+    f["death_link_basis"] = basis.groupby(dead[PERSON_ID]).first().reindex(idx).astype("object")
 
     guardians = resolve_guardians(r, r)
     last_death = dead.groupby(PERSON_ID)["dd"].max()
@@ -249,15 +275,42 @@ def compute_facts(
 
 
 def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> pd.Series:
-    """Per death record: is its link to the person strong enough to stop a benefit on?
+    """Per death record: the basis on which its link is strong enough to stop a benefit, or None.
 
-    Strong = the record carries a valid ID and was anchored on it (link_rule id), or the model
-    linked it with probability >= strong_link_probability and its name sounds the same as the
-    name on the person's assistance-roster rows.
+    Strong = (1) the record carries a valid ID and was anchored on it; or (2) its ID was cut to 15
+    significant digits by a spreadsheet (…000) and those 15 digits (area, birth date, first
+    sequence digit) equal the person's roster ID, with the same name or a homophone; or (3) the
+    model linked it with probability >= strong_link_probability and the same name or a homophone
+    as on the person's roster rows; or (4) the model linked it, with the same name (or homophone)
+    as the roster, and its 户籍地址 names the roster's village (村/社区) in the same township: a
+    namesake in the same village is far rarer than one in the same township.
     """
-    by_id = dead[LINK_RULE].eq("id") & dead[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])
-    roster = r[r[S.SOURCE].eq("assistance")][[PERSON_ID, S.NAME_PINYIN]].dropna().drop_duplicates()
-    pairs = dead[[PERSON_ID, S.NAME_PINYIN]].reset_index().merge(roster, on=[PERSON_ID, S.NAME_PINYIN])
+    basis = pd.Series(None, index=dead.index, dtype="object")
+    roster = r[r[S.SOURCE].eq("assistance")]
+    names = roster[[PERSON_ID, S.NAME_PINYIN]].dropna().drop_duplicates()
+    pairs = dead[[PERSON_ID, S.NAME_PINYIN]].reset_index().merge(names, on=[PERSON_ID, S.NAME_PINYIN])
     same_name = pd.Series(dead.index.isin(pairs["index"]), index=dead.index)
+    ids = roster[roster[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])][[PERSON_ID, S.ID_NUMBER]]
+    cut = dead[dead[S.ID_STATUS].eq(S.IdStatus.MANGLED.value) & dead[S.ID_RAW].str.fullmatch(r"\d{15}000")]
+    prefix = cut[[PERSON_ID]].assign(p=cut[S.ID_RAW].str.slice(0, 15)).reset_index()
+    prefix = prefix.merge(
+        ids.assign(p=ids[S.ID_NUMBER].str.slice(0, 15))[[PERSON_ID, "p"]], on=[PERSON_ID, "p"]
+    )
     model = dead[LINK_RULE].eq("model") & (dead[MATCH_PROBABILITY] >= params.strong_link_probability)
-    return by_id | (model & same_name)
+    villages = roster[[PERSON_ID, S.VILLAGE, S.TOWNSHIP_CODE]].dropna().drop_duplicates()
+    local = dead[dead[LINK_RULE].eq("model") & same_name & dead[S.ADDRESS].notna()]
+    local = (
+        local[[PERSON_ID, S.ADDRESS, S.TOWNSHIP_CODE]]
+        .reset_index()
+        .merge(villages, on=[PERSON_ID, S.TOWNSHIP_CODE])
+    )
+    in_village = [len(v) >= 2 and v in a for v, a in zip(local[S.VILLAGE], local[S.ADDRESS], strict=True)]
+    basis[dead.index.isin(local.loc[in_village, "index"])] = "姓名相同(或同音)且户籍地址与救助名册同村(社区)"
+    basis[model & same_name] = f"模型关联概率不低于{params.strong_link_probability:g}且姓名相同(或同音)"
+    basis[dead.index.isin(prefix["index"]) & same_name] = (
+        "身份证号前15位一致(后3位被表格软件截为000)且姓名相同(或同音)"
+    )
+    basis[dead[LINK_RULE].eq("id") & dead[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])] = (
+        "身份证号完全一致"
+    )
+    return basis
