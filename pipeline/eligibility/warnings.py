@@ -92,11 +92,13 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
         + recs[S.ROW].astype(str)
         + "行"
     )
-    parts = []
+    # Column by column (not row by row): "label value" pieces joined with commas, blanks skipped.
+    body = pd.Series("", index=recs.index, dtype="object")
     for f in spec.fields:
         label = S.LABELS.get(f, f)
-        parts.append(recs[f].map(lambda v, lab=label: None if _fmt(v) is None else f"{lab} {_fmt(v)}"))
-    body = pd.concat(parts, axis=1).apply(lambda row: ",".join(x for x in row if isinstance(x, str) and x), axis=1) if parts else ""
+        piece = recs[f].map(lambda v, lab=label: None if _fmt(v) is None else f"{lab} {_fmt(v)}")
+        has = piece.notna()
+        body = body.where(~has, body + np.where(body.eq(""), "", ",") + piece.fillna(""))
     why = recs[LINK_EVIDENCE].fillna("").astype(str)
     link = np.where(
         recs[LINK_RULE].eq("model") & why.ne(""), "模型关联:" + why, recs[LINK_RULE].map(_LINKS).fillna("")
