@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline import schema as S  # noqa: E402
 from pipeline.eligibility import find_warnings  # noqa: E402
 from pipeline.households import build as build_households  # noqa: E402
+from pipeline.match.evaluate import pairwise  # noqa: E402
 from pipeline.normalize.common import mode_by  # noqa: E402
 from pipeline.normalize.places import Gazetteer  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
@@ -117,6 +118,8 @@ def run(size: int, seed: int, work: Path) -> None:
         + ", ".join(f"{k} {v:.1f} s" for k, v in secs.items())
         + f"; child wall {wall:.0f} s; peak memory {measured['peak_mb']:,.0f} MB (whole run, one process)"
     )
+    pw = pairwise(joined["person"], joined["person_id"])
+    print(f"matching: pairwise precision {pw.precision:.5f} recall {pw.recall:.5f} F1 {pw.f1:.5f}")
     print(f"{'rule':<5} {'expected':>9} {'warned':>8} {'correct':>8} {'precision':>10} {'recall':>8}")
     for rule in sorted(set(want["rule"]) | set(got["rule"])):
         w = set(want.loc[want["rule"] == rule, "person"])
