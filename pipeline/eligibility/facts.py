@@ -231,7 +231,6 @@ def compute_facts(
     f["on_roster_active"] = _any_by(ast, ast[S.ASSISTANCE_STATUS].eq("正常"), PERSON_ID, idx)
 
     mon = r[src.eq("monitoring")]
-    f["monitored"] = idx.isin(mon[PERSON_ID].unique())
     hh_open = set(mon.loc[mon[S.RISK_ELIMINATED].eq(False), HOUSEHOLD_KEY])
     hh_monitored = set(mon[HOUSEHOLD_KEY])
     f["monitored"] = hh[HOUSEHOLD_KEY].isin(list(hh_monitored)).to_numpy()
