@@ -243,6 +243,7 @@ def run_all(
         records = stages.run_foundation(s, counties=counties)
         person_index = stages.match_stage(s, records)
         households = stages.households_stage(s, person_index)
-        stages.rules_stage(s, households, rules)
+        warnings = stages.rules_stage(s, households, rules)
+        stages.reports_stage(s, warnings, whole_run=not counties and not rules)
         run.rows.update(stages.row_counts(s))
     return run.final.run_dir

@@ -297,6 +297,9 @@ def row_counts(settings: Settings) -> dict[str, Any]:
     if rules_summary.exists():
         r = json.loads(rules_summary.read_text(encoding="utf-8"))
         out["rules_skipped"] = [e["id"] for e in r["rules"] if e["status"] == "skipped"]
+    townships = settings.run_dir / "townships"
+    if townships.exists():
+        out["township_workbooks"] = sum(1 for _ in townships.rglob("*.xlsx"))
     return out
 
 
@@ -379,3 +382,25 @@ def rules_stage(settings: Settings, households_file: Path, rules: list[str] | No
     step("rules", 2, 2)
     log.info("rules: %d warnings %s", len(warnings), dict(sorted(counts.items())))
     return path
+
+
+def reports_stage(settings: Settings, warnings_file: Path, whole_run: bool = True) -> Any:
+    """Township workbooks, summary.html/.xlsx and index.html; returns a ``ReportsResult``.
+
+    ``whole_run`` is false for a run limited to some counties or rules: it then stays out of the trend.
+    """
+    from pipeline.reports import write_reports
+
+    cfg = load_sources(settings.sources_file)
+    rule_set = load_rule_set(settings)
+    step("reports", 0, 1)
+    result = write_reports(
+        warnings_file.parent.parent,
+        settings.state,
+        settings.run_date,
+        rule_set,
+        {s.key: s.label for s in cfg.sources},
+        whole_run,
+    )
+    step("reports", 1, 1)
+    return result

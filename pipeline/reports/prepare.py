@@ -1,0 +1,59 @@
+"""Warnings made ready for people: where each goes, how its household is named, in visiting order."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.reports.workbook import UNRESOLVED_COUNTY, UNRESOLVED_TOWNSHIP
+
+HOUSEHOLD_LABEL = "household_label"
+
+
+def household_labels(keys: pd.Series, households: pd.DataFrame, persons: pd.DataFrame) -> pd.Series:
+    """A household as an officer knows it, per distinct key (households repeat across warnings).
+
+    M:<户编号> → 监测户编号; A:<户主身份证号> → the head's name; A?:<name>:<township> → that name;
+    P:<person> (no shared household record) → 单人户 or that person's name and the size.
+    """
+    distinct = pd.Series(keys.dropna().unique(), dtype="object")
+    size = households.drop_duplicates("household_key").set_index("household_key")["household_size"]
+    name_by_id = persons.dropna(subset=["id_number"]).drop_duplicates("id_number").set_index("id_number")["name"]
+    name_by_person = persons.set_index("person_id")["name"]
+    labels = {}
+    for key in distinct:
+        kind, _, rest = key.partition(":")
+        n = size.get(key)
+        count = f"\n共{int(n)}人" if n is not None and n == n and n > 1 else ""
+        if kind == "M":
+            label = f"监测户\n{rest}{count}"
+        elif kind == "A":
+            head = name_by_id.get(rest)
+            label = f"户主 {head}{count}" if isinstance(head, str) else f"低保名册户{count}"
+        elif kind == "A?":
+            label = f"户主 {rest.rsplit(':', 1)[0]}{count}"
+        else:
+            who = name_by_person.get(rest)
+            label = "单人户" if not count else f"{who if isinstance(who, str) else ''}家{count}"
+        labels[key] = label
+    return keys.map(labels).fillna("")
+
+
+def prepare(warnings: pd.DataFrame, households: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """Warnings with the workbook's columns, placed (unknown → 未确定), sorted in visiting order:
+    county, township, village, household, person, rule; ``seq`` numbers them within a township."""
+    w = warnings.copy()
+    w["county_code"] = w["county_code"].fillna(UNRESOLVED_COUNTY[0])
+    w["county"] = w["county"].fillna(UNRESOLVED_COUNTY[1])
+    unresolved = w["township_code"].isna()
+    w.loc[unresolved, "township_code"] = UNRESOLVED_TOWNSHIP[0]
+    w.loc[unresolved, "township"] = UNRESOLVED_TOWNSHIP[1]
+    w["rule_label"] = w["rule"] + " " + w["rule_name"]
+    w[HOUSEHOLD_LABEL] = household_labels(w["household_key"], households, persons)
+    w["village"] = w["village"].astype("object")
+    w = w.sort_values(
+        ["county_code", "township_code", "village", "household_key", "person_id", "rule"],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+    w["seq"] = w.groupby("township_code").cumcount() + 1
+    return w

@@ -1,0 +1,261 @@
+"""The city's view of a run: summary.html (one self-contained page with charts), summary.xlsx
+(township x rule) and index.html (every township workbook, by county, with its count).
+
+Charts are plain HTML/CSS bars and one inline SVG line, drawn by the browser with its own fonts, so
+the page needs no script, no network and no CJK font on the machine that writes it, and it prints.
+No names and no full ID numbers appear here: IDs are masked as ``410822********123X``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from pipeline.reports.workbook import UNRESOLVED_TOWNSHIP, TownshipBook
+
+#: One colour per rule, in rule order (colour-blind-safe Okabe-Ito, then greys).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999", "#666666")
+LOW_CONFIDENCE_SHOWN = 20
+
+
+def mask_id(value: object) -> str:
+    """``410822199001011234`` → ``410822********1234``: county kept for routing, the person hidden."""
+    if not isinstance(value, str) or len(value) < 10:
+        return "—"
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pipeline.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["n"] = lambda v: f"{int(v):,}"
+    return env
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def _trend_svg(trend: pd.DataFrame, width: int = 760, height: int = 220) -> str:
+    """Total warnings per run date as an SVG line with labelled points (empty string: no trend yet)."""
+    totals = trend.groupby("run_date")["warnings"].sum().sort_index()
+    if len(totals) < 2:
+        return ""
+    left, right, top, bottom = 50, 20, 20, 40
+    top_value = max(int(totals.max()), 1)
+    xs = [left + i * (width - left - right) / (len(totals) - 1) for i in range(len(totals))]
+    ys = [top + (1 - v / top_value) * (height - top - bottom) for v in totals]
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    parts = [
+        f'<svg class="trend" viewBox="0 0 {width} {height}" role="img" aria-label="预警数量趋势">',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" class="axis"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" class="axis"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{top_value:,}</text>',
+        f'<text x="{left - 6}" y="{height - bottom + 4}" text-anchor="end">0</text>',
+        f'<polyline points="{points}" class="line"/>',
+    ]
+    every = max(1, len(totals) // 10)  # at most about ten date labels
+    for i, (d, v) in enumerate(totals.items()):
+        parts.append(f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="3.5" class="dot"><title>{d}: {v}</title></circle>')
+        if i % every == 0 or i == len(totals) - 1:
+            label = d.isoformat() if isinstance(d, date) else html.escape(str(d))
+            parts.append(f'<text x="{xs[i]:.1f}" y="{height - bottom + 16}" text-anchor="middle">{label[5:]}</text>')
+            parts.append(f'<text x="{xs[i]:.1f}" y="{ys[i] - 8:.1f}" text-anchor="middle">{int(v):,}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def summary_context(
+    warnings: pd.DataFrame,
+    books: list[TownshipBook],
+    rules_summary: dict[str, Any],
+    quality: dict[str, Any],
+    match: dict[str, Any],
+    trend: pd.DataFrame,
+    run_date: date,
+    whole_run: bool,
+) -> dict[str, Any]:
+    """Everything the summary page shows, as plain values (also the source of the Prefect artifacts)."""
+    rules = [r for r in rules_summary.get("rules", [])]
+    colour = {r["id"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(rules)}
+    by_rule = warnings["rule"].value_counts()
+    top_rule = max([int(by_rule.max()) if len(by_rule) else 0, 1])
+    rule_rows = [
+        {
+            **r,
+            "count": int(by_rule.get(r["id"], 0)),
+            "bar": _pct(by_rule.get(r["id"], 0), top_rule),
+            "colour": colour[r["id"]],
+        }
+        for r in rules
+    ]
+
+    county_rule = warnings.groupby(["county_code", "county", "rule"]).size()
+    county_totals = warnings.groupby(["county_code", "county"]).size().sort_values(ascending=False)
+    top_county = max([int(county_totals.max()) if len(county_totals) else 0, 1])
+    counties = []
+    for (code, name), total in county_totals.items():
+        segments = [
+            {"rule": r["id"], "count": int(n), "width": _pct(n, top_county), "colour": colour[r["id"]]}
+            for r in rules
+            if (n := county_rule.get((code, name, r["id"]), 0))
+        ]
+        counties.append({"code": code, "name": name, "count": int(total), "segments": segments})
+
+    township_totals = sorted(books, key=lambda b: (-b.warnings, b.county_code, b.township_code))
+    top_township = max([township_totals[0].warnings if township_totals else 0, 1])
+    townships = [
+        {**asdict(b), "path": str(b.path), "bar": _pct(b.warnings, top_township)} for b in township_totals
+    ]
+
+    sources = []
+    for key, s in quality.get("sources", {}).items():
+        read = int(s.get("rows_read") or 0)
+        rejected = int(s.get("rejected") or 0)
+        sources.append(
+            {
+                "key": key,
+                "label": s.get("label", key),
+                "status": s.get("status"),
+                "read": read,
+                "rejected": rejected,
+                "accepted": int(s.get("accepted") or 0),
+                "rejected_pct": _pct(rejected, read),
+                "reasons": list((s.get("reasons") or {}).items())[:3],
+                "flags": list((s.get("flags") or {}).items())[:3],
+                "error": s.get("error_zh") or "",
+            }
+        )
+    top_read = max([s["read"] for s in sources] + [1])
+    for s in sources:
+        s["bar_ok"] = _pct(s["accepted"], top_read)
+        s["bar_rejected"] = _pct(s["rejected"], top_read)
+
+    low = warnings[warnings["match_confidence"] < 0.95].sort_values("match_confidence").head(LOW_CONFIDENCE_SHOWN)
+    low_rows = [
+        {
+            "warning_id": r.warning_id,
+            "id": mask_id(r.id_number),
+            "rule": r.rule,
+            "place": f"{r.county}{r.township}",
+            "confidence": f"{r.match_confidence:.1%}",
+        }
+        for r in low.itertuples()
+    ]
+    trend_rows = trend.groupby("run_date", as_index=False)[["warnings", "new"]].sum().sort_values("run_date")
+    return {
+        "run_date": run_date.isoformat(),
+        "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "whole_run": whole_run,
+        "kpi": {
+            "warnings": int(len(warnings)),
+            "households": int(warnings["household_key"].nunique()),
+            "new": int((warnings["status"] == "新增").sum()),
+            "townships": sum(1 for b in books if b.township_code != UNRESOLVED_TOWNSHIP[0]),
+            "unresolved": int((warnings["township_code"] == UNRESOLVED_TOWNSHIP[0]).sum()),
+            "records": int(match.get("records", 0)),
+            "persons": int(match.get("persons", 0)),
+            "review_pairs": int(match.get("review_pairs", 0)),
+        },
+        "rules": rule_rows,
+        "skipped": [r for r in rules if r["status"] == "skipped"],
+        "deceased_excluded": rules_summary.get("deceased_excluded", True),
+        "counties": counties,
+        "townships": townships,
+        "sources": sources,
+        "match": match,
+        "low_confidence": low_rows,
+        "low_confidence_total": int((warnings["match_confidence"] < 0.95).sum()),
+        "trend_svg": _trend_svg(trend),
+        "trend_rows": [
+            {"run_date": str(r.run_date), "warnings": int(r.warnings), "new": int(r.new)}
+            for r in trend_rows.itertuples()
+        ],
+    }
+
+
+def write_summary_html(path: Path, context: dict[str, Any]) -> None:
+    path.write_text(_env().get_template("summary.html.j2").render(**context), encoding="utf-8")
+
+
+def write_index_html(path: Path, context: dict[str, Any], books: list[TownshipBook], extra: list[tuple[str, str]]) -> None:
+    """index.html: the workbooks grouped by county (links relative, so the folder can be moved)."""
+    counties: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for b in sorted(books, key=lambda b: (b.county_code, b.township_code)):
+        counties.setdefault((b.county_code, b.county), []).append(
+            {**asdict(b), "href": "townships/" + b.path.as_posix()}
+        )
+    groups = [
+        {"code": code, "name": name, "books": items, "count": sum(i["warnings"] for i in items)}
+        for (code, name), items in counties.items()
+    ]
+    page = _env().get_template("index.html.j2").render(**context, groups=groups, extra=extra)
+    path.write_text(page, encoding="utf-8")
+
+
+def township_rule_table(warnings: pd.DataFrame, rule_ids: list[str]) -> pd.DataFrame:
+    """Warnings per township (rows) and rule (columns), with totals; every rule gets a column."""
+    if not len(warnings):
+        return pd.DataFrame(columns=["county_code", "county", "township_code", "township", *rule_ids, "合计"])
+    t = (
+        warnings.groupby(["county_code", "county", "township_code", "township", "rule"])
+        .size()
+        .unstack("rule", fill_value=0)
+        .reindex(columns=rule_ids, fill_value=0)
+    )
+    t["合计"] = t.sum(axis=1)
+    return t.reset_index()
+
+
+def write_summary_xlsx(path: Path, table: pd.DataFrame, rules: list[dict[str, Any]], run_date: date) -> None:
+    import xlsxwriter
+
+    names = {r["id"]: r["name"] for r in rules}
+    rule_ids = [r["id"] for r in rules]
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    try:
+        ws = wb.add_worksheet("乡镇×规则")
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+        cell = wb.add_format({"border": 1})
+        text = wb.add_format({"border": 1, "num_format": "@"})
+        total = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2"})
+        ws.write_string(0, 0, f"预警数量:乡镇(街道)×规则(运行日期 {run_date.isoformat()})", wb.add_format({"bold": True, "font_size": 13}))
+        headers = ["区县代码", "区县", "乡镇代码", "乡镇(街道)", *(f"{r} {names[r]}" for r in rule_ids), "合计"]
+        for j, h in enumerate(headers):
+            ws.write_string(1, j, h, head)
+        ws.set_row(1, 45)
+        ws.set_column(0, 0, 9)
+        ws.set_column(1, 1, 14)
+        ws.set_column(2, 2, 11)
+        ws.set_column(3, 3, 16)
+        ws.set_column(4, 4 + len(rule_ids), 11)
+        keys = ["county_code", "county", "township_code", "township", *rule_ids, "合计"]
+        for i, row in enumerate(table[keys].itertuples(index=False), start=2):
+            for j, v in enumerate(row):
+                if j < 4:
+                    ws.write_string(i, j, str(v), text)
+                else:
+                    ws.write_number(i, j, int(v), cell)
+        last = 2 + len(table)
+        ws.write_string(last, 0, "合计", total)
+        for j in range(1, 4):
+            ws.write_blank(last, j, None, total)
+        for j, k in enumerate(keys[4:], start=4):
+            ws.write_number(last, j, int(table[k].sum()) if len(table) else 0, total)
+        ws.freeze_panes(2, 4)
+        ws.autofilter(1, 0, max(last - 1, 2), len(headers) - 1)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(1)
+    finally:
+        wb.close()

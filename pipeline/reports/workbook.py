@@ -1,0 +1,378 @@
+"""The township workbook: the warning list a township officer prints, takes on visits and fills in.
+
+One workbook per township (``townships/<county_code>_<county>/<township_code>_<township>.xlsx``;
+warnings whose township is unknown go to ``000000000_未确定乡镇.xlsx`` of their county, for the
+county to route). Three sheets: 预警名单 (the list, with the columns to fill in), 规则说明 (each
+rule from rules/eligibility.yaml) and 填写说明 (how to fill in and return it).
+
+What the officer relies on, and how it is kept:
+- IDs are written as text cells in a text-formatted column, so no spreadsheet turns them into
+  4.1e17 or cuts the check character.
+- Text from department files that starts with = + - @ (or a tab/CR) is prefixed with ' so that no
+  spreadsheet, and no CSV exported from it, ever runs it as a formula.
+- Everything is locked except the four fill-in columns (no password: the lock stops slips, it is
+  not a security boundary); filters still work on the locked sheet.
+- Row heights are set from the evidence text, because Excel does not grow rows written by a
+  library, and a cut-off evidence cell prints as a cut-off sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.eligibility.rules import RuleSet
+
+SHEET_LIST, SHEET_RULES, SHEET_HELP = "预警名单", "规则说明", "填写说明"
+UNRESOLVED_TOWNSHIP = ("000000000", "未确定乡镇")
+UNRESOLVED_COUNTY = ("000000", "未确定区县")
+
+#: The verdicts a township can give (the dropdown of 核查结果); the feedback loop reads these back.
+VERDICTS = (
+    "符合，已纳入救助",
+    "符合，正在办理",
+    "不符合",
+    "已享受相应救助",
+    "人员信息有误",
+    "已死亡或迁出",
+)
+
+TITLE_ROWS = 2  # title line and the run line above the header
+HEADER_ROW = TITLE_ROWS
+FIRST_DATA_ROW = HEADER_ROW + 1
+FONT = "宋体"  # the default body font of Chinese office documents; LibreOffice falls back to Noto CJK
+FONT_SIZE = 11  # the sheet prints at about 65% to fit A4 landscape: 11 pt comes out near 7 pt
+LINE_HEIGHT = 14.5  # points per wrapped line at FONT_SIZE
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str  # column of the prepared frame ("" for fill-in columns)
+    width: float  # Excel character units
+    kind: str = "text"  # text | id | int | pct | date | fill | fill_date | verdict
+    wrap: bool = False
+
+
+#: The 预警名单 columns, declared once: the writer, the tests and the feedback reader use this list.
+COLUMNS: tuple[Column, ...] = (
+    Column("序号", "seq", 4.5, "int"),
+    Column("预警编号", "warning_id", 13, wrap=True),
+    Column("规则", "rule_label", 12, wrap=True),
+    Column("姓名", "name", 7, wrap=True),
+    Column("身份证号", "id_number", 20, "id"),
+    Column("性别", "sex", 4.5),
+    Column("年龄", "age", 4.5, "int"),
+    Column("村(社区)", "village", 9, wrap=True),
+    Column("户", "household_label", 12, wrap=True),
+    Column("预警依据", "evidence", 46, wrap=True),
+    Column("建议措施", "suggestion", 18, wrap=True),
+    Column("匹配可信度", "match_confidence", 6.5, "pct", wrap=True),
+    Column("首次预警日期", "first_seen", 10.5, "date", wrap=True),
+    Column("状态", "status", 5),
+    Column("核查结果", "", 12, "verdict"),
+    Column("核查说明", "", 15, "fill"),
+    Column("核查人", "", 6.5, "fill"),
+    Column("核查日期", "", 10.5, "fill_date"),
+)
+FILL_IN = tuple(c.header for c in COLUMNS if c.kind in ("verdict", "fill", "fill_date"))
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would read as a formula, prefixed with ' so it stays text everywhere."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+_WIDE = re.compile(r"[^\x00-\xff]")
+
+
+def display_width(text: str) -> float:
+    """Width in Excel column units (one digit of the default 11 pt font) at FONT_SIZE: a CJK
+    character about 2.1, anything else about 1.1 (measured on LibreOffice's PDF, rounded up)."""
+    wide = len(_WIDE.findall(text))
+    return 2.1 * wide + 1.1 * (len(text) - wide)
+
+
+def lines_needed(text: str, width: float) -> int:
+    """Printed lines of ``text`` wrapped in a column ``width`` units wide."""
+    usable = max(width - 1.0, 1.0)
+    return sum(max(1, math.ceil(display_width(line) / usable)) for line in text.split("\n"))
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]')
+
+
+def file_name(code: str, name: str) -> str:
+    """``<code>_<name>.xlsx`` with characters a file system dislikes removed from the name."""
+    return f"{code}_{_UNSAFE.sub('', name)}.xlsx"
+
+
+@dataclass(frozen=True)
+class TownshipBook:
+    county_code: str
+    county: str
+    township_code: str
+    township: str
+    path: Path  # relative to the townships folder
+    warnings: int
+    households: int
+    new: int
+
+
+def _formats(wb: Any) -> dict[str, Any]:
+    base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "border": 1, "border_color": "#808080"}
+    fill = {**base, "locked": False, "bg_color": "#FFF9DB"}
+
+    def f(**kw: Any) -> Any:
+        return wb.add_format({**base, **kw})
+
+    return {
+        "title": wb.add_format({"font_name": FONT, "font_size": 15, "bold": True, "align": "center"}),
+        "subtitle": wb.add_format({"font_name": FONT, "font_size": FONT_SIZE, "align": "left"}),
+        "head": f(bold=True, bg_color="#DDEBF7", align="center", valign="vcenter", text_wrap=True),
+        "head_fill": f(bold=True, bg_color="#FFE699", align="center", valign="vcenter", text_wrap=True),
+        "text": f(),
+        "wrap": f(text_wrap=True),
+        "id": f(num_format="@"),
+        "int": f(num_format="0", align="center"),
+        "pct": f(num_format="0.0%", align="center"),
+        "pct_low": f(num_format="0.0%", align="center", bg_color="#FCE4D6"),
+        "date": f(num_format="yyyy-mm-dd", align="center"),
+        "fill": wb.add_format({**fill, "text_wrap": True}),
+        "fill_date": wb.add_format({**fill, "num_format": "yyyy-mm-dd"}),
+        "cell": wb.add_format({"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "text_wrap": True}),
+        "cell_bold": wb.add_format(
+            {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "bold": True, "text_wrap": True}
+        ),
+    }
+
+
+LOW_CONFIDENCE = 0.95  # below this the 匹配可信度 cell is shaded: check the person is the right one
+
+
+def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, subtitle: str, run_date: date) -> None:
+    last_col = len(COLUMNS) - 1
+    ws.merge_range(0, 0, 0, last_col, title, fmt["title"])
+    ws.merge_range(1, 0, 1, last_col, subtitle, fmt["subtitle"])
+    ws.set_row(0, 24)
+    ws.set_row(HEADER_ROW, 30)
+    for j, c in enumerate(COLUMNS):
+        head = fmt["head_fill"] if c.header in FILL_IN else fmt["head"]
+        ws.write_string(HEADER_ROW, j, c.header, head)
+        ws.set_column(j, j, c.width)
+    evidence_width = next(c.width for c in COLUMNS if c.key == "evidence")
+    suggestion_width = next(c.width for c in COLUMNS if c.key == "suggestion")
+    rule_width = next(c.width for c in COLUMNS if c.key == "rule_label")
+    household_width = next(c.width for c in COLUMNS if c.key == "household_label")
+
+    cols = {c.key: rows[c.key].tolist() for c in COLUMNS if c.key}
+    n = len(rows)
+    for i in range(n):
+        r = FIRST_DATA_ROW + i
+        lines = max(
+            lines_needed(cols["evidence"][i], evidence_width),
+            lines_needed(cols["suggestion"][i], suggestion_width),
+            lines_needed(cols["rule_label"][i], rule_width),
+            lines_needed(cols["household_label"][i], household_width),
+            2,
+        )
+        ws.set_row(r, LINE_HEIGHT * lines + 3)
+        for j, c in enumerate(COLUMNS):
+            if not c.key:
+                if c.kind == "fill_date":
+                    ws.write_blank(r, j, None, fmt["fill_date"])
+                else:
+                    ws.write_blank(r, j, None, fmt["fill"])
+                continue
+            v = cols[c.key][i]
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+                ws.write_blank(r, j, None, fmt["text"])
+            elif c.kind == "int":
+                ws.write_number(r, j, int(v), fmt["int"])
+            elif c.kind == "pct":
+                ws.write_number(r, j, float(v), fmt["pct_low" if v < LOW_CONFIDENCE else "pct"])
+            elif c.kind == "date":
+                ws.write_datetime(r, j, pd.Timestamp(v).to_pydatetime(), fmt["date"])
+            elif c.kind == "id":
+                ws.write_string(r, j, neutralise(str(v)), fmt["id"])
+            else:
+                ws.write_string(r, j, neutralise(str(v)), fmt["wrap" if c.wrap else "text"])
+    last_row = FIRST_DATA_ROW + max(n, 1) - 1
+    if n == 0:
+        ws.write_string(FIRST_DATA_ROW, 0, "本乡镇本次没有预警。", fmt["text"])
+    else:
+        verdict_col = next(j for j, c in enumerate(COLUMNS) if c.kind == "verdict")
+        date_col = next(j for j, c in enumerate(COLUMNS) if c.kind == "fill_date")
+        ws.data_validation(
+            FIRST_DATA_ROW,
+            verdict_col,
+            last_row,
+            verdict_col,
+            {
+                "validate": "list",
+                "source": list(VERDICTS),
+                "input_title": "核查结果",
+                "input_message": "请从下拉列表中选择一项",
+                "error_title": "核查结果无效",
+                "error_message": "请从下拉列表中选择,不要自行输入。",
+            },
+        )
+        ws.data_validation(
+            FIRST_DATA_ROW,
+            date_col,
+            last_row,
+            date_col,
+            {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": run_date - timedelta(days=366),
+                "maximum": run_date + timedelta(days=366),
+                "input_title": "核查日期",
+                "input_message": "请填写日期,如 " + run_date.isoformat(),
+                "error_title": "日期无效",
+                "error_message": "请按 年-月-日 填写实际核查日期,如 " + run_date.isoformat(),
+            },
+        )
+    ws.freeze_panes(FIRST_DATA_ROW, 4)  # header, and 序号 … 姓名 stay in view
+    ws.autofilter(HEADER_ROW, 0, last_row, last_col)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW)
+    ws.print_area(0, 0, last_row, last_col)
+    ws.set_header(f"&L&\"{FONT}\"&9{title}")
+    ws.set_footer(f"&C&\"{FONT}\"&9第 &P 页,共 &N 页&R&\"{FONT}\"&9打印日期 &D")
+    ws.protect(
+        "",
+        {
+            "autofilter": True,
+            "format_rows": True,
+            "format_columns": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
+
+
+def _write_rules(ws: Any, fmt: dict[str, Any], rule_rows: Sequence[Sequence[str]]) -> None:
+    headers = ("规则", "规则名称", "含义", "建议措施", "依据的数据", "本次运行", "本乡镇预警数")
+    widths = (7, 22, 50, 45, 24, 18, 10)
+    for j, (h, w) in enumerate(zip(headers, widths, strict=True)):
+        ws.write_string(0, j, h, fmt["head"])
+        ws.set_column(j, j, w)
+    for i, row in enumerate(rule_rows, start=1):
+        lines = max(lines_needed(str(v), w) for v, w in zip(row, widths, strict=True))
+        ws.set_row(i, LINE_HEIGHT * lines + 3)
+        for j, v in enumerate(row):
+            ws.write_string(i, j, neutralise(str(v)), fmt["wrap"])
+    ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.protect("", {"select_locked_cells": True, "format_rows": True, "format_columns": True})
+
+
+def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
+    """The 填写说明 sheet: (is heading, text) lines."""
+    v = "、".join(VERDICTS)
+    return [
+        (True, f"{township} 预警名单 填写说明(运行日期 {run_date.isoformat()})"),
+        (True, "一、这份名单是什么"),
+        (False, "市民政局每晚比对防返贫监测、残联、医保、低保特困名册、补贴发放、殡葬、学籍等部门数据,"),
+        (False, "找出可能符合救助条件但尚未享受的人员。名单只是线索,是否符合条件以入户核实为准。"),
+        (False, "“预警依据”列写明了每条预警来自哪个数据源、哪个文件的第几行,核查时可对照原始数据。"),
+        (True, "二、怎么填"),
+        (False, "1. 逐户上门核查,只填写黄色的四列:核查结果、核查说明、核查人、核查日期。其他列已锁定,请勿修改。"),
+        (False, f"2. 核查结果:从下拉列表中选择一项,可选:{v}。"),
+        (False, "3. 核查说明:写明核查到的情况,如家庭收入、已办理的业务、信息错在哪里(例如正确的身份证号)。"),
+        (False, "4. 核查人填写姓名;核查日期按 年-月-日 填写,如 " + run_date.isoformat() + "。"),
+        (False, "5. 同一户有多条预警时,每条都要填写(可填写相同的核查结果)。"),
+        (False, "6. “匹配可信度”底色为橙色的,表示系统对“是否为同一人”把握较低,请先核对身份再核查条件。"),
+        (False, "7. “状态”为“新增”的是本次新出现的预警;“持续”表示此前已预警、至今仍符合预警条件。"),
+        (True, "三、怎么交回"),
+        (False, "1. 填写完成后直接保存,不要改文件名、不要增删行列、不要改工作表名称,“预警编号”是系统识别每条预警的依据。"),
+        (False, "2. 按县(市、区)民政局规定的时间和方式交回本文件(Excel 或 WPS 保存的 .xlsx 均可)。"),
+        (False, "3. 暂未核查完的,可以先交回已填写的部分,未填写的预警会在下次名单中继续出现。"),
+        (True, "四、个人信息保护"),
+        (False, "本表包含身份证号、健康和救助等个人信息,仅限本乡镇(街道)核查使用;不得外传、不得张贴公示。"),
+        (False, "打印件核查后请妥善保管或按规定销毁。"),
+    ]
+
+
+def _write_help(ws: Any, fmt: dict[str, Any], township: str, run_date: date) -> None:
+    width = 95
+    ws.set_column(0, 0, width)
+    for i, (heading, text) in enumerate(help_lines(township, run_date)):
+        ws.set_row(i, LINE_HEIGHT * lines_needed(text, width) + 3)
+        ws.write_string(i, 0, text, fmt["cell_bold"] if heading else fmt["cell"])
+    ws.set_portrait()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.protect("", {"select_locked_cells": True})
+
+
+def write_workbook(
+    path: Path,
+    rows: pd.DataFrame,
+    place: tuple[str, str],
+    run_date: date,
+    rule_rows: Sequence[Sequence[str]],
+) -> None:
+    """One township's workbook; ``rows`` are its warnings, prepared and sorted (see ``prepare``)."""
+    import xlsxwriter
+
+    county, township = place
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    try:
+        wb.set_properties(
+            {
+                "title": f"{county}{township} 社会救助主动发现预警名单 {run_date.isoformat()}",
+                "author": "民政局社会救助主动发现系统",
+                "comments": "含个人信息,仅限核查使用",
+            }
+        )
+        fmt = _formats(wb)
+        new = int((rows["status"] == "新增").sum()) if len(rows) else 0
+        title = f"{county}{township} 社会救助主动发现预警名单"
+        subtitle = (
+            f"运行日期:{run_date.isoformat()}    预警 {len(rows)} 条,涉及 {rows['household_key'].nunique()} 户,"
+            f"其中新增 {new} 条。    本表含个人信息,仅限核查使用,请勿外传。"
+        )
+        _write_list(wb.add_worksheet(SHEET_LIST), fmt, rows, title, subtitle, run_date)
+        counts = rows["rule"].value_counts()
+        with_counts = [[*r, str(int(counts.get(r[0], 0)))] for r in rule_rows]
+        _write_rules(wb.add_worksheet(SHEET_RULES), fmt, with_counts)
+        _write_help(wb.add_worksheet(SHEET_HELP), fmt, f"{county}{township}", run_date)
+    finally:
+        wb.close()
+
+
+def rule_rows(rules: RuleSet, rules_summary: dict[str, Any], labels: dict[str, str]) -> list[list[str]]:
+    """One 规则说明 row per rule: id, name, meaning, suggestion, sources, tonight's status."""
+    status = {r["id"]: r for r in rules_summary.get("rules", [])}
+    out = []
+    for r in rules.rules:
+        s = status.get(r.id)
+        if s is None:
+            ran = "本次未运行"
+        elif s["status"] == "skipped":
+            ran = "已跳过:缺少" + "、".join(labels.get(m, m) for m in s["missing_sources"])
+        else:
+            ran = "已运行"
+        sources = "、".join(dict.fromkeys(labels.get(e.source, e.source) for e in r.evidence))
+        out.append([r.id, r.name, r.meaning.strip(), r.suggestion.strip(), sources, ran])
+    return out
