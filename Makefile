@@ -8,7 +8,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test lint bench sample serve clean
+.PHONY: run test lint bench sample serve clean system-deps
+
+# Programs the tests open the reports with (LibreOffice for the workbooks, Chromium for the summary
+# page) and a CJK font for both; installed from Debian's packages when missing.
+SYSTEM_PACKAGES := libreoffice-calc chromium fonts-noto-cjk poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +29,16 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/active-discovery serve
 
-## all tests (unit, property, end-to-end flow)
-test: $(STAMP) lint
+system-deps:
+	@if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null \
+	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v pdftoppm >/dev/null; then \
+	  echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+## all tests (unit, property, end-to-end flow, the reports opened in LibreOffice and Chromium)
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -1,6 +1,6 @@
 """The nightly flow: one task per stage, Parquet paths between them.
 
-ingest -> normalize -> validate -> match -> households -> rules. The rule and parameter files are
+ingest -> normalize -> validate -> match -> households -> rules -> reports. The rule and parameter files are
 checked before any data is read, so a mistake in them fails the run at once, naming file and rule.
 """
 
@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 import flows  # noqa: F401  (sets logging/analytics environment before Prefect runs)
 from pipeline import stages
+from pipeline.reports.artifacts import ARTIFACT_KEYS, markdown_summary
 from pipeline.runs import staged_run
 from pipeline.settings import Settings, today_shanghai
 from pipeline.sources import load_sources
@@ -69,6 +71,32 @@ def rules(settings: Settings, households_file: Path, rule_ids: list[str] | None)
     return warnings
 
 
+@task(cache_policy=NO_CACHE)
+def reports(settings: Settings, warnings_file: Path, whole_run: bool, final_run_dir: Path) -> int:
+    """Workbooks, summary and index; then what the Prefect UI shows of them (links to the final
+    folder: the staging folder this task writes into is renamed when the run completes)."""
+    result = stages.reports_stage(settings, warnings_file, whole_run)
+    create_table_artifact(
+        table=result.county_rule,
+        key=ARTIFACT_KEYS["table"],
+        description=f"预警数量:区县 × 规则({settings.run_date.isoformat()})",
+    )
+    create_markdown_artifact(
+        markdown=markdown_summary(result.context, final_run_dir),
+        key=ARTIFACT_KEYS["markdown"],
+        description="本次运行汇总",
+    )
+    for kind, name, text in (
+        ("summary", "summary.html", "运行汇总"),
+        ("index", "index.html", "各乡镇预警名单下载"),
+    ):
+        create_link_artifact(
+            link=(final_run_dir / name).resolve().as_uri(), link_text=text, key=ARTIFACT_KEYS[kind]
+        )
+    get_run_logger().info("reports: %d township workbooks", len(result.books))
+    return len(result.books)
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(
     run_date: date | None = None,
@@ -79,7 +107,8 @@ def nightly(
     rules_only: list[str] | None = None,
     dry_run: bool = False,
 ) -> str:
-    """Read, normalize, validate and link the department extracts; write reports/<run_date>/.
+    """Read, normalize, validate and link the department extracts; apply the rules; write the
+    township workbooks, summary.html and index.html under reports/<run_date>/.
 
     Args:
         run_date: The day the run is for (default: today in Asia/Shanghai). Rules use it as "now".
@@ -101,7 +130,8 @@ def nightly(
         records = validate(settings, report, normalized, counties)
         person_index = match(settings, records)
         households_file = households(settings, person_index)
-        rules(settings, households_file, rules_only)
+        warnings_file = rules(settings, households_file, rules_only)
+        reports(settings, warnings_file, not counties and not rules_only, run.final.run_dir)
         run.rows.update(stages.row_counts(settings))
         get_run_logger().info("rows per stage: %s", run.rows)
     return str(run.final.data_dir / "warnings.parquet")

@@ -97,7 +97,7 @@ def _county_rule(warnings: pd.DataFrame, rule_ids: list[str]) -> list[dict[str, 
         return []
     t = warnings.groupby(["county", "rule"]).size().unstack("rule", fill_value=0).reindex(columns=rule_ids, fill_value=0)
     t["合计"] = t.sum(axis=1)
-    return [{"区县": str(k), **{c: int(v) for c, v in row.items()}} for k, row in t.iterrows()]
+    return [{"区县": str(k), **{str(c): int(v) for c, v in row.items()}} for k, row in t.iterrows()]
 
 
 def write_reports(

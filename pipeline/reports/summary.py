@@ -12,7 +12,7 @@ import html
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -104,7 +104,8 @@ def summary_context(
     county_totals = warnings.groupby(["county_code", "county"]).size().sort_values(ascending=False)
     top_county = max([int(county_totals.max()) if len(county_totals) else 0, 1])
     counties = []
-    for (code, name), total in county_totals.items():
+    for key, total in county_totals.items():
+        code, name = cast(tuple[str, str], key)
         segments = [
             {"rule": r["id"], "count": int(n), "width": _pct(n, top_county), "colour": colour[r["id"]]}
             for r in rules
@@ -178,8 +179,8 @@ def summary_context(
         "low_confidence_total": int((warnings["match_confidence"] < 0.95).sum()),
         "trend_svg": _trend_svg(trend),
         "trend_rows": [
-            {"run_date": str(r.run_date), "warnings": int(r.warnings), "new": int(r.new)}
-            for r in trend_rows.itertuples()
+            {"run_date": str(r["run_date"]), "warnings": int(r["warnings"]), "new": int(r["new"])}
+            for r in trend_rows.to_dict("records")
         ],
     }
 

@@ -58,3 +58,22 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         ws = wb.worksheets[0]
         assert [c.value for c in ws[1]][:3] == ["文件", "行号", "原因"]
         assert ws.freeze_panes == "A2"
+    # What people open: township workbooks, the summary and the index, and the Prefect artifacts.
+    books = sorted((run_dir / "townships").rglob("*.xlsx"))
+    assert books and manifest["rows"]["township_workbooks"] == len(books)
+    assert (run_dir / "summary.html").exists() and (run_dir / "summary.xlsx").exists()
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert all(b.relative_to(run_dir).as_posix() in index for b in books)
+
+    from prefect.artifacts import Artifact
+
+    table = Artifact.get("warnings-by-county-and-rule")
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert sum(r["合计"] for r in rows) == len(warnings)
+    markdown = Artifact.get("run-summary")
+    assert (
+        f"预警 **{len(warnings):,}** 条" in markdown.data
+        and "R05 | 大额医疗自付 | 0 | 已跳过" in markdown.data
+    )
+    link = Artifact.get("summary-page")
+    assert link.data.startswith("[运行汇总](file://") and "2026-11-29/summary.html" in link.data

@@ -1,0 +1,107 @@
+"""Benchmark: write every township workbook, summary.html/.xlsx and index.html for N warnings.
+
+    .venv/bin/python bench/bench_reports.py --warnings 20000
+
+The warnings are real pipeline output: the run bench_rules.py made at 1M records (24,028 warnings,
+bench/out/rules_869565_5), sampled down to N with a fixed seed; without that run, the pipeline is
+run once here on generated extracts of --records records (cached in bench/out/). Prints the time to
+write the workbooks alone, the whole reports stage, the number of workbooks and the peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from common import ROOT, ensure_extracts, households_for
+
+from pipeline.reports import history, write_township_books
+from pipeline.reports.prepare import prepare
+from pipeline.reports.workbook import rule_rows
+from pipeline.runs import run_all
+from pipeline.settings import Settings
+from pipeline.sources import load_sources
+from pipeline.stages import load_rule_set, reports_stage
+
+RUN_DATE = date(2026, 11, 29)
+
+
+def source_run(records: int) -> Path:
+    """A finished run with at least the warnings asked for: bench_rules' 1M run, else one made here."""
+    for folder in sorted(
+        (ROOT / "bench" / "out").glob("rules_*_5"), key=lambda p: -int(p.name.split("_")[1])
+    ):
+        run = folder / "reports" / RUN_DATE.isoformat()
+        if (run / "data" / "warnings.parquet").exists():
+            return run
+    base = ROOT / "bench" / "out" / f"reports_{records}"
+    extracts = ensure_extracts(households_for(records), 5, base / "extracts")
+    return run_all(
+        Settings.build(extracts=extracts, out=base / "reports", state=base / "state", run_date=RUN_DATE)
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--warnings", type=int, default=20000)
+    ap.add_argument("--records", type=int, default=1_000_000, help="size of the run made if none is cached")
+    args = ap.parse_args()
+
+    source = source_run(args.records)
+    work = Path(tempfile.mkdtemp(prefix="bench_reports_"))
+    run_dir = work / "out" / RUN_DATE.isoformat()
+    (run_dir / "data").mkdir(parents=True)
+    shutil.copytree(
+        source / "data_quality", run_dir / "data_quality", ignore=shutil.ignore_patterns("*.xlsx", "gx")
+    )
+    for name in ("households.parquet", "persons.parquet", "rules_summary.json", "match_summary.json"):
+        shutil.copy(source / "data" / name, run_dir / "data" / name)
+    warnings = pd.read_parquet(source / "data" / "warnings.parquet")
+    if len(warnings) < args.warnings:
+        raise SystemExit(f"{source} has {len(warnings):,} warnings, fewer than --warnings {args.warnings:,}")
+    warnings = warnings.sample(n=args.warnings, random_state=5)
+    warnings.to_parquet(run_dir / "data" / "warnings.parquet", index=False)
+    print(f"{len(warnings):,} warnings from {source}")
+
+    settings = Settings.build(
+        extracts=ROOT / "data" / "sample", out=work / "out", state=work / "state", run_date=RUN_DATE
+    )
+    rules = load_rule_set(settings)
+    labels = {s.key: s.label for s in load_sources(settings.sources_file).sources}
+
+    rules_summary = json.loads((run_dir / "data" / "rules_summary.json").read_text(encoding="utf-8"))
+    households = pd.read_parquet(
+        run_dir / "data" / "households.parquet", columns=["household_key", "household_size"]
+    )
+    persons = pd.read_parquet(
+        run_dir / "data" / "persons.parquet", columns=["person_id", "id_number", "name"]
+    )
+
+    t0 = time.perf_counter()
+    prepared = prepare(history.annotate(work / "state", warnings, RUN_DATE), households, persons)
+    t1 = time.perf_counter()
+    books = write_township_books(prepared, work / "books", RUN_DATE, rule_rows(rules, rules_summary, labels))
+    t2 = time.perf_counter()
+    print(f"prepare: {t1 - t0:.1f} s; workbooks: {len(books)} written in {t2 - t1:.1f} s")
+
+    t3 = time.perf_counter()
+    result = reports_stage(settings, run_dir / "data" / "warnings.parquet", whole_run=True)
+    t4 = time.perf_counter()
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    size_mb = sum(p.stat().st_size for p in (run_dir / "townships").rglob("*.xlsx")) / 1024**2
+    print(
+        f"reports stage (read, history, {len(result.books)} workbooks, summary, index): {t4 - t3:.1f} s; "
+        f"workbooks {size_mb:.1f} MB; peak RSS {peak_gb:.2f} GB"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""What a run shows in the Prefect UI, as plain values (the flow turns them into artifacts).
+
+Kept here, Prefect-free, so the text is tested like any other output. Counts only: no names, no IDs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ARTIFACT_KEYS = {
+    "table": "warnings-by-county-and-rule",
+    "markdown": "run-summary",
+    "summary": "summary-page",
+    "index": "workbook-index",
+}
+
+
+def markdown_summary(context: dict[str, Any], run_dir: Path) -> str:
+    """A short Markdown report of the run: totals, rules, sources with problems, where the files are."""
+    k = context["kpi"]
+    lines = [
+        f"# 社会救助主动发现 {context['run_date']}",
+        "",
+        f"- 预警 **{k['warnings']:,}** 条(新增 {k['new']:,}),涉及 {k['households']:,} 户,"
+        f"{k['townships']:,} 个乡镇(街道);未确定乡镇 {k['unresolved']:,} 条",
+        f"- 比对记录 {k['records']:,} 条,识别人员 {k['persons']:,} 人,待人工复核 {k['review_pairs']:,} 对",
+    ]
+    if not context["whole_run"]:
+        lines.append("- 部分运行(部分区县或规则),不计入趋势")
+    lines += ["", "| 规则 | 名称 | 预警 | 状态 |", "|---|---|---:|---|"]
+    for r in context["rules"]:
+        status = "已跳过:缺少 " + "、".join(r["missing_sources"]) if r["status"] == "skipped" else "已运行"
+        lines.append(f"| {r['id']} | {r['name']} | {r['count']:,} | {status} |")
+    bad = [s for s in context["sources"] if s["status"] != "ok" or s["rejected"]]
+    if bad:
+        lines += ["", "| 数据源 | 状态 | 读取 | 拒绝 | 说明 |", "|---|---|---:|---:|---|"]
+        for s in bad:
+            note = s["error"] or ";".join(f"{r}({n})" for r, n in s["reasons"])
+            lines.append(f"| {s['label']} | {s['status']} | {s['read']:,} | {s['rejected']:,} | {note} |")
+    lines += [
+        "",
+        f"- 汇总页: `{run_dir / 'summary.html'}`",
+        f"- 名单下载页: `{run_dir / 'index.html'}`",
+        f"- 乡镇名单: `{run_dir / 'townships'}` ({len(context['townships'])} 个工作簿)",
+    ]
+    return "\n".join(lines)

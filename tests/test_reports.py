@@ -1,0 +1,289 @@
+"""Township workbooks, the warnings history and the summary, on a handful of hand-made warnings.
+
+Three townships: two in 博爱县, one warning without a township (→ 未确定乡镇). One person's department
+rows carried formula-looking text; one ID ends in X.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipeline.eligibility.rules import load_rules
+from pipeline.reports import (
+    COLUMNS,
+    FILL_IN,
+    SHEET_HELP,
+    SHEET_LIST,
+    SHEET_RULES,
+    VERDICTS,
+    history,
+    write_township_books,
+)
+from pipeline.reports.prepare import prepare
+from pipeline.reports.summary import mask_id, summary_context, township_rule_table, write_summary_html
+from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, neutralise, rule_rows
+from pipeline.settings import PROJECT_ROOT
+
+D = date(2026, 11, 29)
+SOURCES = {"disability", "monitoring", "assistance", "subsidy", "medical", "deaths", "students"}
+
+
+def warning(
+    rule: str, person: str, id_number: str, name: str, township: tuple[str, str] | None, **kw: object
+) -> dict:
+    code, town = township or (None, None)
+    return {
+        "warning_id": f"{rule}-{person}",
+        "rule": rule,
+        "rule_name": {
+            "R01": "监测户残疾人未纳入低保",
+            "R03": "重度残疾人护理补贴未享受",
+            "R05": "大额医疗自付",
+        }[rule],
+        "person_id": person,
+        "id_number": id_number,
+        "name": name,
+        "sex": "男",
+        "age": 60,
+        "county_code": "410822",
+        "county": "博爱县",
+        "township_code": code,
+        "township": town,
+        "village": kw.get("village", "东村"),
+        "household_key": kw.get("household", f"P:{person}"),
+        "evidence": kw.get(
+            "evidence", "【残疾人信息】残疾人信息.xlsx 第3行:残疾等级 一级\n【判断】户内享受低保或特困 否"
+        ),
+        "evidence_records": "[]",
+        "suggestion": "入户核实。",
+        "match_confidence": kw.get("confidence", 1.0),
+        "run_date": D,
+    }
+
+
+MOTOU = ("410822105", "磨头镇")
+BAIXIANG = ("410822101", "柏山镇")
+WARNINGS = pd.DataFrame(
+    [
+        warning("R01", "P01", "410822196803150310", "孟平", MOTOU, household="M:4108221050000001"),
+        warning("R03", "P01", "410822196803150310", "孟平", MOTOU, household="M:4108221050000001"),
+        warning("R01", "P02", "41082219700822042X", "孟妻", MOTOU, household="M:4108221050000001"),
+        warning(
+            "R03",
+            "P03",
+            "410822195001010011",
+            '=HYPERLINK("http://x","点我")',
+            BAIXIANG,
+            village="-1+2",
+            evidence="@SUM(A1)\n【判断】",
+            confidence=0.93,
+        ),
+        warning("R05", "P04", "410822198001010019", "赵六", None, village=None),
+    ]
+)
+HOUSEHOLDS = pd.DataFrame(
+    {
+        "household_key": ["M:4108221050000001", "P:P03", "P:P04"],
+        "household_size": [2, 1, 1],
+    }
+)
+PERSONS = pd.DataFrame(
+    {
+        "person_id": ["P01", "P02", "P03", "P04"],
+        "id_number": ["410822196803150310", "41082219700822042X", "410822195001010011", "410822198001010019"],
+        "name": ["孟平", "孟妻", "x", "赵六"],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def rules_table() -> list[list[str]]:
+    rules = load_rules(PROJECT_ROOT / "rules" / "eligibility.yaml", SOURCES)
+    summary = {"rules": [{"id": r.id, "status": "ran", "missing_sources": []} for r in rules.rules]}
+    summary["rules"][4] = {"id": "R05", "status": "skipped", "missing_sources": ["medical"]}
+    return rule_rows(rules, summary, {"medical": "医保住院结算"})
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory: pytest.TempPathFactory, rules_table: list[list[str]]) -> tuple[Path, list]:
+    out = tmp_path_factory.mktemp("townships")
+    prepared = prepare(history.annotate(out / "state", WARNINGS, D), HOUSEHOLDS, PERSONS)
+    return out, write_township_books(prepared, out, D, rules_table)
+
+
+def rows_of(path: Path) -> list[dict[str, object]]:
+    ws = openpyxl.load_workbook(path)[SHEET_LIST]
+    headers = [c.value for c in ws[HEADER_ROW + 1]]
+    out = []
+    for row in ws.iter_rows(min_row=FIRST_DATA_ROW + 1):
+        out.append(dict(zip(headers, [c.value for c in row], strict=True)))
+    return out
+
+
+def test_one_workbook_per_township_and_one_for_the_unresolved(books: tuple[Path, list]) -> None:
+    out, written = books
+    assert sorted(b.path.as_posix() for b in written) == [
+        "410822_博爱县/000000000_未确定乡镇.xlsx",
+        "410822_博爱县/410822101_柏山镇.xlsx",
+        "410822_博爱县/410822105_磨头镇.xlsx",
+    ]
+    for b in written:
+        ids = {r["预警编号"] for r in rows_of(out / b.path)}
+        expected = WARNINGS["township_code"].fillna("000000000") == b.township_code
+        assert ids == set(WARNINGS.loc[expected, "warning_id"]), b.path
+        assert b.warnings == len(ids)
+    motou = next(b for b in written if b.township == "磨头镇")
+    assert (motou.warnings, motou.households, motou.new) == (3, 1, 3)
+
+
+def test_the_list_sheet_reads_as_the_township_expects(books: tuple[Path, list]) -> None:
+    out, _ = books
+    wb = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")
+    assert wb.sheetnames == [SHEET_LIST, SHEET_RULES, SHEET_HELP]
+    ws = wb[SHEET_LIST]
+    assert "磨头镇" in ws["A1"].value and "预警 3 条,涉及 1 户" in ws["A2"].value
+    assert [c.value for c in ws[HEADER_ROW + 1]] == [c.header for c in COLUMNS]
+    rows = rows_of(out / "410822_博爱县" / "410822105_磨头镇.xlsx")
+    # Visiting order: one household together, then person, then rule; numbered from 1.
+    assert [(r["序号"], r["预警编号"]) for r in rows] == [(1, "R01-P01"), (2, "R03-P01"), (3, "R01-P02")]
+    assert rows[0]["户"] == "监测户\n4108221050000001\n共2人"
+    assert rows[0]["状态"] == "新增" and rows[0]["首次预警日期"].date() == D
+    assert rows[0]["规则"] == "R01 监测户残疾人未纳入低保"
+    assert ws.freeze_panes == "E4"
+    assert ws.auto_filter.ref == f"A{HEADER_ROW + 1}:R{FIRST_DATA_ROW + 3}"
+    # fitToWidth 1 and operator "between" are the file format's defaults, so writers omit them.
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth in (None, 1)
+    assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$3:$3"
+    # Every row tall enough for its evidence (Excel does not grow rows a library wrote).
+    assert all(ws.row_dimensions[r].height >= 30 for r in range(FIRST_DATA_ROW + 1, FIRST_DATA_ROW + 4))
+
+
+def test_ids_are_18_character_text(books: tuple[Path, list]) -> None:
+    out, written = books
+    col = next(i for i, c in enumerate(COLUMNS) if c.header == "身份证号") + 1
+    for b in written:
+        ws = openpyxl.load_workbook(out / b.path)[SHEET_LIST]
+        cells = [ws.cell(r, col) for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)]
+        assert cells and all(c.data_type == "s" and len(c.value) == 18 for c in cells)
+        assert all(c.number_format == "@" for c in cells)
+    ids = [r["身份证号"] for r in rows_of(out / "410822_博爱县" / "410822105_磨头镇.xlsx")]
+    assert "41082219700822042X" in ids
+
+
+def test_dropdown_and_date_validation_on_the_fill_in_columns(books: tuple[Path, list]) -> None:
+    out, _ = books
+    ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")[SHEET_LIST]
+    rows = f"{FIRST_DATA_ROW + 1}:{FIRST_DATA_ROW + 3}"
+    by_type = {dv.type: dv for dv in ws.data_validations.dataValidation}
+    listed = by_type["list"]
+    assert str(listed.sqref) == "O{}:O{}".format(*rows.split(":"))
+    assert listed.formula1.strip('"').split(",") == list(VERDICTS)
+    assert listed.showErrorMessage
+    dated = by_type["date"]
+    assert str(dated.sqref) == "R{}:R{}".format(*rows.split(":")) and dated.operator in (None, "between")
+    assert dated.formula1 and dated.formula2  # the earliest and latest accepted dates
+    assert dated.showErrorMessage
+
+
+def test_only_the_fill_in_columns_are_unlocked(books: tuple[Path, list]) -> None:
+    out, _ = books
+    ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")[SHEET_LIST]
+    assert ws.protection.sheet and ws.protection.autoFilter is False  # False = filtering allowed
+    for row in ws.iter_rows(min_row=FIRST_DATA_ROW + 1):
+        for c, col in zip(row, COLUMNS, strict=True):
+            assert c.protection.locked == (col.header not in FILL_IN), (c.coordinate, col.header)
+    for name in (SHEET_RULES, SHEET_HELP):
+        assert ws.parent[name].protection.sheet
+
+
+def test_formula_looking_text_is_neutralised(books: tuple[Path, list]) -> None:
+    out, written = books
+    rows = rows_of(out / "410822_博爱县" / "410822101_柏山镇.xlsx")
+    assert rows[0]["姓名"] == '\'=HYPERLINK("http://x","点我")'
+    assert rows[0]["村(社区)"] == "'-1+2"
+    assert rows[0]["预警依据"].startswith("'@SUM(A1)")
+    for b in written:
+        wb = openpyxl.load_workbook(out / b.path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    assert c.data_type != "f", (b.path, c.coordinate)
+                    if isinstance(c.value, str):
+                        assert not c.value.startswith(("=", "+", "-", "@")), (b.path, c.coordinate)
+    assert neutralise("正常") == "正常" and neutralise("+86") == "'+86"
+
+
+def test_rules_sheet_lists_every_rule_with_tonights_status(books: tuple[Path, list]) -> None:
+    out, _ = books
+    ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")[SHEET_RULES]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert sorted(rows) == [f"R0{i}" for i in range(1, 8)]
+    assert rows["R01"][1] == "监测户残疾人未纳入低保" and rows["R01"][6] == "2"
+    assert rows["R05"][5] == "已跳过:缺少医保住院结算"
+    assert all(r[2] and r[3] for r in rows.values())  # meaning and suggestion from the rule file
+    unresolved = openpyxl.load_workbook(out / "410822_博爱县" / "000000000_未确定乡镇.xlsx")
+    assert "未确定乡镇" in unresolved[SHEET_LIST]["A1"].value
+
+
+def test_history_keeps_the_first_date_and_the_trend_counts_whole_runs(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = history.annotate(state, WARNINGS, D)
+    assert set(first["status"]) == {"新增"}
+    history.record(state, prepare(first, HOUSEHOLDS, PERSONS), D, whole_run=True)
+    later = date(2026, 11, 30)
+    tonight = pd.concat([WARNINGS.iloc[:2], WARNINGS.iloc[:1].assign(warning_id="R05-P01", rule="R05")])
+    second = history.annotate(state, tonight, later)
+    assert list(second["status"]) == ["持续", "持续", "新增"]
+    assert list(second["first_seen"]) == [D, D, later]
+    history.record(state, prepare(second, HOUSEHOLDS, PERSONS), later, whole_run=True)
+    # A partial run (some counties or rules) is remembered in the history, not in the trend.
+    history.record(
+        state,
+        prepare(history.annotate(state, tonight, date(2026, 12, 1)), HOUSEHOLDS, PERSONS),
+        date(2026, 12, 1),
+        whole_run=False,
+    )
+    t = history.trend(state, WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
+    totals = t.groupby("run_date")["warnings"].sum()
+    assert totals.to_dict() == {D: 5, later: 3}
+    assert t.groupby("run_date")["new"].sum().to_dict() == {D: 5, later: 1}
+    # Re-running a date replaces its counts rather than adding to them.
+    history.record(state, prepare(second, HOUSEHOLDS, PERSONS), later, whole_run=True)
+    t = history.trend(state, WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
+    assert t.groupby("run_date")["warnings"].sum().to_dict() == {D: 5, later: 3}
+
+
+def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: Path) -> None:
+    assert mask_id("41082219700822042X") == "410822********042X"
+    assert mask_id(None) == "—"
+    _, written = books
+    prepared = prepare(history.annotate(tmp_path, WARNINGS, D), HOUSEHOLDS, PERSONS)
+    rules_summary = {
+        "rules": [
+            {"id": r, "name": n, "status": "ran", "missing_sources": []}
+            for r, n in (("R01", "a"), ("R03", "b"), ("R05", "c"))
+        ]
+    }
+    quality = {"sources": {"medical": {"label": "医保住院结算", "status": "failed", "error_zh": "文件损坏"}}}
+    trend = history.trend(tmp_path, prepared, D, whole_run=True)
+    context = summary_context(prepared, written, rules_summary, quality, {"records": 9}, trend, D, True)
+    page = tmp_path / "summary.html"
+    write_summary_html(page, context)
+    text = page.read_text(encoding="utf-8")
+    for _, w in WARNINGS.iterrows():
+        assert w["id_number"] not in text
+    for name in ("孟平", "孟妻", "赵六", "HYPERLINK"):
+        assert name not in text
+    assert "410822********0011" in text  # the low-confidence list shows masked IDs only
+    assert "文件损坏" in text and "<script" not in text and "http" not in text  # no network needed
+    table = township_rule_table(prepared, ["R01", "R03", "R05"])
+    assert table["合计"].sum() == len(WARNINGS)
+    assert table.set_index("township").loc["磨头镇", ["R01", "R03", "R05"]].tolist() == [2, 1, 0]
+    assert json.dumps(context, default=str)  # plain values: the Prefect artifacts are built from them

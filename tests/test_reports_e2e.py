@@ -1,0 +1,142 @@
+"""The reports of two nights on the committed sample, opened by the programs people use.
+
+LibreOffice (Debian's libreoffice-calc) converts every township workbook to PDF; headless Chromium
+renders summary.html to a screenshot. `make test` installs both; without them these tests fail
+and say so, rather than pass without looking.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipeline.reports import COLUMNS, SHEET_LIST
+from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW
+from pipeline.runs import run_all
+from pipeline.settings import Settings
+
+NIGHTS = (date(2026, 11, 28), date(2026, 11, 29))
+
+
+def _program(*names: str) -> str:
+    for n in names:
+        if found := shutil.which(n):
+            return found
+    pytest.fail(f"none of {names} is installed: run `make test`, which installs it with apt-get")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("reports")
+    for night in NIGHTS:
+        run_all(Settings.build(extracts=sample_dir, out=root / "out", state=root / "state", run_date=night))
+    return root / "out" / NIGHTS[-1].isoformat()
+
+
+@pytest.mark.slow
+def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> None:
+    warnings = pd.read_parquet(run_dir / "data" / "warnings.parquet")
+    warnings["township_code"] = warnings["township_code"].fillna("000000000")
+    books = sorted((run_dir / "townships").rglob("*.xlsx"))
+    assert len(books) == warnings.groupby(["county_code", "township_code"]).ngroups
+    id_col = [c.header for c in COLUMNS].index("身份证号")
+    seen: list[str] = []
+    for book in books:
+        county_code = book.parent.name.split("_")[0]
+        township_code = book.name.split("_")[0]
+        ws = openpyxl.load_workbook(book, read_only=True)[SHEET_LIST]
+        rows = list(ws.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True))
+        ids = [r[1] for r in rows]
+        mine = warnings[
+            (warnings["county_code"] == county_code) & (warnings["township_code"] == township_code)
+        ]
+        assert sorted(ids) == sorted(mine["warning_id"]), book
+        assert all(isinstance(r[id_col], str) and len(r[id_col]) == 18 for r in rows if r[id_col])
+        seen += ids
+    assert sorted(seen) == sorted(warnings["warning_id"])  # none lost, none twice
+    # The second night: warnings raised the night before are 持续 with the first night's date.
+    first = next(iter(sorted((run_dir / "townships").rglob("*.xlsx"))))
+    ws = openpyxl.load_workbook(first)[SHEET_LIST]
+    headers = [c.value for c in ws[HEADER_ROW + 1]]
+    row = dict(zip(headers, [c.value for c in ws[FIRST_DATA_ROW + 1]], strict=True))
+    assert row["状态"] == "持续" and row["首次预警日期"].date() == NIGHTS[0]
+    assert "趋势" in (run_dir / "summary.html").read_text(encoding="utf-8")
+    assert "<svg" in (run_dir / "summary.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_libreoffice_converts_every_workbook_to_pdf(run_dir: Path, tmp_path: Path) -> None:
+    soffice = _program("soffice", "libreoffice")
+    books = sorted((run_dir / "townships").rglob("*.xlsx")) + [run_dir / "summary.xlsx"]
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",  # never the user's profile
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            *map(str, books),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    for book in books:
+        pdf = tmp_path / "pdf" / (book.stem + ".pdf")
+        assert pdf.exists(), f"{book.name}: {done.stdout} {done.stderr}"
+        data = pdf.read_bytes()
+        pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
+        assert data.startswith(b"%PDF") and pages >= (1 if book.name == "summary.xlsx" else 3), book.name
+
+
+@pytest.mark.slow
+def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: Path) -> None:
+    chromium = _program("chromium", "chromium-browser", "google-chrome")
+    shot = tmp_path / "summary.png"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--hide-scrollbars",
+    ]
+    done = subprocess.run(
+        [
+            chromium,
+            *flags,
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            (run_dir / "summary.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and shot.exists(), done.stderr
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 2400)
+    assert len(data) > 60_000  # a blank or failed page compresses to a few kilobytes
+    dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", (run_dir / "summary.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert dom.count('class="bar"') >= 10 and "<polyline" in dom and "按乡镇" in dom
