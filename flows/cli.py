@@ -34,6 +34,11 @@ def _summary_lines(run_dir: Path) -> list[str]:
         rules = pd.read_parquet(warnings, columns=["rule"])["rule"].value_counts().sort_index()
         by_rule = ", ".join(f"{k} {v}" for k, v in rules.items())
         lines.append(f"  {int(rules.sum())} warnings ({by_rule or 'none'}) in data/warnings.parquet")
+    townships = run_dir / "townships"
+    if townships.exists():
+        books = sum(1 for _ in townships.rglob("*.xlsx"))
+        lines.append(f"  {books} township workbooks in townships/; open {run_dir / 'index.html'}")
+        lines.append(f"  city summary: {run_dir / 'summary.html'}")
     for key, e in s["sources"].items():
         if e["status"] == "ok":
             lines.append(
