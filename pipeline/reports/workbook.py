@@ -311,7 +311,7 @@ def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
 
 
 def _write_help(ws: Any, fmt: dict[str, Any], township: str, run_date: date) -> None:
-    width = 95
+    width = 78  # fits portrait A4 at 100%: the page is read, so it is not shrunk
     ws.set_column(0, 0, width)
     for i, (heading, text) in enumerate(help_lines(township, run_date)):
         ws.set_row(i, LINE_HEIGHT * lines_needed(text, width) + 3)
