@@ -250,8 +250,9 @@ def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, su
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(HEADER_ROW)
     ws.print_area(0, 0, last_row, last_col)
-    ws.set_header(f"&L&\"{FONT}\"&9{title}")
-    ws.set_footer(f"&C&\"{FONT}\"&9第 &P 页,共 &N 页&R&\"{FONT}\"&9打印日期 &D")
+    # No font in the codes: Excel wants '&"name,style"' with a localised style name; the default is fine.
+    ws.set_header(f"&L&9{title}")
+    ws.set_footer("&C&9第 &P 页,共 &N 页&R&9打印日期 &D")
     ws.protect(
         "",
         {
