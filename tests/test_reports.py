@@ -26,7 +26,13 @@ from pipeline.reports import (
     write_township_books,
 )
 from pipeline.reports.prepare import prepare
-from pipeline.reports.summary import mask_id, summary_context, township_rule_table, write_summary_html
+from pipeline.reports.summary import (
+    mask_id,
+    summary_context,
+    township_rule_table,
+    write_summary_html,
+    write_summary_xlsx,
+)
 from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, neutralise, rule_rows
 from pipeline.settings import PROJECT_ROOT
 
@@ -286,4 +292,12 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     table = township_rule_table(prepared, ["R01", "R03", "R05"])
     assert table["合计"].sum() == len(WARNINGS)
     assert table.set_index("township").loc["磨头镇", ["R01", "R03", "R05"]].tolist() == [2, 1, 0]
+    write_summary_xlsx(tmp_path / "summary.xlsx", table, rules_summary["rules"], D)
+    wb = openpyxl.load_workbook(tmp_path / "summary.xlsx")
+    assert wb.sheetnames == ["乡镇×规则", "区县×规则"]
+    towns = wb["乡镇×规则"]
+    assert [c.value for c in towns[towns.max_row]] == ["合计", None, None, None, 2, 2, 1, 5]
+    assert towns["C3"].data_type == "s"  # township codes stay text
+    county = [c.value for c in wb["区县×规则"][3]]
+    assert county == ["410822", "博爱县", 2, 2, 1, 5]
     assert json.dumps(context, default=str)  # plain values: the Prefect artifacts are built from them

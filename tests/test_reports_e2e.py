@@ -140,3 +140,36 @@ def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: P
         timeout=120,
     ).stdout
     assert dom.count('class="bar"') >= 10 and "<polyline" in dom and "按乡镇" in dom
+
+
+@pytest.mark.slow
+def test_libreoffice_reads_the_validations_locks_and_ids_as_written(run_dir: Path, tmp_path: Path) -> None:
+    """Saved again by a real spreadsheet program, the workbook keeps what the township relies on."""
+    soffice = _program("soffice", "libreoffice")
+    book = max((run_dir / "townships").rglob("*.xlsx"), key=lambda p: p.stat().st_size)
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(tmp_path / "resaved"),
+            str(book),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    ws = openpyxl.load_workbook(tmp_path / "resaved" / book.name)[SHEET_LIST]
+    last = ws.max_row
+    assert ws.protection.sheet and ws.print_title_rows == f"${HEADER_ROW + 1}:${HEADER_ROW + 1}"
+    kinds = {dv.type: str(dv.sqref) for dv in ws.data_validations.dataValidation}
+    assert kinds == {"list": f"O{FIRST_DATA_ROW + 1}:O{last}", "date": f"R{FIRST_DATA_ROW + 1}:R{last}"}
+    id_col = [c.header for c in COLUMNS].index("身份证号") + 1
+    for r in range(FIRST_DATA_ROW + 1, last + 1):
+        cell = ws.cell(r, id_col)
+        assert cell.value is None or (cell.data_type == "s" and len(cell.value) == 18)
+        assert ws.cell(r, 1).protection.locked and not ws.cell(r, 15).protection.locked

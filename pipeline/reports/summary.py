@@ -218,45 +218,64 @@ def township_rule_table(warnings: pd.DataFrame, rule_ids: list[str]) -> pd.DataF
     return t.reset_index()
 
 
+def _write_count_sheet(
+    wb: Any, title: str, table: pd.DataFrame, places: list[tuple[str, str, float]], rules: list[dict[str, Any]]
+) -> None:
+    """One sheet: place columns (text), one count column per rule, 合计; a totals row at the bottom."""
+    ws = wb.add_worksheet(title.split("(")[0])
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+    cell = wb.add_format({"border": 1})
+    text = wb.add_format({"border": 1, "num_format": "@"})
+    total = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2"})
+    ws.write_string(0, 0, title, wb.add_format({"bold": True, "font_size": 13}))
+    rule_ids = [r["id"] for r in rules]
+    headers = [h for _, h, _ in places] + [f"{r['id']} {r['name']}" for r in rules] + ["合计"]
+    for j, h in enumerate(headers):
+        ws.write_string(1, j, h, head)
+    ws.set_row(1, 45)
+    for j, (_, _, width) in enumerate(places):
+        ws.set_column(j, j, width)
+    ws.set_column(len(places), len(headers) - 1, 11)
+    keys = [k for k, _, _ in places] + rule_ids + ["合计"]
+    for i, row in enumerate(table[keys].itertuples(index=False), start=2):
+        for j, v in enumerate(row):
+            if j < len(places):
+                ws.write_string(i, j, str(v), text)
+            else:
+                ws.write_number(i, j, int(v), cell)
+    last = 2 + len(table)
+    ws.write_string(last, 0, "合计", total)
+    for j in range(1, len(places)):
+        ws.write_blank(last, j, None, total)
+    for j, k in enumerate(keys[len(places) :], start=len(places)):
+        ws.write_number(last, j, int(table[k].sum()) if len(table) else 0, total)
+    ws.freeze_panes(2, len(places))
+    ws.autofilter(1, 0, max(last - 1, 2), len(headers) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(1)
+
+
 def write_summary_xlsx(path: Path, table: pd.DataFrame, rules: list[dict[str, Any]], run_date: date) -> None:
+    """summary.xlsx: 乡镇×规则 (``township_rule_table``) and the same summed per county (区县×规则)."""
     import xlsxwriter
 
-    names = {r["id"]: r["name"] for r in rules}
-    rule_ids = [r["id"] for r in rules]
+    day = run_date.isoformat()
+    counts = [r["id"] for r in rules] + ["合计"]
+    by_county = table.groupby(["county_code", "county"], as_index=False)[counts].sum() if len(table) else table
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:
-        ws = wb.add_worksheet("乡镇×规则")
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-        cell = wb.add_format({"border": 1})
-        text = wb.add_format({"border": 1, "num_format": "@"})
-        total = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2"})
-        ws.write_string(0, 0, f"预警数量:乡镇(街道)×规则(运行日期 {run_date.isoformat()})", wb.add_format({"bold": True, "font_size": 13}))
-        headers = ["区县代码", "区县", "乡镇代码", "乡镇(街道)", *(f"{r} {names[r]}" for r in rule_ids), "合计"]
-        for j, h in enumerate(headers):
-            ws.write_string(1, j, h, head)
-        ws.set_row(1, 45)
-        ws.set_column(0, 0, 9)
-        ws.set_column(1, 1, 14)
-        ws.set_column(2, 2, 11)
-        ws.set_column(3, 3, 16)
-        ws.set_column(4, 4 + len(rule_ids), 11)
-        keys = ["county_code", "county", "township_code", "township", *rule_ids, "合计"]
-        for i, row in enumerate(table[keys].itertuples(index=False), start=2):
-            for j, v in enumerate(row):
-                if j < 4:
-                    ws.write_string(i, j, str(v), text)
-                else:
-                    ws.write_number(i, j, int(v), cell)
-        last = 2 + len(table)
-        ws.write_string(last, 0, "合计", total)
-        for j in range(1, 4):
-            ws.write_blank(last, j, None, total)
-        for j, k in enumerate(keys[4:], start=4):
-            ws.write_number(last, j, int(table[k].sum()) if len(table) else 0, total)
-        ws.freeze_panes(2, 4)
-        ws.autofilter(1, 0, max(last - 1, 2), len(headers) - 1)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(1)
+        _write_count_sheet(
+            wb,
+            f"乡镇×规则(运行日期 {day})",
+            table,
+            [("county_code", "区县代码", 9), ("county", "区县", 14), ("township_code", "乡镇代码", 11),
+             ("township", "乡镇(街道)", 16)],
+            rules,
+        )
+        _write_count_sheet(
+            wb, f"区县×规则(运行日期 {day})", by_county, [("county_code", "区县代码", 9), ("county", "区县", 14)], rules
+        )
     finally:
         wb.close()
