@@ -33,7 +33,18 @@ from pipeline.reports.summary import (
     write_summary_html,
     write_summary_xlsx,
 )
-from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, neutralise, rule_rows
+from pipeline.reports.workbook import (
+    FIRST_DATA_ROW,
+    FONT_SIZE,
+    HEADER_ROW,
+    LINE_HEIGHT,
+    LINE_SPACING,
+    MAX_ROW_HEIGHT,
+    evidence_size,
+    lines_needed,
+    neutralise,
+    rule_rows,
+)
 from pipeline.settings import PROJECT_ROOT
 
 D = date(2026, 11, 29)
@@ -74,6 +85,9 @@ def warning(
 
 
 MOTOU = ("410822105", "磨头镇")
+STAY = (
+    "【医保住院结算】住院结算.csv 第190行:出院日期 2026-08-06,定点医疗机构 沁阳市人民医院,个人自付 2,408.91"
+)
 BAIXIANG = ("410822101", "柏山镇")
 WARNINGS = pd.DataFrame(
     [
@@ -91,19 +105,26 @@ WARNINGS = pd.DataFrame(
             confidence=0.93,
         ),
         warning("R05", "P04", "410822198001010019", "赵六", None, village=None),
+        warning("R05", "P05", "410822198101010015", "钱七", BAIXIANG, evidence="\n".join([STAY] * 16)),
     ]
 )
 HOUSEHOLDS = pd.DataFrame(
     {
-        "household_key": ["M:4108221050000001", "P:P03", "P:P04"],
-        "household_size": [2, 1, 1],
+        "household_key": ["M:4108221050000001", "P:P03", "P:P04", "P:P05"],
+        "household_size": [2, 1, 1, 1],
     }
 )
 PERSONS = pd.DataFrame(
     {
-        "person_id": ["P01", "P02", "P03", "P04"],
-        "id_number": ["410822196803150310", "41082219700822042X", "410822195001010011", "410822198001010019"],
-        "name": ["孟平", "孟妻", "x", "赵六"],
+        "person_id": ["P01", "P02", "P03", "P04", "P05"],
+        "id_number": [
+            "410822196803150310",
+            "41082219700822042X",
+            "410822195001010011",
+            "410822198001010019",
+            "410822198101010015",
+        ],
+        "name": ["孟平", "孟妻", "x", "赵六", "钱七"],
     }
 )
 
@@ -209,6 +230,23 @@ def test_only_the_fill_in_columns_are_unlocked(books: tuple[Path, list]) -> None
         assert ws.parent[name].protection.sheet
 
 
+def test_evidence_too_long_for_one_row_is_set_smaller_not_cut(books: tuple[Path, list]) -> None:
+    out, _ = books
+    ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822101_柏山镇.xlsx")[SHEET_LIST]
+    col = next(i for i, c in enumerate(COLUMNS) if c.key == "evidence") + 1
+    rows = {ws.cell(r, 2).value: r for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)}
+    long, short = rows["R05-P05"], rows["R03-P03"]
+    assert ws.cell(short, col).font.sz == FONT_SIZE
+    size = ws.cell(long, col).font.sz
+    assert size < FONT_SIZE and ws.row_dimensions[long].height <= MAX_ROW_HEIGHT
+    ratio = FONT_SIZE / size  # at that size the whole text fits in the row
+    assert (
+        LINE_HEIGHT / ratio * lines_needed(ws.cell(long, col).value, COLUMNS[col - 1].width * ratio) + 3
+        <= 409
+    )
+    assert evidence_size(STAY, 46, 2) == (FONT_SIZE, LINE_HEIGHT * 3 + 3)
+
+
 def test_formula_looking_text_is_neutralised(books: tuple[Path, list]) -> None:
     out, written = books
     rows = rows_of(out / "410822_博爱县" / "410822101_柏山镇.xlsx")
@@ -258,12 +296,12 @@ def test_history_keeps_the_first_date_and_the_trend_counts_whole_runs(tmp_path: 
     )
     t = history.trend(state, WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
     totals = t.groupby("run_date")["warnings"].sum()
-    assert totals.to_dict() == {D: 5, later: 3}
-    assert t.groupby("run_date")["new"].sum().to_dict() == {D: 5, later: 1}
+    assert totals.to_dict() == {D: 6, later: 3}
+    assert t.groupby("run_date")["new"].sum().to_dict() == {D: 6, later: 1}
     # Re-running a date replaces its counts rather than adding to them.
     history.record(state, prepare(second, HOUSEHOLDS, PERSONS), later, whole_run=True)
     t = history.trend(state, WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
-    assert t.groupby("run_date")["warnings"].sum().to_dict() == {D: 5, later: 3}
+    assert t.groupby("run_date")["warnings"].sum().to_dict() == {D: 6, later: 3}
 
 
 def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: Path) -> None:
@@ -296,8 +334,8 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     wb = openpyxl.load_workbook(tmp_path / "summary.xlsx")
     assert wb.sheetnames == ["乡镇×规则", "区县×规则"]
     towns = wb["乡镇×规则"]
-    assert [c.value for c in towns[towns.max_row]] == ["合计", None, None, None, 2, 2, 1, 5]
+    assert [c.value for c in towns[towns.max_row]] == ["合计", None, None, None, 2, 2, 2, 6]
     assert towns["C3"].data_type == "s"  # township codes stay text
     county = [c.value for c in wb["区县×规则"][3]]
-    assert county == ["410822", "博爱县", 2, 2, 1, 5]
+    assert county == ["410822", "博爱县", 2, 2, 2, 6]
     assert json.dumps(context, default=str)  # plain values: the Prefect artifacts are built from them

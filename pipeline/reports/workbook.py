@@ -49,7 +49,8 @@ HEADER_ROW = TITLE_ROWS
 FIRST_DATA_ROW = HEADER_ROW + 1
 FONT = "宋体"  # the default body font of Chinese office documents; LibreOffice falls back to Noto CJK
 FONT_SIZE = 11  # the sheet prints at about 65% to fit A4 landscape: 11 pt comes out near 7 pt
-LINE_HEIGHT = 14.5  # points per wrapped line at FONT_SIZE
+LINE_SPACING = 1.45  # line height / font size: 宋体 in Excel about 1.3, Noto Sans CJK in LibreOffice 1.45
+LINE_HEIGHT = FONT_SIZE * LINE_SPACING  # points per wrapped line at FONT_SIZE
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def _formats(wb: Any) -> dict[str, Any]:
         "head_fill": f(bold=True, bg_color="#FFE699", align="center", valign="vcenter", text_wrap=True),
         "text": f(),
         "wrap": f(text_wrap=True),
+        **{f"wrap{size}": f(text_wrap=True, font_size=size) for size in SMALLER_SIZES},
         "id": f(num_format="@"),
         "int": f(num_format="0", align="center"),
         "pct": f(num_format="0.0%", align="center"),
@@ -154,6 +156,24 @@ def _formats(wb: Any) -> dict[str, Any]:
             {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "bold": True, "text_wrap": True}
         ),
     }
+
+
+MAX_ROW_HEIGHT = 409  # points: Excel's limit for one row
+SMALLER_SIZES = (9, 8, 7)  # evidence too long for one row at FONT_SIZE is set smaller, never cut
+
+
+def evidence_size(text: str, width: float, others: int) -> tuple[int, float]:
+    """(font size, row height) for a row whose evidence is ``text`` and whose other cells need
+    ``others`` lines: FONT_SIZE when it fits under Excel's row limit, else the largest size that does."""
+    height = LINE_HEIGHT * max(lines_needed(text, width), others) + 3
+    if height <= MAX_ROW_HEIGHT:
+        return FONT_SIZE, height
+    for size in SMALLER_SIZES:
+        ratio = FONT_SIZE / size  # a smaller font fits more per line and needs less height per line
+        height = size * LINE_SPACING * lines_needed(text, width * ratio) + 3
+        if height <= MAX_ROW_HEIGHT and LINE_HEIGHT * others + 3 <= MAX_ROW_HEIGHT:
+            return size, height
+    return SMALLER_SIZES[-1], MAX_ROW_HEIGHT
 
 
 LOW_CONFIDENCE = 0.95  # below this the 匹配可信度 cell is shaded: check the person is the right one
@@ -170,22 +190,19 @@ def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, su
         ws.write_string(HEADER_ROW, j, c.header, head)
         ws.set_column(j, j, c.width)
     evidence_width = next(c.width for c in COLUMNS if c.key == "evidence")
-    suggestion_width = next(c.width for c in COLUMNS if c.key == "suggestion")
-    rule_width = next(c.width for c in COLUMNS if c.key == "rule_label")
-    household_width = next(c.width for c in COLUMNS if c.key == "household_label")
+    # Every other wrapped column that can run long decides the row height too.
+    wrapped = [(c.key, c.width) for c in COLUMNS if c.wrap and c.key and c.kind == "text" and c.key != "evidence"]
 
     cols = {c.key: rows[c.key].tolist() for c in COLUMNS if c.key}
     n = len(rows)
     for i in range(n):
         r = FIRST_DATA_ROW + i
-        lines = max(
-            lines_needed(cols["evidence"][i], evidence_width),
-            lines_needed(cols["suggestion"][i], suggestion_width),
-            lines_needed(cols["rule_label"][i], rule_width),
-            lines_needed(cols["household_label"][i], household_width),
-            2,
+        others = max(
+            [2]
+            + [lines_needed(str(v), w) for k, w in wrapped if isinstance(v := cols[k][i], str)]
         )
-        ws.set_row(r, LINE_HEIGHT * lines + 3)
+        size, height = evidence_size(cols["evidence"][i], evidence_width, others)
+        ws.set_row(r, height)
         for j, c in enumerate(COLUMNS):
             if not c.key:
                 if c.kind == "fill_date":
@@ -204,6 +221,8 @@ def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, su
                 ws.write_datetime(r, j, pd.Timestamp(v).to_pydatetime(), fmt["date"])
             elif c.kind == "id":
                 ws.write_string(r, j, neutralise(str(v)), fmt["id"])
+            elif c.key == "evidence" and size != FONT_SIZE:
+                ws.write_string(r, j, neutralise(str(v)), fmt[f"wrap{size}"])
             else:
                 ws.write_string(r, j, neutralise(str(v)), fmt["wrap" if c.wrap else "text"])
     last_row = FIRST_DATA_ROW + max(n, 1) - 1
