@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +27,9 @@ from pipeline.quality import write_rejected, write_summary_xlsx
 from pipeline.settings import Settings
 from pipeline.sources import SourcesConfig, load_sources
 from pipeline.validate import REASON, Validator
+
+if TYPE_CHECKING:
+    from pipeline.reports import ReportsResult
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +387,7 @@ def rules_stage(settings: Settings, households_file: Path, rules: list[str] | No
     return path
 
 
-def reports_stage(settings: Settings, warnings_file: Path, whole_run: bool = True) -> Any:
+def reports_stage(settings: Settings, warnings_file: Path, whole_run: bool = True) -> ReportsResult:
     """Township workbooks, summary.html/.xlsx and index.html; returns a ``ReportsResult``.
 
     ``whole_run`` is false for a run limited to some counties or rules: it then stays out of the trend.
@@ -395,7 +398,8 @@ def reports_stage(settings: Settings, warnings_file: Path, whole_run: bool = Tru
     rule_set = load_rule_set(settings)
     step("reports", 0, 1)
     result = write_reports(
-        warnings_file.parent.parent,
+        settings.run_dir,
+        warnings_file,
         settings.state,
         settings.run_date,
         rule_set,

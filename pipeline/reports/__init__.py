@@ -102,15 +102,17 @@ def _county_rule(warnings: pd.DataFrame, rule_ids: list[str]) -> list[dict[str, 
 
 def write_reports(
     run_dir: Path,
+    warnings_file: Path,
     state: Path,
     run_date: date,
     rules: RuleSet,
     source_labels: dict[str, str],
     whole_run: bool,
 ) -> ReportsResult:
-    """Township workbooks, summary.html/.xlsx and index.html from ``run_dir/data``; then the history."""
+    """Township workbooks, summary.html/.xlsx and index.html from ``warnings_file`` and the run's
+    other summaries under ``run_dir``; then the history in ``state``."""
     data = run_dir / "data"
-    warnings = pd.read_parquet(data / "warnings.parquet")
+    warnings = pd.read_parquet(warnings_file)
     households = pd.read_parquet(data / "households.parquet", columns=["household_key", "household_size"])
     persons = pd.read_parquet(data / "persons.parquet", columns=["person_id", "id_number", "name"])
     rules_summary = json.loads((data / "rules_summary.json").read_text(encoding="utf-8"))
