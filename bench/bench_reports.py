@@ -52,6 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warnings", type=int, default=20000)
     ap.add_argument("--records", type=int, default=1_000_000, help="size of the run made if none is cached")
+    ap.add_argument("--keep", action="store_true", help="keep the written reports (to look at them)")
     args = ap.parse_args()
 
     source = source_run(args.records)
@@ -100,7 +101,10 @@ def main() -> None:
         f"reports stage (read, history, {len(result.books)} workbooks, summary, index): {t4 - t3:.1f} s; "
         f"workbooks {size_mb:.1f} MB; peak RSS {peak_gb:.2f} GB"
     )
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"kept: {run_dir}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

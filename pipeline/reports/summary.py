@@ -115,8 +115,18 @@ def summary_context(
 
     township_totals = sorted(books, key=lambda b: (-b.warnings, b.county_code, b.township_code))
     top_township = max([township_totals[0].warnings if township_totals else 0, 1])
+    town_rule = warnings.groupby(["county_code", "township_code", "rule"]).size()
     townships = [
-        {**asdict(b), "path": str(b.path), "bar": _pct(b.warnings, top_township)} for b in township_totals
+        {
+            **asdict(b),
+            "path": str(b.path),
+            "segments": [
+                {"rule": r["id"], "count": int(n), "width": _pct(n, top_township), "colour": colour[r["id"]]}
+                for r in rules
+                if (n := town_rule.get((b.county_code, b.township_code, r["id"]), 0))
+            ],
+        }
+        for b in township_totals
     ]
 
     sources = []
