@@ -300,9 +300,8 @@ def row_counts(settings: Settings) -> dict[str, Any]:
     if rules_summary.exists():
         r = json.loads(rules_summary.read_text(encoding="utf-8"))
         out["rules_skipped"] = [e["id"] for e in r["rules"] if e["status"] == "skipped"]
-    townships = settings.run_dir / "townships"
-    if townships.exists():
-        out["township_workbooks"] = sum(1 for _ in townships.rglob("*.xlsx"))
+    if (settings.run_dir / "index.html").exists():
+        out["township_workbooks"] = sum(1 for _ in (settings.run_dir / "townships").rglob("*.xlsx"))
     return out
 
 

@@ -30,6 +30,7 @@ from pipeline.reports.summary import (
     mask_id,
     summary_context,
     township_rule_table,
+    write_index_html,
     write_summary_html,
     write_summary_xlsx,
 )
@@ -337,3 +338,19 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     county = [c.value for c in wb["区县×规则"][3]]
     assert county == ["410822", "博爱县", 2, 2, 2, 6]
     assert json.dumps(context, default=str)  # plain values: the Prefect artifacts are built from them
+
+
+def test_a_night_without_warnings_still_has_a_summary_and_an_index(tmp_path: Path) -> None:
+    empty = prepare(history.annotate(tmp_path, WARNINGS.iloc[:0], D), HOUSEHOLDS, PERSONS)
+    assert write_township_books(empty, tmp_path / "townships", D, []) == []
+    rules = [{"id": "R07", "name": "死亡未停保", "status": "ran", "missing_sources": []}]
+    trend = history.trend(tmp_path, empty, D, whole_run=False)
+    context = summary_context(empty, [], {"rules": rules}, {"sources": {}}, {}, trend, D, False)
+    write_summary_html(tmp_path / "summary.html", context)
+    write_index_html(tmp_path / "index.html", context, [], [])
+    write_summary_xlsx(tmp_path / "summary.xlsx", township_rule_table(empty, ["R07"]), rules, D)
+    assert "本次没有预警" in (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert "本次没有预警" in (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "部分运行" in (tmp_path / "summary.html").read_text(encoding="utf-8")
+    ws = openpyxl.load_workbook(tmp_path / "summary.xlsx")["乡镇×规则"]
+    assert [c.value for c in ws[3]] == ["合计", None, None, None, 0, 0]
