@@ -18,12 +18,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.reports import COLUMNS, SHEET_LIST
+from pipeline.reports import COLUMNS, FILL_IN, SHEET_LIST
 from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW
 from pipeline.runs import run_all
 from pipeline.settings import Settings
 
 NIGHTS = (date(2026, 11, 28), date(2026, 11, 29))
+
+
+def data_range(column: str, last: int) -> str:
+    """The cells of ``column`` from the first data row to ``last``, as a spreadsheet writes them."""
+    first = FIRST_DATA_ROW + 1
+    return f"{column}{first}" if first == last else f"{column}{first}:{column}{last}"
 
 
 def _program(*names: str) -> str:
@@ -52,14 +58,23 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
     for book in books:
         county_code = book.parent.name.split("_")[0]
         township_code = book.name.split("_")[0]
-        ws = openpyxl.load_workbook(book, read_only=True)[SHEET_LIST]
-        rows = list(ws.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True))
+        ws = openpyxl.load_workbook(book)[SHEET_LIST]
+        cells = list(ws.iter_rows(min_row=FIRST_DATA_ROW + 1))
+        rows = [[c.value for c in r] for r in cells]
         ids = [r[1] for r in rows]
         mine = warnings[
             (warnings["county_code"] == county_code) & (warnings["township_code"] == township_code)
         ]
         assert sorted(ids) == sorted(mine["warning_id"]), book
         assert all(isinstance(r[id_col], str) and len(r[id_col]) == 18 for r in rows if r[id_col])
+        last = FIRST_DATA_ROW + len(rows)
+        kinds = {dv.type: str(dv.sqref) for dv in ws.data_validations.dataValidation}
+        assert kinds == {"list": data_range("O", last), "date": data_range("R", last)}
+        assert ws.protection.sheet
+        for row in cells:
+            for c, col in zip(row, COLUMNS, strict=True):
+                assert c.protection.locked == (col.header not in FILL_IN), (book.name, c.coordinate)
+                assert c.data_type != "f" and not (isinstance(c.value, str) and c.value[:1] in "=+-@")
         seen += ids
     assert sorted(seen) == sorted(warnings["warning_id"])  # none lost, none twice
     # The second night: warnings raised the night before are 持续 with the first night's date.
@@ -167,7 +182,7 @@ def test_libreoffice_reads_the_validations_locks_and_ids_as_written(run_dir: Pat
     last = ws.max_row
     assert ws.protection.sheet and ws.print_title_rows == f"${HEADER_ROW + 1}:${HEADER_ROW + 1}"
     kinds = {dv.type: str(dv.sqref) for dv in ws.data_validations.dataValidation}
-    assert kinds == {"list": f"O{FIRST_DATA_ROW + 1}:O{last}", "date": f"R{FIRST_DATA_ROW + 1}:R{last}"}
+    assert kinds == {"list": data_range("O", last), "date": data_range("R", last)}
     id_col = [c.header for c in COLUMNS].index("身份证号") + 1
     for r in range(FIRST_DATA_ROW + 1, last + 1):
         cell = ws.cell(r, id_col)
