@@ -51,6 +51,9 @@ FONT = "宋体"  # the default body font of Chinese office documents; LibreOffic
 FONT_SIZE = 11  # the sheet prints at about 65% to fit A4 landscape: 11 pt comes out near 7 pt
 LINE_SPACING = 1.45  # line height / font size: 宋体 in Excel about 1.3, Noto Sans CJK in LibreOffice 1.45
 LINE_HEIGHT = FONT_SIZE * LINE_SPACING  # points per wrapped line at FONT_SIZE
+MAX_ROW_HEIGHT = 409  # points: Excel's limit for one row
+SMALLER_SIZES = (9, 8, 7)  # evidence too long for one row at FONT_SIZE is set smaller, never cut
+LOW_CONFIDENCE = 0.95  # below this the 匹配可信度 cell is shaded: check the person is the right one
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,6 @@ def _formats(wb: Any) -> dict[str, Any]:
     }
 
 
-MAX_ROW_HEIGHT = 409  # points: Excel's limit for one row
-SMALLER_SIZES = (9, 8, 7)  # evidence too long for one row at FONT_SIZE is set smaller, never cut
-
-
 def evidence_size(text: str, width: float, others: int) -> tuple[int, float]:
     """(font size, row height) for a row whose evidence is ``text`` and whose other cells need
     ``others`` lines: FONT_SIZE when it fits under Excel's row limit, else the largest size that does."""
@@ -170,13 +169,10 @@ def evidence_size(text: str, width: float, others: int) -> tuple[int, float]:
         return FONT_SIZE, height
     for size in SMALLER_SIZES:
         ratio = FONT_SIZE / size  # a smaller font fits more per line and needs less height per line
-        height = size * LINE_SPACING * lines_needed(text, width * ratio) + 3
-        if height <= MAX_ROW_HEIGHT and LINE_HEIGHT * others + 3 <= MAX_ROW_HEIGHT:
+        height = max(size * LINE_SPACING * lines_needed(text, width * ratio), LINE_HEIGHT * others) + 3
+        if height <= MAX_ROW_HEIGHT:
             return size, height
     return SMALLER_SIZES[-1], MAX_ROW_HEIGHT
-
-
-LOW_CONFIDENCE = 0.95  # below this the 匹配可信度 cell is shaded: check the person is the right one
 
 
 def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, subtitle: str, run_date: date) -> None:
