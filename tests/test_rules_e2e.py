@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date, timedelta
 
 import numpy as np
@@ -493,6 +494,16 @@ def test_warnings_carry_checkable_evidence(warnings: pd.DataFrame) -> None:
     assert "身份证号完全一致" in r07["evidence"] and "殡葬火化信息" in r07["evidence"]
     r06 = warnings[(warnings["id_number"] == MA_GIRL)].iloc[0]
     assert "赵强" in r06["evidence"] and "2026-05-10" in r06["evidence"]
+    # The household's four monitoring rows differ only in the name: one line names all rows and
+    # members, and every row is still cited.
+    father = warnings[(warnings["id_number"] == ZHANG_FATHER) & (warnings["rule"] == "R01")].iloc[0]
+    monitoring = [line for line in father["evidence"].split("\n") if line.startswith("【防返贫监测】")]
+    assert len(monitoring) == 1 and re.search(
+        r"第\d+、\d+、\d+、\d+行:户编号 4108822020009002", monitoring[0]
+    )
+    assert "姓名 张磊、张德胜、王桂兰、张小龙" in monitoring[0] and "家庭年人均纯收入 9,500" in monitoring[0]
+    refs = json.loads(father["evidence_records"])
+    assert sum(r["source"] == "monitoring" for r in refs) == 4
 
 
 def test_one_warning_per_rule_and_person(warnings: pd.DataFrame) -> None:

@@ -108,6 +108,36 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
     return head + ":" + body + how
 
 
+def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
+    """One line for a household's rows of one file that differ only in the member's name.
+
+    A monitored household of six is six rows with the same 户编号, risk and income; quoted one by one
+    they fill a printed page per warning. Merged, the line still names every row and every member
+    (第25、26、27行:…姓名 张三、李四、王五…); the rows after the first keep no line of their own but
+    stay cited in ``evidence_records``.
+    """
+    names = [f for f in spec.fields if S.FIELD_KINDS.get(f) == S.Kind.NAME]
+    if not names or m.empty:
+        return m
+    rest = [f for f in spec.fields if f not in names]
+    key = m[["warning_id", S.FILE]].astype(str).agg("\x1f".join, axis=1)
+    for f in rest:
+        key = key + "\x1f" + m[f].map(lambda v: _fmt(v) or "")
+    first = ~key.duplicated()
+    grouped = m.groupby(key, sort=False)
+    merged = m[first].copy()
+    rows = grouped[S.ROW].agg(lambda r: "、".join(str(x) for x in r))
+    merged[S.ROW] = key[first].map(rows).to_numpy()
+    for f in names:
+        joined = grouped[f].agg(lambda v: "、".join(dict.fromkeys(str(x) for x in v if _fmt(x) is not None)))
+        joined = joined.where(joined.ne(""), None)
+        merged[f] = key[first].map(joined).to_numpy()
+    m = m.copy()
+    m["line"] = None
+    m.loc[first, "line"] = _lines(merged, spec).to_numpy()
+    return m
+
+
 def _cited(rule: Rule, hits: pd.DataFrame, fr: FactsResult, params: Params) -> pd.DataFrame:
     """The records each warning of ``rule`` cites, with the text line for each."""
     d = pd.Timestamp(params.run_date)
@@ -135,8 +165,12 @@ def _cited(rule: Rule, hits: pd.DataFrame, fr: FactsResult, params: Params) -> p
         m = m.sort_values(["warning_id", S.FILE, S.ROW])
         m["scope"] = spec.scope
         m["order"] = order
-        m["k"] = m.groupby("warning_id").cumcount()
-        m["line"] = _lines(m, spec)
+        if spec.scope == "household":
+            m = _merge_household_lines(m, spec)
+        else:
+            m["line"] = _lines(m, spec)
+        # k numbers the lines shown (a merged household line counts once)
+        m["k"] = m["line"].notna().groupby(m["warning_id"]).cumsum() - 1
         out.append(m[["warning_id", "order", "k", "scope", "line", *KEYS, MATCH_PROBABILITY]])
     if not out:
         return pd.DataFrame(columns=["warning_id", "order", "k", "scope", "line", *KEYS, MATCH_PROBABILITY])
@@ -175,8 +209,9 @@ def build_warnings(
         h["warning_id"] = [warning_id(rule.id, p) for p in h[PERSON_ID]]
         h[HOUSEHOLD_KEY] = h[PERSON_ID].map(hh[HOUSEHOLD_KEY])
         cited = _cited(rule, h, fr, params)
-        shown = cited[cited["k"] < MAX_LINES]
-        more = cited.groupby(["warning_id", "order"]).size().sub(MAX_LINES).clip(lower=0)
+        listed = cited[cited["line"].notna()]
+        shown = listed[listed["k"] < MAX_LINES]
+        more = listed.groupby(["warning_id", "order"]).size().sub(MAX_LINES).clip(lower=0)
         more = more[more > 0]
         extra = pd.DataFrame(
             {
