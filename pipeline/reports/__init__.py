@@ -36,6 +36,7 @@ from pipeline.reports.workbook import (
     VERDICTS,
     TownshipBook,
     file_name,
+    folder_name,
     rule_rows,
     write_workbook,
 )
@@ -75,7 +76,7 @@ def write_township_books(
     books = []
     for (county_code, township_code), rows in prepared.groupby(["county_code", "township_code"], sort=True):
         county, township = rows["county"].iloc[0], rows["township"].iloc[0]
-        rel = Path(f"{county_code}_{county}") / file_name(str(township_code), township)
+        rel = Path(folder_name(str(county_code), county)) / file_name(str(township_code), township)
         write_workbook(out / rel, rows, (county, township), run_date, rules_table)
         books.append(
             TownshipBook(

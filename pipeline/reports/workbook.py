@@ -115,9 +115,13 @@ def lines_needed(text: str, width: float) -> int:
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]')
 
 
+def folder_name(code: str, name: str) -> str:
+    """``<code>_<name>`` with characters a file system (or a zip of the folder) dislikes removed."""
+    return f"{code}_{_UNSAFE.sub('', name)}"
+
+
 def file_name(code: str, name: str) -> str:
-    """``<code>_<name>.xlsx`` with characters a file system dislikes removed from the name."""
-    return f"{code}_{_UNSAFE.sub('', name)}.xlsx"
+    return folder_name(code, name) + ".xlsx"
 
 
 @dataclass(frozen=True)
