@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 import flows  # noqa: F401  (sets logging/analytics environment before Prefect runs)
 from pipeline import stages
-from pipeline.reports.artifacts import ARTIFACT_KEYS, markdown_summary
+from pipeline.reports.artifacts import ARTIFACT_KEYS, markdown_summary, report_link
 from pipeline.runs import staged_run
 from pipeline.settings import Settings, today_shanghai
 from pipeline.sources import load_sources
@@ -72,7 +72,7 @@ def rules(settings: Settings, households_file: Path, rule_ids: list[str] | None)
 
 
 @task(cache_policy=NO_CACHE)
-def reports(settings: Settings, warnings_file: Path, whole_run: bool, final_run_dir: Path) -> int:
+def reports(settings: Settings, warnings_file: Path, whole_run: bool, final_run_dir: Path, out: Path) -> int:
     """Workbooks, summary and index; then what the Prefect UI shows of them (links to the final
     folder: the staging folder this task writes into is renamed when the run completes)."""
     result = stages.reports_stage(settings, warnings_file, whole_run)
@@ -91,7 +91,7 @@ def reports(settings: Settings, warnings_file: Path, whole_run: bool, final_run_
         ("index", "index.html", "各乡镇预警名单下载"),
     ):
         create_link_artifact(
-            link=(final_run_dir / name).resolve().as_uri(), link_text=text, key=ARTIFACT_KEYS[kind]
+            link=report_link(final_run_dir, out, name), link_text=text, key=ARTIFACT_KEYS[kind]
         )
     get_run_logger().info("reports: %d township workbooks", len(result.books))
     return len(result.books)
@@ -131,7 +131,7 @@ def nightly(
         person_index = match(settings, records)
         households_file = households(settings, person_index)
         warnings_file = rules(settings, households_file, rules_only)
-        reports(settings, warnings_file, not counties and not rules_only, run.final.run_dir)
+        reports(settings, warnings_file, not counties and not rules_only, run.final.run_dir, final.out)
         run.rows.update(stages.row_counts(settings))
         get_run_logger().info("rows per stage: %s", run.rows)
     return str(run.final.data_dir / "warnings.parquet")

@@ -354,3 +354,14 @@ def test_a_night_without_warnings_still_has_a_summary_and_an_index(tmp_path: Pat
     assert "部分运行" in (tmp_path / "summary.html").read_text(encoding="utf-8")
     ws = openpyxl.load_workbook(tmp_path / "summary.xlsx")["乡镇×规则"]
     assert [c.value for c in ws[3]] == ["合计", None, None, None, 0, 0]
+
+
+def test_artifact_links_use_the_served_address_when_there_is_one(tmp_path: Path) -> None:
+    from pipeline.reports.artifacts import report_link
+
+    run_dir = tmp_path / "reports" / "dry-run" / "2026-11-29"  # a dry run publishes under dry-run/
+    out = tmp_path / "reports"  # --out, the folder AD_REPORTS_URL serves
+    assert report_link(run_dir, out, "index.html", "http://10.0.0.5:8080/reports/") == (
+        "http://10.0.0.5:8080/reports/dry-run/2026-11-29/index.html"
+    )
+    assert report_link(run_dir, out, "index.html", "") == (run_dir / "index.html").resolve().as_uri()

@@ -5,6 +5,7 @@ Kept here, Prefect-free, so the text is tested like any other output. Counts onl
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,13 @@ def markdown_summary(context: dict[str, Any], run_dir: Path) -> str:
         f"- 乡镇名单: `{run_dir / 'townships'}` ({len(context['townships'])} 个工作簿)",
     ]
     return "\n".join(lines)
+
+
+def report_link(run_dir: Path, out: Path, name: str, base_url: str | None = None) -> str:
+    """Where a browser finds ``run_dir/name``: under AD_REPORTS_URL when the reports folder ``out``
+    (--out) is served over http (a browser will not follow a file:// link from the Prefect UI's
+    page), else a file:// URI."""
+    base = base_url if base_url is not None else os.environ.get("AD_REPORTS_URL")
+    if base:
+        return base.rstrip("/") + "/" + (run_dir / name).relative_to(out).as_posix()
+    return (run_dir / name).resolve().as_uri()
