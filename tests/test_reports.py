@@ -337,7 +337,7 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     assert towns["C3"].data_type == "s"  # township codes stay text
     county = [c.value for c in wb["区县×规则"][3]]
     assert county == ["410822", "博爱县", 2, 2, 2, 6]
-    assert json.dumps(context, default=str)  # plain values: the Prefect artifacts are built from them
+    assert json.dumps(context)  # plain values: the Prefect artifacts are built from them
 
 
 def test_a_night_without_warnings_still_has_a_summary_and_an_index(tmp_path: Path) -> None:

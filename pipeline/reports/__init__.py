@@ -19,6 +19,7 @@ from pipeline.eligibility.rules import RuleSet
 from pipeline.reports import history
 from pipeline.reports.prepare import prepare
 from pipeline.reports.summary import (
+    county_rule_table,
     mask_id,
     summary_context,
     township_rule_table,
@@ -93,14 +94,6 @@ def write_township_books(
     return books
 
 
-def _county_rule(warnings: pd.DataFrame, rule_ids: list[str]) -> list[dict[str, Any]]:
-    if not len(warnings):
-        return []
-    t = warnings.groupby(["county", "rule"]).size().unstack("rule", fill_value=0).reindex(columns=rule_ids, fill_value=0)
-    t["合计"] = t.sum(axis=1)
-    return [{"区县": str(k), **{str(c): int(v) for c, v in row.items()}} for k, row in t.iterrows()]
-
-
 def write_reports(
     run_dir: Path,
     warnings_file: Path,
@@ -131,9 +124,8 @@ def write_reports(
     context = summary_context(prepared, books, rules_summary, quality, match, trend, run_date, whole_run)
     write_summary_html(run_dir / "summary.html", context)
     rule_ids = [r["id"] for r in rules_summary.get("rules", [])]
-    write_summary_xlsx(
-        run_dir / "summary.xlsx", township_rule_table(prepared, rule_ids), rules_summary.get("rules", []), run_date
-    )
+    by_township = township_rule_table(prepared, rule_ids)
+    write_summary_xlsx(run_dir / "summary.xlsx", by_township, rules_summary.get("rules", []), run_date)
     extra = [
         ("乡镇×规则统计表", "summary.xlsx"),
         ("数据质量汇总", "data_quality/summary.xlsx"),
@@ -142,4 +134,8 @@ def write_reports(
     write_index_html(run_dir / "index.html", context, books, [(k, v) for k, v in extra if (run_dir / v).exists()])
     history.record(state, prepared, run_date, whole_run)  # last: state changes only when all is written
     log.info("reports: %d workbooks, %d warnings", len(books), len(prepared))
-    return ReportsResult(run_dir, books, context, _county_rule(prepared, rule_ids))
+    by_county = county_rule_table(by_township, rule_ids)
+    county_rule = [
+        {"区县": r["county"], **{k: int(r[k]) for k in [*rule_ids, "合计"]}} for r in by_county.to_dict("records")
+    ]
+    return ReportsResult(run_dir, books, context, county_rule)

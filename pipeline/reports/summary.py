@@ -267,13 +267,20 @@ def _write_count_sheet(
     ws.repeat_rows(1)
 
 
+def county_rule_table(table: pd.DataFrame, rule_ids: list[str]) -> pd.DataFrame:
+    """``township_rule_table`` summed per county (same columns, without the township ones)."""
+    counts = [*rule_ids, "合计"]
+    if not len(table):
+        return table.drop(columns=["township_code", "township"])
+    return table.groupby(["county_code", "county"], as_index=False)[counts].sum()
+
+
 def write_summary_xlsx(path: Path, table: pd.DataFrame, rules: list[dict[str, Any]], run_date: date) -> None:
     """summary.xlsx: 乡镇×规则 (``township_rule_table``) and the same summed per county (区县×规则)."""
     import xlsxwriter
 
     day = run_date.isoformat()
-    counts = [r["id"] for r in rules] + ["合计"]
-    by_county = table.groupby(["county_code", "county"], as_index=False)[counts].sum() if len(table) else table
+    by_county = county_rule_table(table, [r["id"] for r in rules])
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:
         _write_count_sheet(
