@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline import keys as hkeys
 from pipeline import schema as S
 from pipeline.match.cluster import UnionFind
 from pipeline.normalize.common import mode_by
@@ -50,14 +51,10 @@ _TEKUN = ("城市特困", "农村特困")
 
 def _member_keys(records: pd.DataFrame) -> pd.Series:
     """The household key each record names: M:<户编号> (monitoring) or A:<户主身份证号> (assistance)."""
-    mon = "M:" + records[S.HOUSEHOLD_NO].astype("object")
-    usable_head = records[S.HEAD_ID_STATUS].isin([s.value for s in S.USABLE_ID])
-    head = ("A:" + records[S.HEAD_ID].astype("object")).where(usable_head, None)
+    mon = hkeys.monitored(records[S.HOUSEHOLD_NO])
+    head = hkeys.headed(records[S.HEAD_ID], records[S.HEAD_ID_STATUS])
     # A roster row whose head ID is unusable still names a household: its head's name and township.
-    head_by_name = (
-        "A?:" + records[S.HEAD_NAME].astype("object") + ":" + records[S.TOWNSHIP_CODE].astype("object")
-    )
-    head = head.where(head.notna(), head_by_name)
+    head = head.where(head.notna(), hkeys.head_named(records[S.HEAD_NAME], records[S.TOWNSHIP_CODE]))
     key = mon.where(records[S.SOURCE].eq("monitoring") & records[S.HOUSEHOLD_NO].notna(), None)
     return key.where(key.notna(), head.where(records[S.SOURCE].eq("assistance"), None))
 
@@ -99,13 +96,14 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     # The household's key: its smallest M: key, else its smallest A: key, else the person's own.
     key_of_root: dict[int, str] = {}
     for h, root in sorted(
-        zip(hh_keys, roots[len(people) :], strict=True), key=lambda t: (not t[0].startswith("M:"), t[0])
+        zip(hh_keys, roots[len(people) :], strict=True),
+        key=lambda t: (not t[0].startswith(hkeys.MONITORED), t[0]),
     ):
         key_of_root.setdefault(int(root), str(h))
     out = pd.DataFrame({PERSON_ID: people, "root": person_root})
     # Without a monitoring or roster key: the smallest person id of the group (a student and guardian).
     first = out.groupby("root")[PERSON_ID].min()
-    out[HOUSEHOLD_KEY] = [key_of_root.get(int(root), f"P:{first[root]}") for root in person_root]
+    out[HOUSEHOLD_KEY] = [key_of_root.get(int(root), hkeys.person(first[root])) for root in person_root]
 
     roster = r[r[S.SOURCE].eq("assistance") & r[S.ASSISTANCE_STATUS].eq("正常")]
     flags = pd.DataFrame({PERSON_ID: roster[PERSON_ID]})

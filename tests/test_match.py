@@ -16,11 +16,10 @@ import pytest
 
 from pipeline import schema as S
 from pipeline.match import Decisions, link
-from pipeline.match.blocking import one_edit_corrections
 from pipeline.match.cluster import connected_components
 from pipeline.match.settings import load_matching
 from pipeline.match.stable import assign
-from pipeline.normalize.ids import check_char, normalize_id
+from pipeline.normalize.ids import check_char, normalize_id, one_edit_corrections
 from pipeline.normalize.names import name_pinyin, normalize_name
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import PROJECT_ROOT, Settings

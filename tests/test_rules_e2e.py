@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.normalize.ids import check_chars
 from pipeline.runs import run_all
 from pipeline.sample import SampleSpec, generate
-from pipeline.sample.population import check_chars
 from pipeline.settings import Settings
 
 D = date(2026, 11, 29)

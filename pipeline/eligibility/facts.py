@@ -23,7 +23,7 @@ from pipeline.households import (
     URBAN,
     id_holders,
 )
-from pipeline.match.blocking import one_edit_corrections
+from pipeline.normalize.ids import one_edit_corrections
 from pipeline.params import Params
 
 MATCH_PROBABILITY = "match_probability"

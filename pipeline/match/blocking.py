@@ -14,57 +14,11 @@ import pandas as pd
 from pipeline import schema as S
 from pipeline.match.prepare import ANCHOR_ID, BIRTH_YEAR, SURNAME, TYPO_ID
 from pipeline.match.settings import MatchSettings, Pass
+from pipeline.normalize.ids import one_edit_corrections
 
 log = logging.getLogger(__name__)
 
-_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 LEFT, RIGHT, PASS = "left", "right", "pass"
-
-
-def one_edit_corrections(typo_ids: pd.Series) -> pd.DataFrame:
-    """Every valid 18-character ID one substitution or one adjacent swap away from each typo'd ID.
-
-    A single wrong digit at position p leaves at most one digit at p that restores the check
-    character (the weights are all nonzero mod 11), so each ID has at most 17 substitution
-    candidates, one check-character fix, and up to 16 swap candidates that happen to pass.
-
-    Returns columns ``index`` (the typo'd record) and ``candidate`` (a valid ID).
-    """
-    s = typo_ids.dropna()
-    if s.empty:
-        return pd.DataFrame({"index": pd.Series(dtype="int64"), "candidate": pd.Series(dtype="object")})
-    m = np.frombuffer(s.to_numpy().astype("S18").tobytes(), dtype=np.uint8).reshape(-1, 18).copy()
-    idx = s.index.to_numpy()
-    variants: list[np.ndarray] = []
-    owners: list[np.ndarray] = []
-    # Substitutions in the first 17 positions, all ten digits (invalid ones are filtered below).
-    for p in range(17):
-        for d in range(10):
-            v = m.copy()
-            v[:, p] = 48 + d
-            keep = m[:, p] != 48 + d
-            variants.append(v[keep])
-            owners.append(idx[keep])
-    # The check character itself mistyped.
-    v = m.copy()
-    v[:, 17] = _CHECK[((m[:, :17].astype(np.int64) - 48) @ _WEIGHTS) % 11]
-    variants.append(v)
-    owners.append(idx)
-    # Adjacent transpositions (including into the check character position).
-    for p in range(17):
-        v = m.copy()
-        v[:, [p, p + 1]] = v[:, [p + 1, p]]
-        keep = m[:, p] != m[:, p + 1]
-        variants.append(v[keep])
-        owners.append(idx[keep])
-    allv = np.concatenate(variants)
-    own = np.concatenate(owners)
-    digits_ok = (allv[:, :17] >= 48).all(axis=1) & (allv[:, :17] <= 57).all(axis=1)
-    check = _CHECK[((allv[:, :17].astype(np.int64) - 48) @ _WEIGHTS) % 11]
-    ok = digits_ok & (check == allv[:, 17])
-    ids = allv[ok].view("S18").ravel().astype(str)
-    return pd.DataFrame({"index": own[ok], "candidate": ids}).drop_duplicates()
 
 
 def _key_frame(r: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline import keys as hkeys
 from pipeline import schema as S
 
 #: Columns read from records.parquet.
@@ -41,7 +42,7 @@ BIRTH_LO = "birth_lo"  # earliest possible birth date, in days since 1970 (exact
 BIRTH_HI = "birth_hi"  # latest possible birth date; an age stated at an event gives a one-year window
 _YEAR = 365.2425
 SURNAME = "surname"
-HOUSEHOLD = "household"  # "H:<户编号>" or "A:<户主身份证号>"
+HOUSEHOLD = "household"  # a household key (pipeline.keys): M:<户编号> or A:<户主身份证号>
 NATURAL_KEY = "natural_key"  # a key of the record that is stable from one month's extract to the next
 DETACHED = "detached"
 CARRIED_ID = "carried_id"  # the ID a detached record carried (its guardian's)
@@ -73,9 +74,9 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     r[BIRTH_YEAR] = birth.dt.year.astype("Float64").fillna(age_year.astype("Float64"))
     _birth_window(r, birth, event, pd.to_numeric(r[S.AGE], errors="coerce"))
     r[SURNAME] = surname_of(r[S.NAME].astype("object").fillna(""))
-    hh_no = "H:" + r[S.HOUSEHOLD_NO].astype("object")
-    head = ("A:" + r[S.HEAD_ID].astype("object")).where(r[S.HEAD_ID_STATUS].isin(["valid", "upgraded"]), None)
-    r[HOUSEHOLD] = _one_key_per_household(hh_no.where(r[S.HOUSEHOLD_NO].notna(), head), r[ANCHOR_ID])
+    hh_no = hkeys.monitored(r[S.HOUSEHOLD_NO])
+    head = hkeys.headed(r[S.HEAD_ID], r[S.HEAD_ID_STATUS])
+    r[HOUSEHOLD] = _one_key_per_household(hh_no.where(hh_no.notna(), head), r[ANCHOR_ID])
     r[DISABLED] = _known_disabled(r)
     r[DETACHED] = False
     r[CARRIED_ID] = None
@@ -92,10 +93,10 @@ def _one_key_per_household(household: pd.Series, anchor: pd.Series) -> pd.Series
     """Give a 低保 household (keyed by its head's ID) the 户编号 of the monitored household its head
     belongs to, so a monitoring row and an assistance row of one family compare as one household."""
     monitored = pd.DataFrame({"h": household, "id": anchor}).dropna()
-    monitored = monitored[monitored["h"].str.startswith("H:")].drop_duplicates("id")
-    by_member = dict(zip("A:" + monitored["id"], monitored["h"], strict=True))
+    monitored = monitored[hkeys.is_monitored(monitored["h"])].drop_duplicates("id")
+    by_member = dict(zip(hkeys.of_head(monitored["id"]), monitored["h"], strict=True))
     same = household.map(by_member)
-    return same.where(same.notna() & household.fillna("").str.startswith("A:"), household)
+    return same.where(same.notna() & hkeys.is_headed(household), household)
 
 
 #: Sources whose rows say the person holds a disability certificate.
@@ -135,8 +136,7 @@ def natural_keys(r: pd.DataFrame) -> pd.Series:
     """
     name = r[S.NAME].astype("object").fillna("?")
     where = (
-        r[HOUSEHOLD]
-        .astype("object")
+        hkeys.in_natural_key(r[HOUSEHOLD].astype("object"))
         .fillna(r[S.TOWNSHIP_CODE].astype("object"))
         .fillna(r[S.COUNTY_CODE].astype("object"))
     )
@@ -218,8 +218,8 @@ class Households:
 
 def households(r: pd.DataFrame) -> Households:
     rows = r.loc[r[HOUSEHOLD].notna() & r[ANCHOR_ID].notna(), [HOUSEHOLD, ANCHOR_ID]]
-    heads = r.loc[r[HOUSEHOLD].fillna("").str.startswith("A:"), [HOUSEHOLD]].drop_duplicates()
-    heads[ANCHOR_ID] = heads[HOUSEHOLD].str.slice(2)
+    heads = r.loc[hkeys.is_headed(r[HOUSEHOLD]), [HOUSEHOLD]].drop_duplicates()
+    heads[ANCHOR_ID] = hkeys.head_id(heads[HOUSEHOLD])
     both = pd.concat([rows, heads], ignore_index=True).drop_duplicates()
     carried = set(r[CARRIED_ID].dropna())
     mine = both[both[ANCHOR_ID].isin(carried)]

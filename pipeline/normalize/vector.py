@@ -14,12 +14,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.normalize.common import clean_text, map_distinct, map_distinct_attrs, squeeze
-from pipeline.normalize.ids import _CATEGORY, _GRADE, _PROVINCES, normalize_id, parse_cert
+from pipeline.normalize.ids import (
+    _CATEGORY,
+    _GRADE,
+    _PROVINCES,
+    ascii_matrix,
+    check_bytes,
+    check_chars,
+    normalize_id,
+    parse_cert,
+)
 from pipeline.normalize.values import Unreadable, normalize_phone, parse_money
 from pipeline.schema import IdStatus
 
-_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _PROVINCE_CODES = np.array(sorted(int(p) for p in _PROVINCES))
 
 
@@ -72,11 +79,6 @@ def _valid_ymd(ymd: pd.Series) -> np.ndarray:
     return (d.notna() & (d >= pd.Timestamp(1890, 1, 1)) & (d <= pd.Timestamp(2100, 1, 1))).to_numpy()
 
 
-def _check_chars(first17: np.ndarray) -> np.ndarray:
-    m = np.frombuffer(first17.astype("S17").tobytes(), dtype=np.uint8).reshape(-1, 17).astype(np.int64) - 48
-    return _CHECK[(m @ _WEIGHTS) % 11]
-
-
 def normalize_ids_vec(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Column form of :func:`pipeline.normalize.ids.normalize_id`: (values, status texts)."""
     idx = series.index
@@ -94,9 +96,8 @@ def normalize_ids_vec(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     if is18.any():
         s = c[is18]
-        arr = s.to_numpy().astype("S18")
-        raw = np.frombuffer(arr.tobytes(), dtype=np.uint8).reshape(-1, 18)
-        check_ok = _CHECK[((raw[:, :17].astype(np.int64) - 48) @ _WEIGHTS) % 11] == raw[:, 17]
+        raw = ascii_matrix(s.to_numpy(), 18)
+        check_ok = check_bytes(raw) == raw[:, 17]
         prov_ok = np.isin((raw[:, 0].astype(np.int64) - 48) * 10 + raw[:, 1] - 48, _PROVINCE_CODES)
         ok = check_ok & prov_ok & _valid_ymd(s.str.slice(6, 14))
         zeros = s.str.endswith("000").to_numpy()
@@ -110,7 +111,7 @@ def normalize_ids_vec(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         full17 = (s.str.slice(0, 6) + "19" + s.str.slice(6, 15)).to_numpy().astype(str)
         prov = s.str.slice(0, 2).isin(_PROVINCES).to_numpy()
         ok = prov & _valid_ymd(pd.Series(full17).str.slice(6, 14))
-        upgraded = np.char.add(full17, _check_chars(full17).view("S1").astype(str))
+        upgraded = np.char.add(full17, check_chars(full17))
         zeros = np.char.endswith(upgraded, "000")
         st = np.where(
             ok, np.where(zeros, IdStatus.MANGLED.value, IdStatus.UPGRADED.value), IdStatus.INVALID.value

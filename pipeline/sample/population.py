@@ -13,21 +13,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pipeline.normalize.ids import check_chars
 from pipeline.normalize.places import Gazetteer
 from pipeline.sample import vocab
 
-_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_CHECK = np.array(list("10X98765432"))
 # Area codes of people born elsewhere who live here (济源, 郑州, 新乡, 洛阳, 南阳, other provinces).
 _MIGRANT_AREAS = np.array(
     ["410881", "410102", "410105", "410702", "410302", "411302", "130102", "370102", "140105"]
 )
-
-
-def check_chars(first17: np.ndarray) -> np.ndarray:
-    """Vectorized GB 11643 check characters of an array of 17-digit strings."""
-    digits = np.frombuffer("".join(first17).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
-    return np.asarray(_CHECK[(digits.astype(np.int64) @ _WEIGHTS) % 11])
 
 
 @dataclass
