@@ -3,51 +3,97 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.settings import PROJECT_ROOT, today_shanghai
+from pipeline.config import RunConfig
+from pipeline.errors import ActiveDiscoveryError
+from pipeline.settings import Settings
+
+#: Exit codes (README, "Exit codes"). A crash (a bug) exits 1 with a traceback, as Python does.
+EXIT_OK = 0
+EXIT_USAGE = 2  # argparse: a wrong flag
+EXIT_REFUSED = 3  # the run failed or refused for a reason it names: a rule file, a lock, a folder
+
+
+class _DropKnownErrors(logging.Filter):
+    """Prefect logs a failed flow's exception with its traceback; for the project's own errors the
+    CLI prints one line instead, so those records are dropped from the console (the Prefect API
+    and UI still get them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ActiveDiscoveryError):
+            return False
+        return "ActiveDiscoveryError" not in record.getMessage() and not any(
+            name in record.getMessage() for name in _KNOWN_ERROR_NAMES
+        )
+
+
+_KNOWN_ERROR_NAMES = ("ConfigError", "RunLockedError", "StateLockedError", "SourceFileError", "ContractError")
+
+
+@contextmanager
+def _quiet_prefect_tracebacks() -> Iterator[None]:
+    handlers = [h for name in ("prefect", "prefect.flow_runs", "prefect.task_runs") for h in _handlers(name)]
+    f = _DropKnownErrors()
+    for h in handlers:
+        h.addFilter(f)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(f)
+
+
+def _handlers(name: str) -> list[logging.Handler]:
+    return list(logging.getLogger(name).handlers)
 
 
 def _summary_lines(run_dir: Path) -> list[str]:
-    path = run_dir / "data_quality" / "summary.json"
-    if not path.exists():
+    from pipeline.contracts import (
+        INDEX_HTML,
+        MATCH_SUMMARY,
+        QUALITY,
+        SUMMARY_HTML,
+        TOWNSHIPS,
+        WARNINGS,
+        MatchSummary,
+        QualitySummary,
+    )
+
+    if not QUALITY.at(run_dir).exists():
         return []
-    s = json.loads(path.read_text(encoding="utf-8"))
-    lines = [f"run {s['run_date']}: {s['records']} records accepted"]
-    match = run_dir / "data" / "match_summary.json"
-    if match.exists():
-        m = json.loads(match.read_text(encoding="utf-8"))
+    s = QualitySummary.read(QUALITY.at(run_dir))
+    lines = [f"run {s.run_date}: {s.records} records accepted"]
+    if MATCH_SUMMARY.at(run_dir).exists():
+        m = MatchSummary.read(MATCH_SUMMARY.at(run_dir))
         lines.append(
-            f"  linked into {m['persons']} people; {m['review_pairs']} pairs for review"
-            " (review/match_review.xlsx)"
+            f"  linked into {m.persons} people; {m.review_pairs} pairs for review (review/match_review.xlsx)"
         )
-    warnings = run_dir / "data" / "warnings.parquet"
-    if warnings.exists():
+    if WARNINGS.at(run_dir).exists():
         import pandas as pd
 
-        rules = pd.read_parquet(warnings, columns=["rule"])["rule"].value_counts().sort_index()
+        rules = pd.read_parquet(WARNINGS.at(run_dir), columns=["rule"])["rule"].value_counts().sort_index()
         by_rule = ", ".join(f"{k} {v}" for k, v in rules.items())
-        lines.append(f"  {int(rules.sum())} warnings ({by_rule or 'none'}) in data/warnings.parquet")
-    townships = run_dir / "townships"
-    if townships.exists():
-        books = sum(1 for _ in townships.rglob("*.xlsx"))
-        lines.append(f"  {books} township workbooks in townships/; open {run_dir / 'index.html'}")
-        lines.append(f"  city summary: {run_dir / 'summary.html'}")
-    for key, e in s["sources"].items():
-        if e["status"] == "ok":
-            lines.append(
-                f"  {key:<11} ok      read {e.get('rows_read', 0):>8}  rejected {e.get('rejected', 0):>6}"
-            )
+        lines.append(f"  {int(rules.sum())} warnings ({by_rule or 'none'}) in {WARNINGS.path}")
+    if TOWNSHIPS.at(run_dir).exists():
+        books = sum(1 for _ in TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
+        lines.append(f"  {books} township workbooks in {TOWNSHIPS.path}/; open {INDEX_HTML.at(run_dir)}")
+        lines.append(f"  city summary: {SUMMARY_HTML.at(run_dir)}")
+    for key, e in s.sources.items():
+        if e.ok:
+            lines.append(f"  {key:<11} ok      read {e.rows_read:>8}  rejected {e.rejected:>6}")
         else:
-            lines.append(f"  {key:<11} {e['status'].upper():<7} {e.get('error') or e.get('error_zh') or ''}")
-    if s.get("unknown_folders"):
-        lines.append(f"  skipped folders naming no known source: {', '.join(s['unknown_folders'])}")
+            lines.append(f"  {key:<11} {e.status.upper():<7} {e.error or e.error_zh or ''}")
+    if s.unknown_folders:
+        lines.append(f"  skipped folders naming no known source: {', '.join(s.unknown_folders)}")
     return lines
 
 
@@ -73,12 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="active-discovery")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the nightly flow once")
-    run.add_argument("--extracts", default=str(PROJECT_ROOT / "data" / "sample"))
-    run.add_argument("--out", default=str(PROJECT_ROOT / "reports"))
+    # No defaults here: Settings.build has the one set (flag, else AD_* variable, else built-in).
+    run.add_argument("--extracts", default=None, help="extracts folder (default: AD_EXTRACTS or data/sample)")
+    run.add_argument("--out", default=None, help="reports folder (default: AD_OUT or reports)")
     run.add_argument(
         "--run-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, Beijing)"
     )
-    run.add_argument("--state", default=str(PROJECT_ROOT / "data" / "state"))
+    run.add_argument("--state", default=None, help="state folder (default: AD_STATE or data/state)")
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait this long for another run holding the state or date (default: refuse at once)",
+    )
     run.add_argument("--dry-run", action="store_true", help="write to <out>/dry-run/ and change no state")
     run.add_argument(
         "--counties", nargs="+", default=None, metavar="CODE", help="only these 6-digit county codes"
@@ -121,23 +175,31 @@ def main(argv: list[str] | None = None) -> int:
         serve(cron=a.cron, port=a.port)
         return 0
 
-    from flows.nightly import nightly  # imported late: Prefect's import is slow
+    settings = Settings.build(extracts=a.extracts, out=a.out, state=a.state, run_date=a.run_date)
+    try:
+        # Fail in a second, not after Prefect has started, when a rule or settings file is wrong
+        # (the flow loads and checks it again inside the run, for scheduled and UI runs).
+        RunConfig.load(settings, a.counties, a.rules)
+        from flows.nightly import nightly  # imported late: Prefect's import is slow
 
-    run_date = a.run_date or today_shanghai()
-    with progress:
-        nightly(
-            run_date=run_date,
-            extracts=a.extracts,
-            out=a.out,
-            state=a.state,
-            counties=a.counties,
-            rules_only=a.rules,
-            dry_run=a.dry_run,
-        )
-    out = Path(a.out) / "dry-run" if a.dry_run else Path(a.out)
-    for line in _summary_lines(out / run_date.isoformat()):
+        with progress, _quiet_prefect_tracebacks():
+            nightly(
+                run_date=settings.run_date,
+                extracts=str(settings.extracts),
+                out=str(settings.out),
+                state=str(settings.state),
+                counties=a.counties,
+                rules_only=a.rules,
+                dry_run=a.dry_run,
+                wait_seconds=a.wait,
+            )
+    except ActiveDiscoveryError as e:
+        sys.stderr.write(f"active-discovery: {e}\n")
+        return EXIT_REFUSED
+    out = settings.out / "dry-run" if a.dry_run else settings.out
+    for line in _summary_lines(out / settings.run_date.isoformat()):
         sys.stdout.write(line + "\n")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

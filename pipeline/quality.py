@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from pipeline import schema as S
+from pipeline.contracts import QualitySummary
 from pipeline.sources import SourceSpec
 
 _REJECT_HEADERS = ("文件", "行号", "原因")
@@ -58,24 +58,24 @@ def write_rejected(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd
 _STATUS_ZH = {"ok": "正常", "failed": "失败(未使用)", "missing": "未提供"}
 
 
-def write_summary_xlsx(path: Path, summary: dict[str, Any]) -> None:
+def write_summary_xlsx(path: Path, summary: QualitySummary) -> None:
     """The per-source quality summary in Chinese, one row per known source."""
     import xlsxwriter
 
     rows = []
-    for key, s in summary["sources"].items():
+    for key, s in summary.sources.items():
         rows.append(
             [
-                s["label"],
+                s.label,
                 key,
-                _STATUS_ZH.get(s["status"], s["status"]),
-                len(s.get("files", [])),
-                s.get("rows_read", 0),
-                s.get("rejected", 0),
-                s.get("accepted", 0),
-                "; ".join(f"{k}({v})" for k, v in list(s.get("reasons", {}).items())[:5]),
-                "; ".join(f"{k}({v})" for k, v in list(s.get("flags", {}).items())[:5]),
-                s.get("error_zh") or "",
+                _STATUS_ZH.get(s.status, s.status),
+                len(s.files),
+                s.rows_read,
+                s.rejected,
+                s.accepted,
+                "; ".join(f"{k}({v})" for k, v in list(s.reasons.items())[:5]),
+                "; ".join(f"{k}({v})" for k, v in list(s.flags.items())[:5]),
+                s.error_zh or "",
             ]
         )
     headers = [
@@ -96,7 +96,7 @@ def write_summary_xlsx(path: Path, summary: dict[str, Any]) -> None:
         ws = wb.add_worksheet("数据质量汇总")
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        ws.write_string(0, 0, f"数据质量汇总(运行日期 {summary['run_date']})", wb.add_format({"bold": True}))
+        ws.write_string(0, 0, f"数据质量汇总(运行日期 {summary.run_date})", wb.add_format({"bold": True}))
         for j, h in enumerate(headers):
             ws.write_string(1, j, h, head)
         for i, r in enumerate(rows, start=2):
@@ -109,9 +109,7 @@ def write_summary_xlsx(path: Path, summary: dict[str, Any]) -> None:
         ws.set_column(1, 6, 10)
         ws.set_column(7, 9, 45)
         ws.freeze_panes(2, 0)
-        if summary.get("unknown_folders"):
-            ws.write_string(
-                len(rows) + 3, 0, "未识别的文件夹(已跳过):" + "、".join(summary["unknown_folders"])
-            )
+        if summary.unknown_folders:
+            ws.write_string(len(rows) + 3, 0, "未识别的文件夹(已跳过):" + "、".join(summary.unknown_folders))
     finally:
         wb.close()

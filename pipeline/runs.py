@@ -1,16 +1,18 @@
 """Running a night safely: one run per date at a time, outputs staged then moved into place, and a
 manifest saying exactly what went in and what came out.
 
-``staged_run`` is the one wrapper both the Prefect flow and the Prefect-free ``run_all`` use:
+``run_night`` is the one way a night runs: the Prefect flow and the Prefect-free ``run_all`` both
+call it, the flow passing a ``call`` that runs each stage as a Prefect task. It wraps the stages of
+``pipeline.stages.STAGES`` in ``staged_run``:
 
     with staged_run(settings) as run:
-        ...stages write under run.settings.run_dir (a staging folder)...
-        run.rows["records"] = 123
+        ...stages write under run.run_dir (a staging folder), state through run.state...
 
-On success the staging folder replaces ``<out>/<run_date>`` in one rename; on failure it is moved
-to ``<out>/.failed/`` with its manifest, ``<out>/<run_date>`` is left as it was, and the optional
-notification hook is called. A run killed outright leaves only its staging folder, which the next
-run of that date removes.
+The output folder is locked for the date and the state folder for the whole run
+(``pipeline.state``). On success the staging folder replaces ``<out>/<run_date>`` in one rename; on
+failure it is moved to ``<out>/.failed/`` with its manifest, ``<out>/<run_date>`` is left as it
+was, and the optional notification hook is called. A run killed outright leaves only its staging
+folder, which the next run of that date removes.
 """
 
 from __future__ import annotations
@@ -25,20 +27,23 @@ import subprocess
 import time
 import traceback
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.config import RunConfig
+from pipeline.contracts import MANIFEST, QUALITY, ContractError, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
+from pipeline.stages import STAGES, Stage, StageContext, row_counts
+from pipeline.state import StateStore
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "run_manifest.json"
 STAGING, FAILED, LOCKS = ".staging", ".failed", ".locks"
 
 
@@ -48,10 +53,11 @@ class RunLockedError(ActiveDiscoveryError):
 
 @dataclass
 class Run:
-    """What a run in progress knows: its staging settings and the figures for the manifest."""
+    """What a run in progress knows: where it writes, its state, and the figures for the manifest."""
 
     final: Settings
-    settings: Settings  # like final, but writing under the staging folder
+    run_dir: Path  # the staging folder that becomes final.run_dir when the run completes
+    state: StateStore  # final.state, or a throw-away copy for a dry run
     dry_run: bool
     started: datetime
     rows: dict[str, Any] = field(default_factory=dict)
@@ -94,19 +100,13 @@ def code_version() -> str:
 
 
 def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
-    s = run.settings
-    quality = s.quality_dir / "summary.json"
+    s = run.final
     rejected: dict[str, Any] = {}
-    if quality.exists():
-        summary = json.loads(quality.read_text(encoding="utf-8"))
+    if QUALITY.at(run.run_dir).exists():
+        summary = QualitySummary.read(QUALITY.at(run.run_dir))
         rejected = {
-            k: {
-                "status": e["status"],
-                "rows_read": e.get("rows_read"),
-                "rejected": e.get("rejected"),
-                "error": e.get("error"),
-            }
-            for k, e in summary["sources"].items()
+            k: {"status": e.status, "rows_read": e.rows_read, "rejected": e.rejected, "error": e.error}
+            for k, e in summary.sources.items()
         }
     return {
         "run_date": s.run_date.isoformat(),
@@ -127,7 +127,7 @@ def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    MANIFEST.at(folder).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def notify_failure(manifest: dict[str, Any]) -> None:
@@ -175,30 +175,46 @@ def _lock(out: Path, run_date: str, wait_seconds: float) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _holder(final: Settings) -> str:
+    return (
+        f"the run for {final.run_date.isoformat()} into {final.out} "
+        f"(pid {os.getpid()}, started {datetime.now(TIMEZONE).isoformat(timespec='seconds')})"
+    )
+
+
 @contextmanager
 def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) -> Iterator[Run]:
-    """Lock the date, stage the outputs, write the manifest, publish or set aside (module docstring).
+    """Lock the date and the state, stage the outputs, write the manifest, publish or set aside
+    (module docstring).
 
     With ``dry_run`` the reports go to ``<out>/dry-run/<run_date>`` and the state folder is a copy
-    made for this run and thrown away, so no person IDs, verdicts or case state change.
+    made for this run (under the state lock) and thrown away, so no person IDs, verdicts or case
+    state change.
     """
     if dry_run:
         final = replace(final, out=final.out / "dry-run")
     date_text = final.run_date.isoformat()
-    with _lock(final.out, date_text, wait_seconds):
+    real_state = StateStore(final.state)
+    with _lock(final.out, date_text, wait_seconds), ExitStack() as stack:
         staging_root = final.out / STAGING
         for leftover in staging_root.glob(f"{date_text}-*"):  # from a run that was killed
             shutil.rmtree(leftover, ignore_errors=True)
         stamp = datetime.now(TIMEZONE).strftime("%Y%m%dT%H%M%S")
         work = staging_root / f"{date_text}-{stamp}-{os.getpid()}"
-        state = final.state
         if dry_run:
-            state = work / "state"
-            if final.state.exists():
-                shutil.copytree(final.state, state)
-        settings = replace(final, out=work, state=state)
-        run = Run(final=final, settings=settings, dry_run=dry_run, started=datetime.now(TIMEZONE))
-        settings.run_dir.mkdir(parents=True, exist_ok=True)
+            with real_state.lock(f"a dry run copying it ({_holder(final)})", wait_seconds):
+                state = real_state.copy_to(work / "state")
+        else:
+            stack.enter_context(real_state.lock(_holder(final), wait_seconds))
+            state = real_state
+        run = Run(
+            final=final,
+            run_dir=work / date_text,
+            state=state,
+            dry_run=dry_run,
+            started=datetime.now(TIMEZONE),
+        )
+        run.run_dir.mkdir(parents=True, exist_ok=True)
         try:
             yield run
         except BaseException as e:
@@ -207,14 +223,14 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
             manifest["traceback"] = traceback.format_exc(limit=20)
             failed = final.out / FAILED / f"{date_text}-{stamp}"
             failed.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(settings.run_dir), str(failed))
+            shutil.move(str(run.run_dir), str(failed))
             _write_manifest(failed, manifest)
             shutil.rmtree(work, ignore_errors=True)
             log.error("run %s failed: %s; partial output set aside in %s", date_text, reason, failed)
             notify_failure(manifest)
             raise
-        _write_manifest(settings.run_dir, build_manifest(run, "completed", None))
-        _publish(settings.run_dir, final.run_dir)
+        _write_manifest(run.run_dir, build_manifest(run, "completed", None))
+        _publish(run.run_dir, final.run_dir)
         shutil.rmtree(work, ignore_errors=True)
         log.info("run %s published to %s", date_text, final.run_dir)
 
@@ -229,21 +245,87 @@ def _publish(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+StageCall = Callable[[Stage, StageContext], Any]
+
+
+def call_directly(stage: Stage, ctx: StageContext) -> Any:
+    return stage.run(ctx)
+
+
+def run_stages(
+    config: RunConfig,
+    run_dir: Path,
+    state: StateStore,
+    names: Sequence[str] | None = None,
+    call: StageCall = call_directly,
+) -> dict[str, Any]:
+    """Run the stages of ``STAGES`` (those in ``names``, or all) in order into ``run_dir``.
+
+    Before each stage its declared inputs must exist; after it, its declared outputs must (with
+    their declared columns). Returns each stage's return value by name.
+    """
+    results: dict[str, Any] = {}
+    for st in STAGES:
+        if names is not None and st.name not in names:
+            continue
+        ctx = StageContext(st, config, run_dir, state)
+        for out in st.reads:
+            if not out.per_source and out.required and not out.at(run_dir).exists():
+                raise ContractError(f"stage {st.name}: input {out.key} is missing ({out.at(run_dir)})")
+        results[st.name] = call(st, ctx)
+        st.check_outputs(run_dir)
+    return results
+
+
+@dataclass(frozen=True)
+class Night:
+    """A completed night: where it was published and what each stage returned."""
+
+    run_dir: Path
+    config: RunConfig
+    results: dict[str, Any]
+    rows: dict[str, Any]
+
+
+def run_night(
+    settings: Settings,
+    counties: list[str] | None = None,
+    rules: list[str] | None = None,
+    dry_run: bool = False,
+    call: StageCall = call_directly,
+    wait_seconds: float = 0,
+) -> Night:
+    """The whole night: check the configuration, run every stage, publish (module docstring).
+
+    The rule, matching, parameter and sources files are loaded and checked once, inside the staged
+    run, so a mistake in one fails the night at once (with the failure hook) before any data is read.
+    """
+    with staged_run(settings, dry_run, wait_seconds) as run:
+        run.parameters.update(counties=counties, rules=rules, extracts=str(settings.extracts))
+        config = RunConfig.load(run.final, counties, rules)
+        results = run_stages(config, run.run_dir, run.state, call=call)
+        run.rows.update(row_counts(run.run_dir))
+    return Night(run.final.run_dir, config, results, run.rows)
+
+
+FOUNDATION = ("ingest", "normalize", "validate")
+
+
+def run_in_place(
+    settings: Settings,
+    names: Sequence[str] | None = None,
+    counties: list[str] | None = None,
+    rules: list[str] | None = None,
+) -> Path:
+    """Some stages straight into ``settings.run_dir``: no staging, locks or manifest (tests and
+    benchmarks that look at one stage). Returns the run folder."""
+    config = RunConfig.load(settings, counties, rules)
+    run_stages(config, settings.run_dir, StateStore(settings.state), names)
+    return settings.run_dir
+
+
 def run_all(
     final: Settings, dry_run: bool = False, counties: list[str] | None = None, rules: list[str] | None = None
 ) -> Path:
     """Every stage, without Prefect (tests, benchmarks, a machine without the Prefect server)."""
-    from pipeline import stages
-
-    with staged_run(final, dry_run) as run:
-        s = run.settings
-        run.parameters["counties"] = counties
-        run.parameters["rules"] = rules
-        stages.load_rule_set(s, rules)
-        records = stages.run_foundation(s, counties=counties)
-        person_index = stages.match_stage(s, records)
-        households = stages.households_stage(s, person_index)
-        warnings = stages.rules_stage(s, households, rules)
-        stages.reports_stage(s, warnings, whole_run=not counties and not rules)
-        run.rows.update(stages.row_counts(s))
-    return run.final.run_dir
+    return run_night(final, counties, rules, dry_run).run_dir

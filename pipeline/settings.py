@@ -52,23 +52,6 @@ class Settings:
     def run_dir(self) -> Path:
         return self.out / self.run_date.isoformat()
 
-    @property
-    def data_dir(self) -> Path:
-        return self.run_dir / "data"
-
-    @property
-    def quality_dir(self) -> Path:
-        return self.run_dir / "data_quality"
-
-    @property
-    def work_dir(self) -> Path:
-        """Intermediate Parquet files passed between stages."""
-        return self.run_dir / "work"
-
-    @property
-    def records_file(self) -> Path:
-        return self.data_dir / "records.parquet"
-
     @classmethod
     def build(
         cls,

@@ -1,147 +1,210 @@
-"""The first stages as functions of paths: ingest -> normalize -> validate.
+"""The night's stages, each a function from its declared inputs to its declared outputs.
 
-Each stage reads the previous stage's Parquet files and writes its own, so the Prefect flow passes
-paths, never frames, and any stage can be re-run or inspected alone.
+    ingest -> normalize -> validate -> match -> households -> rules -> reports
+
+``STAGES`` is the one list of them: the Prefect flow (``flows/nightly.py``) and the Prefect-free
+``pipeline.runs.run_all`` both walk it. A stage receives a ``StageContext`` and resolves every file
+through the declarations in ``pipeline.contracts``: ``ctx.input(X)`` for what it reads (X must be in
+the stage's ``reads``), ``ctx.output(X)`` for what it writes (in its ``writes``). Stages pass files,
+never frames, so any stage can be re-run or inspected alone, and later run on another machine.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import schema as S
-from pipeline.eligibility.rules import RuleSet
+from pipeline.config import RunConfig
+from pipeline.contracts import (
+    FAILED,
+    GX_DOCS,
+    HOUSEHOLDS,
+    INDEX_HTML,
+    INGEST_REPORT,
+    MATCH_SUMMARY,
+    MISSING,
+    NORMALIZED,
+    OK,
+    PERSON_INDEX,
+    PERSONS,
+    QUALITY,
+    QUALITY_XLSX,
+    RAW,
+    RECORDS,
+    REJECTED,
+    REVIEW_BOOK,
+    RULES_SUMMARY,
+    SUMMARY_HTML,
+    SUMMARY_XLSX,
+    TOWNSHIPS,
+    UNSPLIT,
+    WARNINGS,
+    ContractError,
+    MatchSummary,
+    Output,
+    QualitySummary,
+    RuleOutcome,
+    RulesSummary,
+    SourceStatus,
+)
 from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import mode_by
-from pipeline.normalize.places import Gazetteer
 from pipeline.progress import step
 from pipeline.quality import write_rejected, write_summary_xlsx
-from pipeline.settings import Settings
-from pipeline.sources import SourcesConfig, load_sources
+from pipeline.state import StateStore
 from pipeline.validate import REASON, Validator
-
-if TYPE_CHECKING:
-    from pipeline.reports import ReportsResult
 
 log = logging.getLogger(__name__)
 
-INGEST_REPORT = "ingest_report.json"
+
+class StageContext:
+    """What a stage may touch: the run's configuration, its declared files, the state store.
+
+    A plain class on purpose (not a dataclass): Prefect walks dataclass task arguments looking for
+    futures, and the configuration holds large tables.
+    """
+
+    def __init__(self, stage: Stage, config: RunConfig, run_dir: Path, state: StateStore) -> None:
+        self.stage = stage
+        self.config = config
+        self.run_dir = run_dir
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"StageContext({self.stage.name}, {self.run_dir})"
+
+    def input(self, out: Output, source: str | None = None) -> Path:
+        if out not in self.stage.reads:
+            raise ContractError(f"stage {self.stage.name} reads {out.key} but does not declare it")
+        path = out.at(self.run_dir, source)
+        if not path.exists():
+            raise ContractError(f"stage {self.stage.name}: input {out.key} is missing ({path})")
+        return path
+
+    def output(self, out: Output, source: str | None = None) -> Path:
+        if out not in self.stage.writes:
+            raise ContractError(f"stage {self.stage.name} writes {out.key} but does not declare it")
+        path = out.at(self.run_dir, source)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def has(self, out: Output) -> bool:
+        """Whether an optional declared input was written (e.g. the review workbook)."""
+        return out in self.stage.reads and out.at(self.run_dir).exists()
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[StageContext], Any]
+    reads: tuple[Output, ...]
+    writes: tuple[Output, ...]
+    retry_on_io: bool = False  # only reading department files is worth retrying (a share hiccup)
+
+    def check_outputs(self, run_dir: Path) -> None:
+        for out in self.writes:
+            out.check(run_dir)
+
+
+# --- ingest, normalize, validate ----------------------------------------------------------------
 
 
 def _write_text_parquet(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     schema = pa.schema([(c, pa.int64() if c == S.ROW else pa.string()) for c in frame.columns])
     pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), path)
 
 
-def ingest_stage(settings: Settings, cfg: SourcesConfig | None = None) -> Path:
+def ingest(ctx: StageContext) -> QualitySummary:
     """Read every source folder; write raw text Parquet per source and the ingest report."""
-    cfg = cfg or load_sources(settings.sources_file)
-    work = settings.work_dir / "raw"
-    work.mkdir(parents=True, exist_ok=True)
+    cfg, settings = ctx.config.sources, ctx.config.settings
     read = read_extracts(settings.extracts, cfg)
-    sources: dict[str, Any] = {}
+    sources: dict[str, SourceStatus] = {}
     for spec in cfg.sources:
         sr = read.sources.get(spec.key)
         if sr is None:
-            sources[spec.key] = {
-                "label": spec.label,
-                "status": "missing",
-                "error_zh": "未提供该数据源的文件夹",
-            }
+            sources[spec.key] = SourceStatus(
+                label=spec.label, status=MISSING, error_zh="未提供该数据源的文件夹"
+            )
             log.warning("source %s: no folder in the extracts", spec.key)
             continue
-        status = "failed" if sr.error else "ok"
-        entry: dict[str, Any] = {
-            "label": spec.label,
-            "status": status,
-            "folder": sr.folder,
-            "files": [asdict(f) for f in sr.files],
-            "error": sr.error,
-            "error_zh": sr.error_zh,
-        }
-        if status == "ok":
-            _write_text_parquet(sr.rows, work / f"{spec.key}.parquet")
-            _write_text_parquet(sr.rejected, work / f"{spec.key}_unsplit.parquet")
-            entry["rows_read"] = int(len(sr.rows) + len(sr.rejected))
+        entry = SourceStatus(
+            label=spec.label,
+            status=FAILED if sr.error else OK,
+            folder=sr.folder,
+            files=list(sr.files),
+            error=sr.error,
+            error_zh=sr.error_zh,
+        )
+        if entry.ok:
+            _write_text_parquet(sr.rows, ctx.output(RAW, spec.key))
+            _write_text_parquet(sr.rejected, ctx.output(UNSPLIT, spec.key))
+            entry.rows_read = int(len(sr.rows) + len(sr.rejected))
         else:
             log.error("source %s failed and is not used this run: %s", spec.key, sr.error)
         sources[spec.key] = entry
-    report = {
-        "extracts": str(settings.extracts),
-        "sources": sources,
-        "unknown_folders": read.unknown_folders,
-        "ignored_files": read.ignored_files,
-    }
-    path = settings.work_dir / INGEST_REPORT
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    return path
+    report = QualitySummary(
+        run_date=settings.run_date.isoformat(),
+        counties=list(ctx.config.counties) or None,
+        extracts=str(settings.extracts),
+        sources=sources,
+        unknown_folders=read.unknown_folders,
+        ignored_files=read.ignored_files,
+    )
+    report.write(ctx.output(INGEST_REPORT))
+    return report
 
 
-def normalize_stage(settings: Settings, ingest_report: Path, cfg: SourcesConfig | None = None) -> Path:
-    """Normalize each read source; write one Parquet per source. Returns the folder."""
-    cfg = cfg or load_sources(settings.sources_file)
-    report = json.loads(ingest_report.read_text(encoding="utf-8"))
-    gaz = Gazetteer.from_csv(settings.gazetteer_file)
-    out_dir = settings.work_dir / "normalized"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    keys = [k for k, e in report["sources"].items() if e["status"] == "ok"]
+def normalize(ctx: StageContext) -> None:
+    """Normalize each read source; write one Parquet per source."""
+    report = QualitySummary.read(ctx.input(INGEST_REPORT))
+    keys = report.ok_sources()
     step("normalize", 0, len(keys))
     for done, key in enumerate(keys, start=1):
-        raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
-        frame = normalize_source(raw, cfg.by_key(key), cfg, gaz)
+        raw = pd.read_parquet(ctx.input(RAW, key))
+        cfg = ctx.config.sources
+        frame = normalize_source(raw, cfg.by_key(key), cfg, ctx.config.gazetteer)
         step("normalize", done, len(keys))
-        frame.to_parquet(out_dir / f"{key}.parquet", index=False)
+        frame.to_parquet(ctx.output(NORMALIZED, key), index=False)
         log.info("normalize %s: %d rows", key, len(frame))
-    return out_dir
 
 
-def validate_stage(
-    settings: Settings,
-    ingest_report: Path,
-    normalized_dir: Path,
-    cfg: SourcesConfig | None = None,
-    counties: list[str] | None = None,
-) -> Path:
+def validate(ctx: StageContext) -> QualitySummary:
     """Validate, quarantine, and write records.parquet plus the data-quality workbooks and summary.
 
-    ``counties`` (6-digit codes) limits the run to records placed in those counties, for an analyst
-    re-running one county's late extract; the others are counted as out of scope, not rejected.
+    The run's ``counties`` (6-digit codes) limit it to records placed in those counties, for an
+    analyst re-running one county's late extract; the others are counted as out of scope, not
+    rejected.
 
     Sources are validated one at a time and appended to records.parquet as they pass, so peak
     memory is that of the largest source, not of all of them.
     """
-    cfg = cfg or load_sources(settings.sources_file)
-    report = json.loads(ingest_report.read_text(encoding="utf-8"))
-    settings.quality_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    validator = Validator(cfg, settings.run_date, docs_dir=settings.quality_dir / "gx")
+    cfg, counties = ctx.config.sources, list(ctx.config.counties)
+    report = QualitySummary.read(ctx.input(INGEST_REPORT))
+    validator = Validator(cfg, ctx.config.settings.run_date, docs_dir=ctx.output(GX_DOCS))
     total = 0
-    n_ok, done = sum(e["status"] == "ok" for e in report["sources"].values()), 0
+    n_ok, done = len(report.ok_sources()), 0
     step("validate", 0, n_ok)
-    with pq.ParquetWriter(settings.records_file, S.RECORD_SCHEMA) as writer:
-        for key, entry in report["sources"].items():
-            if entry["status"] != "ok":
-                continue
-            accepted, rejected, v = validator.validate(
-                key, pd.read_parquet(normalized_dir / f"{key}.parquet")
-            )
+    with pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
+        for key in report.ok_sources():
+            entry = report.sources[key]
+            accepted, rejected, v = validator.validate(key, pd.read_parquet(ctx.input(NORMALIZED, key)))
             in_scope = len(accepted)
             if counties:
                 accepted = accepted[accepted[S.COUNTY_CODE].isin(counties)]
             table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
             writer.write_table(table.cast(S.RECORD_SCHEMA))
             total += len(accepted)
-            raw = pd.read_parquet(settings.work_dir / "raw" / f"{key}.parquet")
-            unsplit = pd.read_parquet(settings.work_dir / "raw" / f"{key}_unsplit.parquet")
+            raw = pd.read_parquet(ctx.input(RAW, key))
+            unsplit = pd.read_parquet(ctx.input(UNSPLIT, key))
             rej = pd.concat(
                 [
                     rejected[[S.FILE, S.ROW, REASON]],
@@ -149,37 +212,39 @@ def validate_stage(
                 ],
                 ignore_index=True,
             )
-            write_rejected(settings.quality_dir / f"{key}_rejected.xlsx", cfg.by_key(key), rej, raw)
+            write_rejected(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw)
             flags = accepted[S.FLAGS].dropna().str.split("; ").explode()
             flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
             reasons = dict(v.reasons)
             for r, c in unsplit["reason"].value_counts().items():
                 reasons[str(r)] = reasons.get(str(r), 0) + int(c)
-            entry.update(
-                rejected=int(len(rej)),
-                accepted=int(len(accepted)),
-                out_of_scope=int(in_scope - len(accepted)),
-                reasons=reasons,
-                flags={str(k): int(c) for k, c in flags.value_counts().items()},
-                gx_success=v.success,
-            )
+            entry.rejected = int(len(rej))
+            entry.accepted = int(len(accepted))
+            entry.out_of_scope = int(in_scope - len(accepted))
+            entry.reasons = reasons
+            entry.flags = {str(k): int(c) for k, c in flags.value_counts().items()}
+            entry.gx_success = v.success
             del accepted, rejected, raw, table
             done += 1
             step("validate", done, n_ok)
     validator.finish()
-    summary = {"run_date": settings.run_date.isoformat(), "counties": counties, **report, "records": total}
-    (settings.quality_dir / "summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    report.records = total
+    report.write(ctx.output(QUALITY))
+    write_summary_xlsx(ctx.output(QUALITY_XLSX), report)
+    log.info(
+        "records: %d accepted; sources not used this run: %s",
+        total,
+        ", ".join(sorted(report.not_read())) or "none",
     )
-    write_summary_xlsx(settings.quality_dir / "summary.xlsx", summary)
-    failed = [k for k, e in report["sources"].items() if e["status"] != "ok"]
-    log.info("records: %d accepted; sources not used this run: %s", total, ", ".join(failed) or "none")
-    return settings.records_file
+    return report
 
 
-def match_stage(settings: Settings, records_file: Path) -> Path:
-    """Link records into people; write person_index.parquet, persons.parquet, the review workbook
-    and match_summary.json, and keep person IDs and verdicts in the state folder."""
+# --- match, households, rules, reports ----------------------------------------------------------
+
+
+def match(ctx: StageContext) -> MatchSummary:
+    """Link records into people; write person_index, persons, the review workbook and the match
+    summary, and keep person IDs and verdicts in the state folder."""
     from pipeline.match import (
         EVIDENCE,
         LINK_RULE,
@@ -189,23 +254,24 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
         PERSON_ID,
         link,
     )
-    from pipeline.match.prepare import ANCHOR_ID, DETACHED, NATURAL_KEY
-    from pipeline.match.review import read_decisions, review_table, write_review
-    from pipeline.match.settings import load_matching
-    from pipeline.match.stable import assign, load_keys, save_keys
+    from pipeline.match.prepare import ANCHOR_ID, DETACHED, INPUT_COLUMNS, NATURAL_KEY
+    from pipeline.match.review import as_decisions, merge_decisions, review_table, write_review
+    from pipeline.match.stable import assign
 
     step("match", 0, 3)
-    ms = load_matching(settings.matching_file)
-    decisions = read_decisions(settings.state)
-    from pipeline.match.prepare import INPUT_COLUMNS
+    stored = ctx.state.decisions()
+    verdicts, changed = merge_decisions(stored, ctx.state.review_workbooks())
+    if changed:
+        ctx.state.save_decisions(verdicts)
+    decisions = as_decisions(verdicts)
 
-    records = pd.read_parquet(records_file, columns=INPUT_COLUMNS)
+    records = pd.read_parquet(ctx.input(RECORDS), columns=INPUT_COLUMNS)
     step("match", 1, 3)
-    result = link(records, ms, decisions)
+    result = link(records, ctx.config.matching, decisions)
     step("match", 2, 3)
     r = result.records
-    r[PERSON_ID], keys = assign(r["cluster"], r[NATURAL_KEY], load_keys(settings.state))
-    save_keys(settings.state, keys)
+    r[PERSON_ID], keys = assign(r["cluster"], r[NATURAL_KEY], ctx.state.person_keys())
+    ctx.state.save_person_keys(keys)
 
     index_cols = [
         S.SOURCE,
@@ -221,7 +287,7 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
         DETACHED,
     ]
     person_index = r[index_cols].rename(columns={NATURAL_KEY: "record_key"})
-    person_index.to_parquet(settings.data_dir / "person_index.parquet", index=False)
+    person_index.to_parquet(ctx.output(PERSON_INDEX), index=False)
 
     persons = pd.DataFrame(index=pd.Index(r[PERSON_ID].unique(), name=PERSON_ID))
     for out, col in (
@@ -248,162 +314,158 @@ def match_stage(settings: Settings, records_file: Path) -> Path:
         {m: ",".join(n for i, n in enumerate(names) if m >> i & 1) for m in mask.unique()}
     )
     persons["records"] = r.groupby(PERSON_ID).size()
-    persons.reset_index().to_parquet(settings.data_dir / "persons.parquet", index=False)
+    persons.reset_index().to_parquet(ctx.output(PERSONS), index=False)
 
     review = review_table(result.review, r)
-    write_review(settings.run_dir / "review" / "match_review.xlsx", review, settings.run_date.isoformat())
-    summary = {
-        "records": int(len(r)),
-        "persons": int(persons.shape[0]),
-        "without_usable_id": int(r[ANCHOR_ID].isna().sum()),
-        "detached_under_another_id": result.detached,
-        "pairs_per_pass": result.pass_counts,
-        "pairs_compared": int(len(result.pairs)),
-        "pairs_linked": int(result.pairs["linked"].sum()),
-        "review_pairs": int(len(review)),
-        "decisions": {"same": len(decisions.must), "different": len(decisions.cannot)},
-        "model": result.model.as_dict(),
-    }
-    (settings.data_dir / "match_summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    write_review(ctx.output(REVIEW_BOOK), review, ctx.config.settings.run_date.isoformat())
+    summary = MatchSummary(
+        records=int(len(r)),
+        persons=int(persons.shape[0]),
+        without_usable_id=int(r[ANCHOR_ID].isna().sum()),
+        detached_under_another_id=result.detached,
+        pairs_per_pass=result.pass_counts,
+        pairs_compared=int(len(result.pairs)),
+        pairs_linked=int(result.pairs["linked"].sum()),
+        review_pairs=int(len(review)),
+        decisions={"same": len(decisions.must), "different": len(decisions.cannot)},
+        model=result.model.as_dict(),
     )
+    summary.write(ctx.output(MATCH_SUMMARY))
     step("match", 3, 3)
     log.info("match: %d records -> %d people; %d pairs for review", len(r), persons.shape[0], len(review))
-    return settings.data_dir / "person_index.parquet"
+    return summary
 
 
-def row_counts(settings: Settings) -> dict[str, Any]:
-    """Rows per stage for the run manifest, from the stage summaries already written."""
-    out: dict[str, Any] = {}
-    quality = settings.quality_dir / "summary.json"
-    if quality.exists():
-        q = json.loads(quality.read_text(encoding="utf-8"))
-        out["rows_read"] = sum(e.get("rows_read", 0) for e in q["sources"].values())
-        out["rows_rejected"] = sum(e.get("rejected", 0) for e in q["sources"].values())
-        out["records"] = q["records"]
-    match = settings.data_dir / "match_summary.json"
-    if match.exists():
-        m = json.loads(match.read_text(encoding="utf-8"))
-        out["persons"] = m["persons"]
-        out["review_pairs"] = m["review_pairs"]
-    households = settings.data_dir / "households.parquet"
-    if households.exists():
-        out["households"] = int(
-            pd.read_parquet(households, columns=["household_key"])["household_key"].nunique()
-        )
-    warnings = settings.data_dir / "warnings.parquet"
-    if warnings.exists():
-        rules = pd.read_parquet(warnings, columns=["rule"])["rule"]
-        out["warnings"] = len(rules)
-        out["warnings_by_rule"] = {str(k): int(v) for k, v in rules.value_counts().sort_index().items()}
-    rules_summary = settings.data_dir / "rules_summary.json"
-    if rules_summary.exists():
-        r = json.loads(rules_summary.read_text(encoding="utf-8"))
-        out["rules_skipped"] = [e["id"] for e in r["rules"] if e["status"] == "skipped"]
-    if (settings.run_dir / "index.html").exists():
-        out["township_workbooks"] = sum(1 for _ in (settings.run_dir / "townships").rglob("*.xlsx"))
-    return out
-
-
-def households_stage(settings: Settings, person_index: Path) -> Path:
-    """Group people into households with their assistance status; write data/households.parquet."""
+def households(ctx: StageContext) -> None:
+    """Group people into households with their assistance status."""
     from pipeline.households import INPUT_COLUMNS, build
 
-    records = pd.read_parquet(settings.records_file, columns=INPUT_COLUMNS)
-    index = pd.read_parquet(person_index)
-    table = build(records, index, Gazetteer.from_csv(settings.gazetteer_file))
-    path = settings.data_dir / "households.parquet"
-    table.to_parquet(path, index=False)
+    records = pd.read_parquet(ctx.input(RECORDS), columns=INPUT_COLUMNS)
+    index = pd.read_parquet(ctx.input(PERSON_INDEX))
+    table = build(records, index, ctx.config.gazetteer)
+    table.to_parquet(ctx.output(HOUSEHOLDS), index=False)
     log.info("households: %d people in %d households", len(table), table["household_key"].nunique())
-    return path
 
 
-def run_foundation(settings: Settings, counties: list[str] | None = None) -> Path:
-    """Ingest, normalize and validate without Prefect (tests, benchmarks, the library's own use)."""
-    cfg = load_sources(settings.sources_file)
-    report = ingest_stage(settings, cfg)
-    normalized = normalize_stage(settings, report, cfg)
-    return validate_stage(settings, report, normalized, cfg, counties=counties)
-
-
-def load_rule_set(settings: Settings, rules: list[str] | None = None) -> RuleSet:
-    """The rule file checked whole (and the parameters in force), before any data is read: a
-    mistake in either fails the run at once with the file and rule named."""
-    from pipeline.eligibility import load_rules
-    from pipeline.params import load_params
-
-    load_params(settings.params_file, settings.run_date)
-    cfg = load_sources(settings.sources_file)
-    return load_rules(settings.eligibility_file, {s.key for s in cfg.sources}).select(rules)
-
-
-def rules_stage(settings: Settings, households_file: Path, rules: list[str] | None = None) -> Path:
-    """Apply the eligibility rules; write data/warnings.parquet (one row per rule and person)."""
+def rules(ctx: StageContext) -> RulesSummary:
+    """Apply the eligibility rules: one warning per rule and person, and what ran tonight."""
     from pipeline.eligibility import INPUT_COLUMNS, find_warnings
-    from pipeline.params import load_params
 
-    rule_set = load_rule_set(settings, rules)
-    params = load_params(settings.params_file, settings.run_date)
+    rule_set, params = ctx.config.rules, ctx.config.params
     step("rules", 0, 2)
     columns = [*INPUT_COLUMNS, *(f for f in rule_set.fields() if f not in INPUT_COLUMNS)]
-    records = pd.read_parquet(settings.records_file, columns=columns)
-    index = pd.read_parquet(settings.data_dir / "person_index.parquet")
-    persons = pd.read_parquet(settings.data_dir / "persons.parquet")
-    households = pd.read_parquet(households_file)
-    quality = json.loads((settings.quality_dir / "summary.json").read_text(encoding="utf-8"))
-    missing = {k for k, e in quality["sources"].items() if e.get("status") != "ok"}
+    records = pd.read_parquet(ctx.input(RECORDS), columns=columns)
+    index = pd.read_parquet(ctx.input(PERSON_INDEX))
+    persons = pd.read_parquet(ctx.input(PERSONS))
+    households_table = pd.read_parquet(ctx.input(HOUSEHOLDS))
+    missing = QualitySummary.read(ctx.input(QUALITY)).not_read()
     runnable, skipped = rule_set.runnable(missing)
     for rid, sources in skipped.items():
         log.warning("rules: %s skipped: source(s) %s not read tonight", rid, ", ".join(sources))
     step("rules", 1, 2)
     warnings, _ = find_warnings(
-        records, index, households, persons, params, runnable, Gazetteer.from_csv(settings.gazetteer_file)
+        records, index, households_table, persons, params, runnable, ctx.config.gazetteer
     )
-    path = settings.data_dir / "warnings.parquet"
-    warnings.to_parquet(path, index=False)
+    warnings.to_parquet(ctx.output(WARNINGS), index=False)
     counts = warnings["rule"].value_counts().to_dict()
-    summary = {
-        "run_date": settings.run_date.isoformat(),
-        "rules": [
-            {
-                "id": r.id,
-                "name": r.name,
-                "status": "skipped" if r.id in skipped else "ran",
-                "missing_sources": skipped.get(r.id, []),
-                "warnings": int(counts.get(r.id, 0)),
-            }
+    summary = RulesSummary(
+        run_date=ctx.config.settings.run_date.isoformat(),
+        rules=[
+            RuleOutcome(
+                id=r.id,
+                name=r.name,
+                status="skipped" if r.id in skipped else "ran",
+                missing_sources=skipped.get(r.id, []),
+                warnings=int(counts.get(r.id, 0)),
+            )
             for r in rule_set.rules
         ],
         # Without the deaths source nobody can be excluded as deceased: say so where it is read.
-        "deceased_excluded": "deaths" not in missing,
-        "params": {k: v for k, v in params.scalars().items()},
-    }
-    (settings.data_dir / "rules_summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+        deceased_excluded="deaths" not in missing,
+        params=dict(params.scalars().items()),
     )
+    summary.write(ctx.output(RULES_SUMMARY))
     step("rules", 2, 2)
     log.info("rules: %d warnings %s", len(warnings), dict(sorted(counts.items())))
-    return path
+    return summary
 
 
-def reports_stage(settings: Settings, warnings_file: Path, whole_run: bool = True) -> ReportsResult:
+def reports(ctx: StageContext) -> Any:
     """Township workbooks, summary.html/.xlsx and index.html; returns a ``ReportsResult``.
 
-    ``whole_run`` is false for a run limited to some counties or rules: it then stays out of the trend.
+    A run limited to some counties or rules stays out of the trend (``RunConfig.whole_run``).
     """
-    from pipeline.reports import write_reports
+    from pipeline.reports import ReportInputs, write_reports
 
-    cfg = load_sources(settings.sources_file)
-    rule_set = load_rule_set(settings)
     step("reports", 0, 1)
+    inputs = ReportInputs(
+        warnings=pd.read_parquet(ctx.input(WARNINGS)),
+        households=pd.read_parquet(ctx.input(HOUSEHOLDS), columns=["household_key", "household_size"]),
+        persons=pd.read_parquet(ctx.input(PERSONS), columns=["person_id", "id_number", "name"]),
+        rules_summary=RulesSummary.read(ctx.input(RULES_SUMMARY)),
+        quality=QualitySummary.read(ctx.input(QUALITY)),
+        match=MatchSummary.read(ctx.input(MATCH_SUMMARY)) if ctx.has(MATCH_SUMMARY) else None,
+    )
+    cfg = ctx.config
     result = write_reports(
-        settings.run_dir,
-        warnings_file,
-        settings.state,
-        settings.run_date,
-        rule_set,
-        {s.key: s.label for s in cfg.sources},
-        whole_run,
+        ctx.run_dir, inputs, ctx.state, cfg.settings.run_date, cfg.all_rules, cfg.source_labels, cfg.whole_run
     )
     step("reports", 1, 1)
     return result
+
+
+#: The night, in order. Each stage's reads are written by an earlier stage.
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", ingest, reads=(), writes=(RAW, UNSPLIT, INGEST_REPORT), retry_on_io=True),
+    Stage("normalize", normalize, reads=(INGEST_REPORT, RAW), writes=(NORMALIZED,)),
+    Stage(
+        "validate",
+        validate,
+        reads=(INGEST_REPORT, NORMALIZED, RAW, UNSPLIT),
+        writes=(RECORDS, QUALITY, QUALITY_XLSX, REJECTED, GX_DOCS),
+    ),
+    Stage("match", match, reads=(RECORDS,), writes=(PERSON_INDEX, PERSONS, MATCH_SUMMARY, REVIEW_BOOK)),
+    Stage("households", households, reads=(RECORDS, PERSON_INDEX), writes=(HOUSEHOLDS,)),
+    Stage(
+        "rules",
+        rules,
+        reads=(RECORDS, PERSON_INDEX, PERSONS, HOUSEHOLDS, QUALITY),
+        writes=(WARNINGS, RULES_SUMMARY),
+    ),
+    Stage(
+        "reports",
+        reports,
+        reads=(WARNINGS, HOUSEHOLDS, PERSONS, RULES_SUMMARY, QUALITY, MATCH_SUMMARY),
+        writes=(TOWNSHIPS, SUMMARY_HTML, SUMMARY_XLSX, INDEX_HTML),
+    ),
+)
+
+
+def stage(name: str) -> Stage:
+    return next(s for s in STAGES if s.name == name)
+
+
+def row_counts(run_dir: Path) -> dict[str, Any]:
+    """Rows per stage for the run manifest, from the stage outputs already written."""
+    out: dict[str, Any] = {}
+    if QUALITY.at(run_dir).exists():
+        q = QualitySummary.read(QUALITY.at(run_dir))
+        out["rows_read"] = q.rows_read
+        out["rows_rejected"] = q.rows_rejected
+        out["records"] = q.records
+    if MATCH_SUMMARY.at(run_dir).exists():
+        m = MatchSummary.read(MATCH_SUMMARY.at(run_dir))
+        out["persons"] = m.persons
+        out["review_pairs"] = m.review_pairs
+    if HOUSEHOLDS.at(run_dir).exists():
+        keys = pd.read_parquet(HOUSEHOLDS.at(run_dir), columns=["household_key"])["household_key"]
+        out["households"] = int(keys.nunique())
+    if WARNINGS.at(run_dir).exists():
+        rule = pd.read_parquet(WARNINGS.at(run_dir), columns=["rule"])["rule"]
+        out["warnings"] = len(rule)
+        out["warnings_by_rule"] = {str(k): int(v) for k, v in rule.value_counts().sort_index().items()}
+    if RULES_SUMMARY.at(run_dir).exists():
+        out["rules_skipped"] = [r.id for r in RulesSummary.read(RULES_SUMMARY.at(run_dir)).rules if r.skipped]
+    if INDEX_HTML.at(run_dir).exists():
+        out["township_workbooks"] = sum(1 for _ in TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
+    return out

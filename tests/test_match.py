@@ -15,15 +15,16 @@ import pandas as pd
 import pytest
 
 from pipeline import schema as S
+from pipeline.contracts import RECORDS
 from pipeline.match import Decisions, link
 from pipeline.match.cluster import connected_components
 from pipeline.match.settings import load_matching
 from pipeline.match.stable import assign
 from pipeline.normalize.ids import check_char, normalize_id, one_edit_corrections
 from pipeline.normalize.names import name_pinyin, normalize_name
+from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import PROJECT_ROOT, Settings
-from pipeline.stages import run_foundation
 
 SETTINGS = load_matching(PROJECT_ROOT / "rules" / "matching.yaml")
 
@@ -62,7 +63,7 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     root = tmp_path_factory.mktemp("bg")
     generate(SampleSpec(households=1500, seed=21), root / "extracts")
     s = Settings.build(extracts=root / "extracts", out=root / "reports", run_date=date(2026, 11, 29))
-    return pd.read_parquet(run_foundation(s))
+    return pd.read_parquet(RECORDS.at(run_in_place(s, FOUNDATION)))
 
 
 def run(

@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 
 from pipeline import schema as S
+from pipeline.contracts import PERSON_INDEX, PERSONS, RECORDS
 from pipeline.match.review import DIFFERENT, KEY_A, KEY_B, SAME, VERDICT
+from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import Settings
-from pipeline.stages import match_stage, run_foundation
+from pipeline.state import StateStore
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +27,19 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = Settings.build(
         extracts=root / "extracts", out=root / "reports", state=root / "state", run_date=date(2026, 11, 29)
     )
-    run_foundation(s)
-    match_stage(s, s.records_file)
+    run_in_place(s, [*FOUNDATION, "match"])
     return s
 
 
 def _index(s: Settings) -> pd.DataFrame:
-    return pd.read_parquet(s.data_dir / "person_index.parquet")
+    return pd.read_parquet(PERSON_INDEX.at(s.run_dir))
 
 
 def test_outputs(night: Settings) -> None:
     index = _index(night)
-    records = pd.read_parquet(night.records_file)
+    records = pd.read_parquet(RECORDS.at(night.run_dir))
     assert len(index) == len(records) and index["person_id"].str.fullmatch(r"P\d{10}").all()
-    persons = pd.read_parquet(night.data_dir / "persons.parquet")
+    persons = pd.read_parquet(PERSONS.at(night.run_dir))
     assert set(persons["person_id"]) == set(index["person_id"])
     assert {
         "id_number",
@@ -58,7 +59,7 @@ def test_outputs(night: Settings) -> None:
 def test_person_ids_stable_when_new_records_arrive(night: Settings, tmp_path: Path) -> None:
     first = _index(night).set_index([S.SOURCE, S.FILE, S.ROW])["person_id"]
     # Next night: the same extracts plus a new department file with new people and known people.
-    records = pd.read_parquet(night.records_file)
+    records = pd.read_parquet(RECORDS.at(night.run_dir))
     extra = records.sample(40, random_state=1).assign(**{S.FILE: "next_month.csv"})
     extra[S.ROW] = range(2, 42)
     nxt = Settings.build(
@@ -68,9 +69,9 @@ def test_person_ids_stable_when_new_records_arrive(night: Settings, tmp_path: Pa
         run_date=date(2026, 11, 30),
     )
     shutil.copytree(night.state, nxt.state)
-    nxt.data_dir.mkdir(parents=True)
-    pd.concat([extra, records], ignore_index=True).to_parquet(nxt.records_file, index=False)
-    match_stage(nxt, nxt.records_file)
+    RECORDS.at(nxt.run_dir).parent.mkdir(parents=True)
+    pd.concat([extra, records], ignore_index=True).to_parquet(RECORDS.at(nxt.run_dir), index=False)
+    run_in_place(nxt, ["match"])
     second = _index(nxt).set_index([S.SOURCE, S.FILE, S.ROW])["person_id"]
     common = first.index.intersection(second.index)
     assert len(common) == len(first)
@@ -97,11 +98,11 @@ def test_review_verdicts_come_back_through_the_workbook(night: Settings, tmp_pat
     nxt = Settings.build(
         extracts=night.extracts, out=tmp_path / "reports", state=state, run_date=date(2026, 11, 30)
     )
-    nxt.data_dir.mkdir(parents=True)
-    shutil.copy(night.records_file, nxt.records_file)
-    match_stage(nxt, nxt.records_file)
+    RECORDS.at(nxt.run_dir).parent.mkdir(parents=True)
+    shutil.copy(RECORDS.at(night.run_dir), RECORDS.at(nxt.run_dir))
+    run_in_place(nxt, ["match"])
     index = _index(nxt)
     a = index.loc[index["record_key"] == first[col[KEY_A]], "person_id"].unique()
     b = index.loc[index["record_key"] == first[col[KEY_B]], "person_id"].unique()
     assert len(a) == 1 and list(a) == list(b)
-    assert (state / "decisions.parquet").exists()
+    assert len(StateStore(state).decisions()) == 1

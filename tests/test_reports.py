@@ -14,6 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from pipeline.contracts import QualitySummary, RuleOutcome, RulesSummary, SourceStatus
 from pipeline.eligibility.rules import load_rules
 from pipeline.reports import (
     COLUMNS,
@@ -47,8 +48,12 @@ from pipeline.reports.workbook import (
     rule_rows,
 )
 from pipeline.settings import PROJECT_ROOT
+from pipeline.state import StateStore
 
 D = date(2026, 11, 29)
+# A first night: nothing remembered yet (what an empty state folder gives).
+NO_HISTORY = StateStore(Path("/nonexistent")).warning_history()
+NO_TREND = StateStore(Path("/nonexistent")).warning_trend()
 SOURCES = {"disability", "monitoring", "assistance", "subsidy", "medical", "deaths", "students"}
 
 
@@ -133,15 +138,20 @@ PERSONS = pd.DataFrame(
 @pytest.fixture(scope="module")
 def rules_table() -> list[list[str]]:
     rules = load_rules(PROJECT_ROOT / "rules" / "eligibility.yaml", SOURCES)
-    summary = {"rules": [{"id": r.id, "status": "ran", "missing_sources": []} for r in rules.rules]}
-    summary["rules"][4] = {"id": "R05", "status": "skipped", "missing_sources": ["medical"]}
+    summary = RulesSummary(
+        run_date=D.isoformat(),
+        rules=[RuleOutcome(r.id, r.name, "ran", [], 0) for r in rules.rules],
+        deceased_excluded=True,
+        params={},
+    )
+    summary.rules[4] = RuleOutcome("R05", "x", "skipped", ["medical"], 0)
     return rule_rows(rules, summary, {"medical": "医保住院结算"})
 
 
 @pytest.fixture(scope="module")
 def books(tmp_path_factory: pytest.TempPathFactory, rules_table: list[list[str]]) -> tuple[Path, list]:
     out = tmp_path_factory.mktemp("townships")
-    prepared = prepare(history.annotate(out / "state", WARNINGS, D), HOUSEHOLDS, PERSONS)
+    prepared = prepare(history.annotate(NO_HISTORY, WARNINGS, D), HOUSEHOLDS, PERSONS)
     return out, write_township_books(prepared, out, D, rules_table)
 
 
@@ -276,30 +286,35 @@ def test_rules_sheet_lists_every_rule_with_tonights_status(books: tuple[Path, li
 
 
 def test_history_keeps_the_first_date_and_the_trend_counts_whole_runs(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    first = history.annotate(state, WARNINGS, D)
+    state = StateStore(tmp_path / "state")
+
+    def night(warnings: pd.DataFrame, day: date, whole_run: bool) -> pd.DataFrame:
+        """What the reports stage does with the state: annotate, then record."""
+        annotated = history.annotate(state.warning_history(), warnings, day)
+        prepared = prepare(annotated, HOUSEHOLDS, PERSONS)
+        state.save_warning_history(history.record(state.warning_history(), prepared, day))
+        if whole_run:
+            state.save_warning_trend(history.with_tonight(state.warning_trend(), prepared, day))
+        return annotated
+
+    first = night(WARNINGS, D, whole_run=True)
     assert set(first["status"]) == {"新增"}
-    history.record(state, prepare(first, HOUSEHOLDS, PERSONS), D, whole_run=True)
     later = date(2026, 11, 30)
     tonight = pd.concat([WARNINGS.iloc[:2], WARNINGS.iloc[:1].assign(warning_id="R05-P01", rule="R05")])
-    second = history.annotate(state, tonight, later)
+    second = night(tonight, later, whole_run=True)
     assert list(second["status"]) == ["持续", "持续", "新增"]
     assert list(second["first_seen"]) == [D, D, later]
-    history.record(state, prepare(second, HOUSEHOLDS, PERSONS), later, whole_run=True)
     # A partial run (some counties or rules) is remembered in the history, not in the trend.
-    history.record(
-        state,
-        prepare(history.annotate(state, tonight, date(2026, 12, 1)), HOUSEHOLDS, PERSONS),
-        date(2026, 12, 1),
-        whole_run=False,
-    )
-    t = history.trend(state, WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
+    night(tonight, date(2026, 12, 1), whole_run=False)
+    t = history.trend(state.warning_trend(), WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
     totals = t.groupby("run_date")["warnings"].sum()
     assert totals.to_dict() == {D: 6, later: 3}
     assert t.groupby("run_date")["new"].sum().to_dict() == {D: 6, later: 1}
     # Re-running a date replaces its counts rather than adding to them.
-    history.record(state, prepare(second, HOUSEHOLDS, PERSONS), later, whole_run=True)
-    t = history.trend(state, WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
+    state.save_warning_trend(
+        history.with_tonight(state.warning_trend(), prepare(second, HOUSEHOLDS, PERSONS), later)
+    )
+    t = history.trend(state.warning_trend(), WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
     assert t.groupby("run_date")["warnings"].sum().to_dict() == {D: 6, later: 3}
 
 
@@ -307,15 +322,20 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     assert mask_id("41082219700822042X") == "410822********042X"
     assert mask_id(None) == "—"
     _, written = books
-    prepared = prepare(history.annotate(tmp_path, WARNINGS, D), HOUSEHOLDS, PERSONS)
-    rules_summary = {
-        "rules": [
-            {"id": r, "name": n, "status": "ran", "missing_sources": []}
-            for r, n in (("R01", "a"), ("R03", "b"), ("R05", "c"))
-        ]
-    }
-    quality = {"sources": {"medical": {"label": "医保住院结算", "status": "failed", "error_zh": "文件损坏"}}}
-    trend = history.trend(tmp_path, prepared, D, whole_run=True)
+    prepared = prepare(history.annotate(NO_HISTORY, WARNINGS, D), HOUSEHOLDS, PERSONS)
+    rules_summary = RulesSummary(
+        run_date=D.isoformat(),
+        rules=[RuleOutcome(r, n, "ran", [], 0) for r, n in (("R01", "a"), ("R03", "b"), ("R05", "c"))],
+        deceased_excluded=True,
+        params={},
+    )
+    quality = QualitySummary(
+        run_date=D.isoformat(),
+        counties=None,
+        extracts="x",
+        sources={"medical": SourceStatus(label="医保住院结算", status="failed", error_zh="文件损坏")},
+    )
+    trend = history.trend(NO_TREND, prepared, D, whole_run=True)
     context = summary_context(prepared, written, rules_summary, quality, {"records": 9}, trend, D, True)
     page = tmp_path / "summary.html"
     write_summary_html(page, context)
@@ -329,7 +349,7 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     table = township_rule_table(prepared, ["R01", "R03", "R05"])
     assert table["合计"].sum() == len(WARNINGS)
     assert table.set_index("township").loc["磨头镇", ["R01", "R03", "R05"]].tolist() == [2, 1, 0]
-    write_summary_xlsx(tmp_path / "summary.xlsx", table, rules_summary["rules"], D)
+    write_summary_xlsx(tmp_path / "summary.xlsx", table, rules_summary.rules, D)
     wb = openpyxl.load_workbook(tmp_path / "summary.xlsx")
     assert wb.sheetnames == ["乡镇×规则", "区县×规则"]
     towns = wb["乡镇×规则"]
@@ -341,11 +361,13 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
 
 
 def test_a_night_without_warnings_still_has_a_summary_and_an_index(tmp_path: Path) -> None:
-    empty = prepare(history.annotate(tmp_path, WARNINGS.iloc[:0], D), HOUSEHOLDS, PERSONS)
+    empty = prepare(history.annotate(NO_HISTORY, WARNINGS.iloc[:0], D), HOUSEHOLDS, PERSONS)
     assert write_township_books(empty, tmp_path / "townships", D, []) == []
-    rules = [{"id": "R07", "name": "死亡未停保", "status": "ran", "missing_sources": []}]
-    trend = history.trend(tmp_path, empty, D, whole_run=False)
-    context = summary_context(empty, [], {"rules": rules}, {"sources": {}}, {}, trend, D, False)
+    rules = [RuleOutcome("R07", "死亡未停保", "ran", [], 0)]
+    summary = RulesSummary(run_date=D.isoformat(), rules=rules, deceased_excluded=True, params={})
+    quality = QualitySummary(run_date=D.isoformat(), counties=None, extracts="x", sources={})
+    trend = history.trend(NO_TREND, empty, D, whole_run=False)
+    context = summary_context(empty, [], summary, quality, {}, trend, D, False)
     write_summary_html(tmp_path / "summary.html", context)
     write_index_html(tmp_path / "index.html", context, [], [])
     write_summary_xlsx(tmp_path / "summary.xlsx", township_rule_table(empty, ["R07"]), rules, D)

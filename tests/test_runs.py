@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.runs import FAILED, LOCKS, MANIFEST, STAGING, RunLockedError, run_all, sha256
+from pipeline.contracts import MANIFEST, PERSON_INDEX, QUALITY, RECORDS
+from pipeline.runs import FAILED, LOCKS, STAGING, RunLockedError, run_all, sha256
 from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.state import StateStore
 
 RUN_DATE = date(2026, 11, 29)
 
@@ -39,7 +41,7 @@ def settings(tmp_path: Path, extracts: Path) -> Settings:
 def test_manifest_names_every_input_and_rule(tmp_path: Path, extracts: Path) -> None:
     s = settings(tmp_path, extracts)
     run_dir = run_all(s)
-    m = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    m = json.loads(MANIFEST.at(run_dir).read_text(encoding="utf-8"))
     assert m["outcome"] == "completed" and m["error"] is None and m["run_date"] == "2026-11-29"
     inputs = {f["path"]: f for f in m["inputs"]}
     csv = next(p for p in extracts.rglob("*.csv"))
@@ -70,7 +72,7 @@ def test_a_second_run_for_the_same_date_is_refused(tmp_path: Path, extracts: Pat
 def test_a_failed_run_is_set_aside_with_its_reason(tmp_path: Path, extracts: Path) -> None:
     s = settings(tmp_path, extracts)
     run_all(s)
-    before = (s.run_dir / MANIFEST).read_text(encoding="utf-8")
+    before = MANIFEST.at(s.run_dir).read_text(encoding="utf-8")
     broken = Settings.build(extracts=tmp_path / "no-such-folder", out=s.out, state=s.state, run_date=RUN_DATE)
     hook_out = tmp_path / "hook.json"
     os.environ["AD_NOTIFY_COMMAND"] = f"cat > {hook_out}"
@@ -79,10 +81,10 @@ def test_a_failed_run_is_set_aside_with_its_reason(tmp_path: Path, extracts: Pat
             run_all(broken)
     finally:
         del os.environ["AD_NOTIFY_COMMAND"]
-    assert (s.run_dir / MANIFEST).read_text(encoding="utf-8") == before  # last good run untouched
+    assert MANIFEST.at(s.run_dir).read_text(encoding="utf-8") == before  # last good run untouched
     failed = list((s.out / FAILED).iterdir())
     assert len(failed) == 1
-    m = json.loads((failed[0] / MANIFEST).read_text(encoding="utf-8"))
+    m = json.loads(MANIFEST.at(failed[0]).read_text(encoding="utf-8"))
     assert m["outcome"] == "failed" and "extracts folder does not exist" in m["error"]
     assert json.loads(hook_out.read_text(encoding="utf-8"))["outcome"] == "failed"
 
@@ -106,28 +108,28 @@ def test_a_killed_run_leaves_no_partial_report_and_the_next_run_succeeds(
     proc.wait()
     assert not s.run_dir.exists()
     run_dir = run_all(s)
-    assert (run_dir / MANIFEST).exists() and (run_dir / "data" / "records.parquet").exists()
+    assert MANIFEST.at(run_dir).exists() and RECORDS.at(run_dir).exists()
     assert not any((s.out / STAGING).iterdir())
 
 
 def test_rerun_same_inputs_same_results_and_dry_run_changes_no_state(tmp_path: Path, extracts: Path) -> None:
     s = settings(tmp_path, extracts)
-    first = pd.read_parquet(run_all(s) / "data" / "person_index.parquet")
-    again = pd.read_parquet(run_all(s) / "data" / "person_index.parquet")
+    first = pd.read_parquet(PERSON_INDEX.at(run_all(s)))
+    again = pd.read_parquet(PERSON_INDEX.at(run_all(s)))
     pd.testing.assert_frame_equal(first, again)
-    state_before = {p.name: sha256(p) for p in s.state.iterdir() if p.is_file()}
+    state_before = {p.name: sha256(p) for p in StateStore(s.state).files()}
     dry = run_all(s, dry_run=True)
-    assert dry == s.out / "dry-run" / "2026-11-29" and (dry / MANIFEST).exists()
-    assert json.loads((dry / MANIFEST).read_text(encoding="utf-8"))["dry_run"] is True
-    assert {p.name: sha256(p) for p in s.state.iterdir() if p.is_file()} == state_before
+    assert dry == s.out / "dry-run" / "2026-11-29" and MANIFEST.at(dry).exists()
+    assert json.loads(MANIFEST.at(dry).read_text(encoding="utf-8"))["dry_run"] is True
+    assert {p.name: sha256(p) for p in StateStore(s.state).files()} == state_before
 
 
 def test_counties_limit_the_run(tmp_path: Path, extracts: Path) -> None:
     s = settings(tmp_path, extracts)
     run_dir = run_all(s, counties=["410822"])
-    records = pd.read_parquet(run_dir / "data" / "records.parquet")
+    records = pd.read_parquet(RECORDS.at(run_dir))
     assert len(records) > 0 and set(records["county_code"]) == {"410822"}
-    m = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    m = json.loads(MANIFEST.at(run_dir).read_text(encoding="utf-8"))
     assert m["parameters"]["counties"] == ["410822"]
-    summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads(QUALITY.at(run_dir).read_text(encoding="utf-8"))
     assert summary["sources"]["monitoring"]["out_of_scope"] > 0

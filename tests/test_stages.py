@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import schema as S
+from pipeline.contracts import GX_DOCS, QUALITY, QUALITY_XLSX, RECORDS, REJECTED
+from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import TRUTH_FILE, SampleSpec, generate
 from pipeline.settings import Settings
-from pipeline.stages import run_foundation
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +27,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, pd.DataFram
     (root / "extracts" / "unknown_department").mkdir()
     (root / "extracts" / "unknown_department" / "a.csv").write_text("x,y\n1,2\n")
     settings = Settings.build(extracts=root / "extracts", out=root / "reports", run_date=date(2026, 11, 29))
-    run_foundation(settings)
+    run_in_place(settings, FOUNDATION)
     return settings, pd.read_csv(root / "extracts" / TRUTH_FILE, dtype=str)
 
 
 def _rejected_rows(settings: Settings) -> pd.DataFrame:
     parts = []
-    for p in sorted(settings.quality_dir.glob("*_rejected.xlsx")):
+    for p in sorted(REJECTED.at(settings.run_dir, "*").parent.glob("*_rejected.xlsx")):
         ws = openpyxl.load_workbook(p, read_only=True).worksheets[0]
         rows = list(ws.iter_rows(values_only=True))
         assert rows[0][:3] == ("文件", "行号", "原因")
@@ -44,12 +45,12 @@ def _rejected_rows(settings: Settings) -> pd.DataFrame:
 
 def test_records_schema(run: tuple[Settings, pd.DataFrame]) -> None:
     settings, _ = run
-    assert pq.read_schema(settings.records_file).equals(S.RECORD_SCHEMA, check_metadata=False)
+    assert pq.read_schema(RECORDS.at(settings.run_dir)).equals(S.RECORD_SCHEMA, check_metadata=False)
 
 
 def test_nothing_is_lost(run: tuple[Settings, pd.DataFrame]) -> None:
     settings, truth = run
-    records = pd.read_parquet(settings.records_file, columns=[S.SOURCE, S.FILE, S.ROW])
+    records = pd.read_parquet(RECORDS.at(settings.run_dir), columns=[S.SOURCE, S.FILE, S.ROW])
     rejected = _rejected_rows(settings)
     seen = pd.concat([records, rejected[["source", "file", "row"]]], ignore_index=True)
     seen["row"] = seen["row"].astype(int)
@@ -75,7 +76,7 @@ def test_rejections_are_the_invalid_rows(run: tuple[Settings, pd.DataFrame]) -> 
 
 def test_ids_normalized_match_truth_where_usable(run: tuple[Settings, pd.DataFrame]) -> None:
     settings, truth = run
-    rec = pd.read_parquet(settings.records_file)
+    rec = pd.read_parquet(RECORDS.at(settings.run_dir))
     usable = rec[rec[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])]
     assert usable[S.ID_NUMBER].str.fullmatch(r"\d{17}[\dX]").all()
     assert usable[S.BIRTH_DATE].notna().all() and usable[S.ID_SEX].isin(["男", "女"]).all()
@@ -95,7 +96,7 @@ def test_ids_normalized_match_truth_where_usable(run: tuple[Settings, pd.DataFra
 
 def test_townships_resolved(run: tuple[Settings, pd.DataFrame]) -> None:
     settings, _ = run
-    rec = pd.read_parquet(settings.records_file)
+    rec = pd.read_parquet(RECORDS.at(settings.run_dir))
     placed = rec[rec[S.SOURCE] != "medical"]
     assert placed[S.TOWNSHIP_CODE].notna().mean() > 0.99
     assert (
@@ -107,10 +108,10 @@ def test_quality_summary(run: tuple[Settings, pd.DataFrame]) -> None:
     import json
 
     settings, _ = run
-    s = json.loads((settings.quality_dir / "summary.json").read_text(encoding="utf-8"))
+    s = json.loads(QUALITY.at(settings.run_dir).read_text(encoding="utf-8"))
     assert s["unknown_folders"] == ["unknown_department"]
     assert {e["status"] for e in s["sources"].values()} == {"ok"}
-    assert (settings.quality_dir / "summary.xlsx").exists()
+    assert QUALITY_XLSX.at(settings.run_dir).exists()
     assert (
-        settings.quality_dir / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        GX_DOCS.at(settings.run_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     ).exists()

@@ -2,8 +2,8 @@
 
 The workbook shows both records side by side with the evidence per comparison and a 判定 column
 (同一人 / 不同人). A reviewer fills it in and drops it into ``<state>/review/``; every later run reads
-all workbooks there (and the verdicts already stored in ``<state>/decisions.parquet``) and honours
-them: 同一人 joins the two records' people, 不同人 keeps them apart.
+all workbooks there (and the verdicts already stored in the state) and honours them: 同一人 joins
+the two records' people, 不同人 keeps them apart.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from pipeline.match.settings import COMPARISONS
 log = logging.getLogger(__name__)
 
 SAME, DIFFERENT = "同一人", "不同人"
-DECISIONS_FILE = "decisions.parquet"
-REVIEW_DIR = "review"
 _SIDE_FIELDS = [
     (S.SOURCE, "来源"),
     (S.FILE, "文件"),
@@ -110,12 +108,14 @@ def write_review(path: Path, table: pd.DataFrame, run_date: str) -> None:
         wb.close()
 
 
-def read_decisions(state: Path) -> Decisions:
-    """Verdicts from every workbook in <state>/review/ plus those stored before; the newest wins."""
-    stored = _load_stored(state)
+def merge_decisions(stored: pd.DataFrame, workbooks: list[Path]) -> tuple[pd.DataFrame, bool]:
+    """Verdicts from the returned workbooks on top of those stored before (the newest wins).
+
+    Returns the merged table (a, b, verdict) and whether it differs from ``stored``; a workbook
+    that cannot be read is logged and skipped, never stops the night.
+    """
     found = []
-    folder = state / REVIEW_DIR
-    for path in sorted(folder.glob("*.xlsx")) if folder.exists() else []:
+    for path in workbooks:
         try:
             table = pd.read_excel(path, sheet_name=0, header=2, dtype=str, engine="calamine")
         except Exception as e:  # a damaged workbook must not stop the night
@@ -129,27 +129,14 @@ def read_decisions(state: Path) -> Decisions:
         t = table[table[VERDICT].isin([SAME, DIFFERENT])][[KEY_A, KEY_B, VERDICT]]
         found.append(t.rename(columns={KEY_A: "a", KEY_B: "b", VERDICT: "verdict"}))
     allv = pd.concat([stored, *found], ignore_index=True).drop_duplicates(["a", "b"], keep="last")
-    if len(allv) != len(stored) or found:
-        state.mkdir(parents=True, exist_ok=True)
-        allv.to_parquet(state / DECISIONS_FILE, index=False)
+    return allv, bool(len(allv) != len(stored) or found)
+
+
+def as_decisions(verdicts: pd.DataFrame) -> Decisions:
+    """The matcher's constraints from a verdict table (a, b, verdict)."""
+    same = verdicts["verdict"] == SAME
+    different = verdicts["verdict"] == DIFFERENT
     return Decisions(
-        must=list(
-            zip(allv.loc[allv["verdict"] == SAME, "a"], allv.loc[allv["verdict"] == SAME, "b"], strict=True)
-        ),
-        cannot=list(
-            zip(
-                allv.loc[allv["verdict"] == DIFFERENT, "a"],
-                allv.loc[allv["verdict"] == DIFFERENT, "b"],
-                strict=True,
-            )
-        ),
-    )
-
-
-def _load_stored(state: Path) -> pd.DataFrame:
-    path = state / DECISIONS_FILE
-    if path.exists():
-        return pd.read_parquet(path)
-    return pd.DataFrame(
-        {"a": pd.Series(dtype="object"), "b": pd.Series(dtype="object"), "verdict": pd.Series(dtype="object")}
+        must=list(zip(verdicts.loc[same, "a"], verdicts.loc[same, "b"], strict=True)),
+        cannot=list(zip(verdicts.loc[different, "a"], verdicts.loc[different, "b"], strict=True)),
     )

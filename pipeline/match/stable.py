@@ -1,30 +1,20 @@
 """Stable person IDs across nightly runs.
 
-The state folder keeps ``person_keys.parquet``: natural key -> person_id. A cluster takes the
+The state folder keeps natural key -> person_id (``StateStore.person_keys``). A cluster takes the
 person_id its keys had before (the smallest, when a merge brought two together); a cluster with no
 known key gets the next new number. New records therefore never renumber existing people.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-KEYS_FILE = "person_keys.parquet"
 PREFIX = "P"
 WIDTH = 10
 
 
 def _number(pid: str) -> int:
     return int(pid[len(PREFIX) :])
-
-
-def load_keys(state: Path) -> pd.DataFrame:
-    path = state / KEYS_FILE
-    if path.exists():
-        return pd.read_parquet(path)
-    return pd.DataFrame({"key": pd.Series(dtype="object"), "person_id": pd.Series(dtype="object")})
 
 
 def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
@@ -51,10 +41,3 @@ def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[p
         [known[~known["key"].isin(frame["key"])], pd.DataFrame({"key": frame["key"], "person_id": person})]
     ).drop_duplicates("key", keep="last")
     return pd.Series(person.to_numpy(), index=clusters.index), updated.reset_index(drop=True)
-
-
-def save_keys(state: Path, table: pd.DataFrame) -> None:
-    state.mkdir(parents=True, exist_ok=True)
-    tmp = state / (KEYS_FILE + ".tmp")
-    table.to_parquet(tmp, index=False)
-    tmp.replace(state / KEYS_FILE)

@@ -6,7 +6,6 @@ returns a ``ReportsResult`` whose plain values the flow turns into Prefect artif
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +14,17 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.contracts import (
+    INDEX_HTML,
+    QUALITY_XLSX,
+    REVIEW_BOOK,
+    SUMMARY_HTML,
+    SUMMARY_XLSX,
+    TOWNSHIPS,
+    MatchSummary,
+    QualitySummary,
+    RulesSummary,
+)
 from pipeline.eligibility.rules import RuleSet
 from pipeline.reports import history
 from pipeline.reports.prepare import prepare
@@ -27,6 +37,7 @@ from pipeline.reports.summary import (
     write_summary_html,
     write_summary_xlsx,
 )
+from pipeline.state import StateStore
 from pipeline.reports.workbook import (
     COLUMNS,
     FILL_IN,
@@ -50,6 +61,7 @@ __all__ = [
     "SHEET_RULES",
     "UNRESOLVED_TOWNSHIP",
     "VERDICTS",
+    "ReportInputs",
     "ReportsResult",
     "TownshipBook",
     "mask_id",
@@ -58,9 +70,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-TOWNSHIPS = "townships"
-
 
 @dataclass(frozen=True)
 class ReportsResult:
@@ -94,45 +103,57 @@ def write_township_books(
     return books
 
 
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the reports are made of: the rules stage's warnings and the run's other outputs."""
+
+    warnings: pd.DataFrame
+    households: pd.DataFrame  # household_key, household_size
+    persons: pd.DataFrame  # person_id, id_number, name
+    rules_summary: RulesSummary
+    quality: QualitySummary
+    match: MatchSummary | None
+
+
 def write_reports(
     run_dir: Path,
-    warnings_file: Path,
-    state: Path,
+    inputs: ReportInputs,
+    state: StateStore,
     run_date: date,
     rules: RuleSet,
     source_labels: dict[str, str],
     whole_run: bool,
 ) -> ReportsResult:
-    """Township workbooks, summary.html/.xlsx and index.html from ``warnings_file`` and the run's
-    other summaries under ``run_dir``; then the history in ``state``."""
-    data = run_dir / "data"
-    warnings = pd.read_parquet(warnings_file)
-    households = pd.read_parquet(data / "households.parquet", columns=["household_key", "household_size"])
-    persons = pd.read_parquet(data / "persons.parquet", columns=["person_id", "id_number", "name"])
-    rules_summary = json.loads((data / "rules_summary.json").read_text(encoding="utf-8"))
-    quality = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
-    match_file = data / "match_summary.json"
-    match = json.loads(match_file.read_text(encoding="utf-8")) if match_file.exists() else {}
+    """Township workbooks, summary.html/.xlsx and index.html under ``run_dir``; then the warning
+    history and trend in ``state``."""
+    rules_summary = inputs.rules_summary
+    match = inputs.match.to_dict() if inputs.match else {}
     match.pop("model", None)
 
-    warnings = history.annotate(state, warnings, run_date)
-    prepared = prepare(warnings, households, persons)
+    warnings = history.annotate(state.warning_history(), inputs.warnings, run_date)
+    prepared = prepare(warnings, inputs.households, inputs.persons)
     books = write_township_books(
-        prepared, run_dir / TOWNSHIPS, run_date, rule_rows(rules, rules_summary, source_labels)
+        prepared, TOWNSHIPS.at(run_dir), run_date, rule_rows(rules, rules_summary, source_labels)
     )
-    trend = history.trend(state, prepared, run_date, whole_run)
-    context = summary_context(prepared, books, rules_summary, quality, match, trend, run_date, whole_run)
-    write_summary_html(run_dir / "summary.html", context)
-    rule_ids = [r["id"] for r in rules_summary.get("rules", [])]
+    kept_trend = state.warning_trend()
+    trend = history.trend(kept_trend, prepared, run_date, whole_run)
+    context = summary_context(prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run)
+    write_summary_html(SUMMARY_HTML.at(run_dir), context)
+    rule_ids = [r.id for r in rules_summary.rules]
     by_township = township_rule_table(prepared, rule_ids)
-    write_summary_xlsx(run_dir / "summary.xlsx", by_township, rules_summary.get("rules", []), run_date)
+    write_summary_xlsx(SUMMARY_XLSX.at(run_dir), by_township, rules_summary.rules, run_date)
     extra = [
-        ("乡镇×规则统计表", "summary.xlsx"),
-        ("数据质量汇总", "data_quality/summary.xlsx"),
-        ("待复核的疑似同一人", "review/match_review.xlsx"),
+        ("乡镇×规则统计表", SUMMARY_XLSX.path),
+        ("数据质量汇总", QUALITY_XLSX.path),
+        ("待复核的疑似同一人", REVIEW_BOOK.path),
     ]
-    write_index_html(run_dir / "index.html", context, books, [(k, v) for k, v in extra if (run_dir / v).exists()])
-    history.record(state, prepared, run_date, whole_run)  # last: state changes only when all is written
+    write_index_html(
+        INDEX_HTML.at(run_dir), context, books, [(k, v) for k, v in extra if (run_dir / v).exists()]
+    )
+    # Last: the state changes only when every report file is written.
+    state.save_warning_history(history.record(state.warning_history(), prepared, run_date))
+    if whole_run:
+        state.save_warning_trend(history.with_tonight(kept_trend, prepared, run_date))
     log.info("reports: %d workbooks, %d warnings", len(books), len(prepared))
     by_county = county_rule_table(by_township, rule_ids)
     county_rule = [

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipeline.contracts import INDEX_HTML, SUMMARY_HTML, TOWNSHIPS
+
 ARTIFACT_KEYS = {
     "table": "warnings-by-county-and-rule",
     "markdown": "run-summary",
@@ -41,9 +43,9 @@ def markdown_summary(context: dict[str, Any], run_dir: Path) -> str:
             lines.append(f"| {s['label']} | {s['status']} | {s['read']:,} | {s['rejected']:,} | {note} |")
     lines += [
         "",
-        f"- 汇总页: `{run_dir / 'summary.html'}`",
-        f"- 名单下载页: `{run_dir / 'index.html'}`",
-        f"- 乡镇名单: `{run_dir / 'townships'}` ({len(context['townships'])} 个工作簿)",
+        f"- 汇总页: `{SUMMARY_HTML.at(run_dir)}`",
+        f"- 名单下载页: `{INDEX_HTML.at(run_dir)}`",
+        f"- 乡镇名单: `{TOWNSHIPS.at(run_dir)}` ({len(context['townships'])} 个工作簿)",
     ]
     return "\n".join(lines)
 

@@ -17,6 +17,15 @@ from typing import Any, cast
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pipeline.contracts import (
+    INDEX_HTML,
+    SUMMARY_HTML,
+    SUMMARY_XLSX,
+    TOWNSHIPS,
+    QualitySummary,
+    RuleOutcome,
+    RulesSummary,
+)
 from pipeline.reports.workbook import UNRESOLVED_TOWNSHIP, TownshipBook
 
 #: One colour per rule, in rule order (colour-blind-safe Okabe-Ito, then greys).
@@ -78,15 +87,15 @@ def _trend_svg(trend: pd.DataFrame, width: int = 760, height: int = 220) -> str:
 def summary_context(
     warnings: pd.DataFrame,
     books: list[TownshipBook],
-    rules_summary: dict[str, Any],
-    quality: dict[str, Any],
+    rules_summary: RulesSummary,
+    quality: QualitySummary,
     match: dict[str, Any],
     trend: pd.DataFrame,
     run_date: date,
     whole_run: bool,
 ) -> dict[str, Any]:
     """Everything the summary page shows, as plain values (also the source of the Prefect artifacts)."""
-    rules = [r for r in rules_summary.get("rules", [])]
+    rules = [asdict(r) for r in rules_summary.rules]
     colour = {r["id"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(rules)}
     by_rule = warnings["rule"].value_counts()
     top_rule = max([int(by_rule.max()) if len(by_rule) else 0, 1])
@@ -129,22 +138,20 @@ def summary_context(
         for b in township_totals
     ]
 
-    sources = []
-    for key, s in quality.get("sources", {}).items():
-        read = int(s.get("rows_read") or 0)
-        rejected = int(s.get("rejected") or 0)
+    sources: list[dict[str, Any]] = []
+    for key, src in quality.sources.items():
         sources.append(
             {
                 "key": key,
-                "label": s.get("label", key),
-                "status": s.get("status"),
-                "read": read,
-                "rejected": rejected,
-                "accepted": int(s.get("accepted") or 0),
-                "rejected_pct": _pct(rejected, read),
-                "reasons": list((s.get("reasons") or {}).items())[:3],
-                "flags": list((s.get("flags") or {}).items())[:3],
-                "error": s.get("error_zh") or "",
+                "label": src.label,
+                "status": src.status,
+                "read": src.rows_read,
+                "rejected": src.rejected,
+                "accepted": src.accepted,
+                "rejected_pct": _pct(src.rejected, src.rows_read),
+                "reasons": list(src.reasons.items())[:3],
+                "flags": list(src.flags.items())[:3],
+                "error": src.error_zh or "",
             }
         )
     top_read = max([s["read"] for s in sources] + [1])
@@ -166,6 +173,8 @@ def summary_context(
     trend_rows = trend.groupby("run_date", as_index=False)[["warnings", "new"]].sum().sort_values("run_date")
     return {
         "run_date": run_date.isoformat(),
+        # Links between the published pages, relative to the run folder.
+        "paths": {"summary": SUMMARY_HTML.path, "index": INDEX_HTML.path, "summary_xlsx": SUMMARY_XLSX.path},
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "whole_run": whole_run,
         "kpi": {
@@ -180,7 +189,7 @@ def summary_context(
         },
         "rules": rule_rows,
         "skipped": [r for r in rules if r["status"] == "skipped"],
-        "deceased_excluded": rules_summary.get("deceased_excluded", True),
+        "deceased_excluded": rules_summary.deceased_excluded,
         "counties": counties,
         "townships": townships,
         "sources": sources,
@@ -204,7 +213,7 @@ def write_index_html(path: Path, context: dict[str, Any], books: list[TownshipBo
     counties: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for b in sorted(books, key=lambda b: (b.county_code, b.township_code)):
         counties.setdefault((b.county_code, b.county), []).append(
-            {**asdict(b), "href": "townships/" + b.path.as_posix()}
+            {**asdict(b), "href": f"{TOWNSHIPS.path}/{b.path.as_posix()}"}
         )
     groups = [
         {"code": code, "name": name, "books": items, "count": sum(i["warnings"] for i in items)}
@@ -275,11 +284,12 @@ def county_rule_table(table: pd.DataFrame, rule_ids: list[str]) -> pd.DataFrame:
     return table.groupby(["county_code", "county"], as_index=False)[counts].sum()
 
 
-def write_summary_xlsx(path: Path, table: pd.DataFrame, rules: list[dict[str, Any]], run_date: date) -> None:
+def write_summary_xlsx(path: Path, table: pd.DataFrame, outcomes: list[RuleOutcome], run_date: date) -> None:
     """summary.xlsx: 乡镇×规则 (``township_rule_table``) and the same summed per county (区县×规则)."""
     import xlsxwriter
 
     day = run_date.isoformat()
+    rules = [{"id": o.id, "name": o.name} for o in outcomes]
     by_county = county_rule_table(table, [r["id"] for r in rules])
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     try:

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.contracts import RulesSummary
 from pipeline.eligibility.rules import RuleSet
 
 SHEET_LIST, SHEET_RULES, SHEET_HELP = "预警名单", "规则说明", "填写说明"
@@ -381,16 +382,16 @@ def write_workbook(
         wb.close()
 
 
-def rule_rows(rules: RuleSet, rules_summary: dict[str, Any], labels: dict[str, str]) -> list[list[str]]:
+def rule_rows(rules: RuleSet, rules_summary: RulesSummary, labels: dict[str, str]) -> list[list[str]]:
     """One 规则说明 row per rule: id, name, meaning, suggestion, sources, tonight's status."""
-    status = {r["id"]: r for r in rules_summary.get("rules", [])}
+    status = rules_summary.by_id()
     out = []
     for r in rules.rules:
         s = status.get(r.id)
         if s is None:
             ran = "本次未运行"
-        elif s["status"] == "skipped":
-            ran = "已跳过:缺少" + "、".join(labels.get(m, m) for m in s["missing_sources"])
+        elif s.skipped:
+            ran = "已跳过:缺少" + "、".join(labels.get(m, m) for m in s.missing_sources)
         else:
             ran = "已运行"
         sources = "、".join(dict.fromkeys(labels.get(e.source, e.source) for e in r.evidence))

@@ -1,0 +1,58 @@
+"""One run's configuration: every rule and settings file loaded and checked once, before any data.
+
+``RunConfig.load`` reads the input contract, the matching settings, the eligibility rules, the
+parameters in force on the run date and the township gazetteer. A mistake in any of them raises a
+``ConfigError`` naming the file (and rule or field) at once, not after an hour of matching; the
+stages then take what they need from the one object instead of re-reading files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.eligibility.rules import RuleSet, load_rules
+from pipeline.match.settings import MatchSettings, load_matching
+from pipeline.normalize.places import Gazetteer
+from pipeline.params import Params, load_params
+from pipeline.settings import Settings
+from pipeline.sources import SourcesConfig, load_sources
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    settings: Settings  # where inputs, rules, outputs and state live; the run date
+    sources: SourcesConfig
+    matching: MatchSettings
+    all_rules: RuleSet  # the whole rule file (the workbooks' 规则说明 lists every rule)
+    rules: RuleSet  # the rules that run tonight (``rule_ids`` of them, or all)
+    params: Params  # the values in force on the run date
+    gazetteer: Gazetteer
+    counties: tuple[str, ...] = ()  # only these counties (6-digit codes); empty: all
+    rule_ids: tuple[str, ...] = ()  # only these rules; empty: all
+
+    @property
+    def whole_run(self) -> bool:
+        """A run of every county and rule: only such runs count in the trend."""
+        return not self.counties and not self.rule_ids
+
+    @property
+    def source_labels(self) -> dict[str, str]:
+        return {s.key: s.label for s in self.sources.sources}
+
+    @classmethod
+    def load(
+        cls, settings: Settings, counties: list[str] | None = None, rule_ids: list[str] | None = None
+    ) -> RunConfig:
+        sources = load_sources(settings.sources_file)
+        all_rules = load_rules(settings.eligibility_file, {s.key for s in sources.sources})
+        return cls(
+            settings=settings,
+            sources=sources,
+            matching=load_matching(settings.matching_file),
+            all_rules=all_rules,
+            rules=all_rules.select(list(rule_ids) if rule_ids else None),
+            params=load_params(settings.params_file, settings.run_date),
+            gazetteer=Gazetteer.from_csv(settings.gazetteer_file),
+            counties=tuple(counties or ()),
+            rule_ids=tuple(rule_ids or ()),
+        )

@@ -1,0 +1,299 @@
+"""What the stages hand each other, declared once.
+
+Every file a stage writes under the run folder is an ``Output`` here: its path relative to the run
+folder, what it holds, and for Parquet the columns its readers rely on. Stages and report code
+resolve paths through these declarations (``StageContext.input``/``output`` in ``pipeline.stages``),
+never by spelling a file name, and the run summaries are typed objects that write and read
+themselves as JSON.
+
+    >>> WARNINGS.at(Path("reports/2026-11-29"))
+    PosixPath('reports/2026-11-29/data/warnings.parquet')
+    >>> RAW.at(Path("r"), "medical")
+    PosixPath('r/work/raw/medical.parquet')
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Self
+
+import pyarrow.parquet as pq
+
+from pipeline import schema as S
+from pipeline.errors import ActiveDiscoveryError
+from pipeline.ingest import FileReport
+
+SOURCE_PART = "{source}"
+
+
+class ContractError(ActiveDiscoveryError):
+    """A stage did not honour its declared inputs or outputs (a bug, or a file removed mid-run)."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One stage output: ``path`` is relative to the run folder; ``{source}`` makes one per source."""
+
+    key: str
+    path: str
+    about: str
+    columns: tuple[str, ...] = ()  # Parquet: the columns every reader may rely on
+    required: bool = True  # False: written only when there is something to write
+
+    @property
+    def per_source(self) -> bool:
+        return SOURCE_PART in self.path
+
+    def at(self, run_dir: Path, source: str | None = None) -> Path:
+        if self.per_source != (source is not None):
+            raise ContractError(
+                f"output {self.key}: {'a source is needed' if self.per_source else 'no source'}"
+            )
+        return run_dir / (self.path.replace(SOURCE_PART, source) if source else self.path)
+
+    def check(self, run_dir: Path) -> None:
+        """The output exists (when required) and a Parquet output has its declared columns."""
+        if self.per_source:
+            return
+        path = self.at(run_dir)
+        if not path.exists():
+            if self.required:
+                raise ContractError(f"output {self.key} was not written: {path}")
+            return
+        if self.columns:
+            have = set(pq.read_schema(path).names)
+            missing = [c for c in self.columns if c not in have]
+            if missing:
+                raise ContractError(f"output {self.key} ({path}) lacks the declared columns {missing}")
+
+
+# Ingest and normalize: intermediates under work/.
+RAW = Output("raw", "work/raw/{source}.parquet", "one source's rows as read: all text, with file and row")
+UNSPLIT = Output("unsplit", "work/raw/{source}_unsplit.parquet", "rows that could not be split into columns")
+INGEST_REPORT = Output("ingest_report", "work/ingest_report.json", "per source: status, files, rows read")
+NORMALIZED = Output("normalized", "work/normalized/{source}.parquet", "one source in the canonical schema")
+# Validate.
+RECORDS = Output(
+    "records",
+    "data/records.parquet",
+    "every accepted record, canonical schema (pipeline.schema.RECORD_SCHEMA)",
+    columns=tuple(S.RECORD_COLUMNS),
+)
+QUALITY = Output("quality", "data_quality/summary.json", "per source: status, rows read, rejected, reasons")
+QUALITY_XLSX = Output("quality_xlsx", "data_quality/summary.xlsx", "the quality summary in Chinese")
+REJECTED = Output("rejected", "data_quality/{source}_rejected.xlsx", "rows that failed a hard check")
+GX_DOCS = Output("gx_docs", "data_quality/gx", "Great Expectations project and Data Docs of the run")
+# Match.
+PERSON_INDEX = Output(
+    "person_index",
+    "data/person_index.parquet",
+    "record -> person, with how and how surely it was linked",
+    columns=(
+        "source",
+        "file",
+        "row",
+        "person_id",
+        "match_probability",
+        "match_weight",
+        "link_rule",
+        "linked_via",
+        "evidence",
+        "record_key",
+    ),
+)
+PERSONS = Output(
+    "persons",
+    "data/persons.parquet",
+    "one row per person: best ID, name, sex, birth date, place, sources",
+    columns=(
+        "person_id",
+        "id_number",
+        "name",
+        "sex",
+        "birth_date",
+        "county_code",
+        "township_code",
+        "sources",
+    ),
+)
+MATCH_SUMMARY = Output("match_summary", "data/match_summary.json", "pairs per pass, links, review, model")
+REVIEW_BOOK = Output("review_book", "review/match_review.xlsx", "uncertain pairs for clerical review")
+# Households.
+HOUSEHOLDS = Output(
+    "households",
+    "data/households.parquet",
+    "person -> household key, size, assistance flags, urban/rural, place",
+    columns=(
+        "person_id",
+        "household_key",
+        "household_size",
+        "active_assistance",
+        "active_dibao",
+        "dibao_edge",
+        "urban",
+        "township_code",
+        "county_code",
+    ),
+)
+# Rules.
+WARNINGS = Output(
+    "warnings",
+    "data/warnings.parquet",
+    "one row per rule and person, with the evidence",
+    columns=(
+        "warning_id",
+        "rule",
+        "person_id",
+        "id_number",
+        "name",
+        "county_code",
+        "township_code",
+        "evidence",
+    ),
+)
+RULES_SUMMARY = Output("rules_summary", "data/rules_summary.json", "per rule: ran or skipped, warnings")
+# Reports.
+TOWNSHIPS = Output("townships", "townships", "one workbook per township", required=False)
+SUMMARY_HTML = Output("summary_html", "summary.html", "the city summary page")
+SUMMARY_XLSX = Output("summary_xlsx", "summary.xlsx", "warnings per township x rule")
+INDEX_HTML = Output("index_html", "index.html", "the workbooks by county, to download")
+# The run itself.
+MANIFEST = Output("manifest", "run_manifest.json", "inputs, rules, code version, rows, outcome")
+
+
+# --- Typed run summaries ------------------------------------------------------------------------
+
+
+class JsonFile:
+    """A dataclass that writes itself as pretty JSON (UTF-8, Chinese as is) and reads itself back."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> Self:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+OK, FAILED, MISSING = "ok", "failed", "missing"
+
+
+@dataclass
+class SourceStatus(JsonFile):
+    """One source's night: read (ingest), then accepted and rejected (validate)."""
+
+    label: str
+    status: str  # OK | FAILED | MISSING
+    error_zh: str | None = None
+    folder: str | None = None
+    files: list[FileReport] = field(default_factory=list)
+    error: str | None = None
+    rows_read: int = 0
+    rejected: int = 0
+    accepted: int = 0
+    out_of_scope: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    gx_success: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        out = super().from_dict(d)
+        out.files = [f if isinstance(f, FileReport) else FileReport(**f) for f in out.files]
+        return out
+
+
+@dataclass
+class QualitySummary(JsonFile):
+    """The ingest report (``INGEST_REPORT``) and, completed by validate, the quality summary
+    (``QUALITY``): the same object at two stages of the night."""
+
+    run_date: str
+    counties: list[str] | None
+    extracts: str
+    sources: dict[str, SourceStatus]
+    unknown_folders: list[str] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    records: int = 0  # accepted records (validate)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        out = super().from_dict(d)
+        out.sources = {k: SourceStatus.from_dict(v) for k, v in d["sources"].items()}
+        return out
+
+    def ok_sources(self) -> list[str]:
+        return [k for k, e in self.sources.items() if e.ok]
+
+    def not_read(self) -> set[str]:
+        """Sources not used tonight (failed or missing): the rules needing them are skipped."""
+        return {k for k, e in self.sources.items() if not e.ok}
+
+    @property
+    def rows_read(self) -> int:
+        return sum(e.rows_read for e in self.sources.values())
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(e.rejected for e in self.sources.values())
+
+
+@dataclass
+class MatchSummary(JsonFile):
+    records: int
+    persons: int
+    without_usable_id: int
+    detached_under_another_id: int
+    pairs_per_pass: dict[str, int]
+    pairs_compared: int
+    pairs_linked: int
+    review_pairs: int
+    decisions: dict[str, int]  # reviewers' verdicts honoured: same, different
+    model: dict[str, Any]  # the fitted m, u and prior
+
+
+@dataclass
+class RuleOutcome(JsonFile):
+    id: str
+    name: str
+    status: str  # "ran" | "skipped"
+    missing_sources: list[str]
+    warnings: int
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == "skipped"
+
+
+@dataclass
+class RulesSummary(JsonFile):
+    run_date: str
+    rules: list[RuleOutcome]
+    deceased_excluded: bool  # false without the deaths source: nobody could be excluded as deceased
+    params: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        out = super().from_dict(d)
+        out.rules = [RuleOutcome.from_dict(r) for r in d["rules"]]
+        return out
+
+    def by_id(self) -> dict[str, RuleOutcome]:
+        return {r.id: r for r in self.rules}

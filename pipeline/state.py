@@ -1,0 +1,193 @@
+"""The state folder: everything one night leaves for the next, owned by this module alone.
+
+    <state>/person_keys.parquet      record natural key -> person_id (stable person IDs)
+    <state>/decisions.parquet        reviewers' verdicts on uncertain pairs (a, b, verdict)
+    <state>/review/*.xlsx            returned review workbooks, read every night
+    <state>/warning_history.parquet  each warning id's first and last night
+    <state>/warning_trend.parquet    warnings per night, county, township and rule (whole runs)
+    <state>/.lock                    held by the run using the folder, with who holds it
+
+Every file is replaced atomically (written under a unique temporary name in the same folder, flushed
+to disk, renamed over the old one), so a run killed at any moment leaves each file either as it was
+or as the run wrote it, never half-written. A run holds the folder's lock from start to end, so two
+runs (the nightly run and an analyst's backfill, or runs into two output folders) can never
+interleave their writes: the second waits, then refuses with a message naming the holder.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import ActiveDiscoveryError
+
+log = logging.getLogger(__name__)
+
+PERSON_KEYS = "person_keys.parquet"
+DECISIONS = "decisions.parquet"
+HISTORY = "warning_history.parquet"
+TREND = "warning_trend.parquet"
+REVIEW_INBOX = "review"
+LOCK = ".lock"
+_TMP_SUFFIX = ".tmp"
+
+#: Empty tables of each file's shape, for the first night.
+_EMPTY: dict[str, dict[str, str]] = {
+    PERSON_KEYS: {"key": "object", "person_id": "object"},
+    DECISIONS: {"a": "object", "b": "object", "verdict": "object"},
+    HISTORY: {"warning_id": "object", "first_seen": "object", "last_seen": "object"},
+    TREND: {
+        "run_date": "object",
+        "county_code": "object",
+        "township_code": "object",
+        "rule": "object",
+        "warnings": "object",
+        "new": "object",
+    },
+}
+
+
+class StateLockedError(ActiveDiscoveryError):
+    """Another run holds the state folder."""
+
+
+def write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as Parquet to ``path`` so that readers only ever see a whole file.
+
+    The temporary name is unique (``mkstemp``), so two writers can never share it, and it starts
+    with a dot and ends in ``.tmp`` so a leftover from a killed run is recognisable and removed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
+    try:
+        os.fchmod(fd, 0o640)  # personal data: owner and group only (mkstemp makes 0600)
+        with os.fdopen(fd, "wb") as f:
+            frame.to_parquet(f, index=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StateStore:
+    """The state folder's files, read and written only through here."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.root)!r})"
+
+    # --- reading and writing -------------------------------------------------------------------
+
+    def _read(self, name: str) -> pd.DataFrame:
+        path = self.root / name
+        if path.exists():
+            return pd.read_parquet(path)
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY[name].items()})
+
+    def _write(self, name: str, frame: pd.DataFrame) -> None:
+        write_atomic(frame, self.root / name)
+
+    def person_keys(self) -> pd.DataFrame:
+        return self._read(PERSON_KEYS)
+
+    def save_person_keys(self, frame: pd.DataFrame) -> None:
+        self._write(PERSON_KEYS, frame)
+
+    def decisions(self) -> pd.DataFrame:
+        return self._read(DECISIONS)
+
+    def save_decisions(self, frame: pd.DataFrame) -> None:
+        self._write(DECISIONS, frame)
+
+    def review_workbooks(self) -> list[Path]:
+        """Returned review workbooks (``<state>/review/*.xlsx``), in name order."""
+        folder = self.root / REVIEW_INBOX
+        return sorted(folder.glob("*.xlsx")) if folder.exists() else []
+
+    def warning_history(self) -> pd.DataFrame:
+        return self._read(HISTORY)
+
+    def save_warning_history(self, frame: pd.DataFrame) -> None:
+        self._write(HISTORY, frame)
+
+    def warning_trend(self) -> pd.DataFrame:
+        return self._read(TREND)
+
+    def save_warning_trend(self, frame: pd.DataFrame) -> None:
+        self._write(TREND, frame)
+
+    def files(self) -> list[Path]:
+        """The state's data files (what a dry run copies and a test checks)."""
+        return sorted(p for p in self.root.glob("*.parquet"))
+
+    # --- the lock -----------------------------------------------------------------------------
+
+    def holder(self) -> str:
+        """Who holds (or last held) the lock, as written by ``lock``."""
+        try:
+            return (self.root / LOCK).read_text(encoding="utf-8").strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    @contextmanager
+    def lock(self, holder: str, wait_seconds: float = 0) -> Iterator[None]:
+        """Hold the state folder for the block; wait up to ``wait_seconds`` for another holder.
+
+        ``holder`` (say "run 2026-11-29 into /srv/reports, pid 4242") is written into the lock file
+        so a refused run can name it. The lock is an ``flock``: the kernel releases it when the
+        holder dies, so a killed run never leaves the folder locked.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StateLockedError(
+                            f"the state folder {self.root} is in use by {self.holder()}; wait for that run "
+                            "to finish (or pass --wait SECONDS), or use another --state"
+                        ) from None
+                    time.sleep(0.5)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{holder}\n".encode(), 0)
+            self._remove_leftovers()
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of a writer that was killed (only while holding the lock: no one else
+        can be writing them)."""
+        for tmp in self.root.glob(f".*{_TMP_SUFFIX}"):
+            log.info("state: removing %s left by an interrupted run", tmp.name)
+            tmp.unlink(missing_ok=True)
+
+    def copy_to(self, dest: Path) -> StateStore:
+        """A copy of the state's data and review inbox in ``dest`` (for a dry run's throw-away state)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in self.files():
+            shutil.copy2(p, dest / p.name)
+        inbox = self.root / REVIEW_INBOX
+        if inbox.exists():
+            shutil.copytree(inbox, dest / REVIEW_INBOX)
+        return StateStore(dest)
