@@ -11,7 +11,6 @@ write the workbooks alone, the whole reports stage, the number of workbooks and 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import shutil
 import tempfile
@@ -22,13 +21,23 @@ from pathlib import Path
 import pandas as pd
 from common import ROOT, ensure_extracts, households_for
 
+from pipeline.config import RunConfig
+from pipeline.contracts import (
+    HOUSEHOLDS,
+    MATCH_SUMMARY,
+    PERSONS,
+    QUALITY,
+    RULES_SUMMARY,
+    TOWNSHIPS,
+    WARNINGS,
+    RulesSummary,
+)
 from pipeline.reports import history, write_township_books
 from pipeline.reports.prepare import prepare
 from pipeline.reports.workbook import rule_rows
-from pipeline.runs import run_all
+from pipeline.runs import run_all, run_stages
 from pipeline.settings import Settings
-from pipeline.sources import load_sources
-from pipeline.stages import load_rule_set, reports_stage
+from pipeline.state import StateStore
 
 RUN_DATE = date(2026, 11, 29)
 
@@ -39,7 +48,7 @@ def source_run(records: int) -> Path:
         (ROOT / "bench" / "out").glob("rules_*_5"), key=lambda p: -int(p.name.split("_")[1])
     ):
         run = folder / "reports" / RUN_DATE.isoformat()
-        if (run / "data" / "warnings.parquet").exists():
+        if WARNINGS.at(run).exists():
             return run
     base = ROOT / "bench" / "out" / f"reports_{records}"
     extracts = ensure_extracts(households_for(records), 5, base / "extracts")
@@ -58,45 +67,38 @@ def main() -> None:
     source = source_run(args.records)
     work = Path(tempfile.mkdtemp(prefix="bench_reports_"))
     run_dir = work / "out" / RUN_DATE.isoformat()
-    (run_dir / "data").mkdir(parents=True)
-    shutil.copytree(
-        source / "data_quality", run_dir / "data_quality", ignore=shutil.ignore_patterns("*.xlsx", "gx")
-    )
-    for name in ("households.parquet", "persons.parquet", "rules_summary.json", "match_summary.json"):
-        shutil.copy(source / "data" / name, run_dir / "data" / name)
-    warnings = pd.read_parquet(source / "data" / "warnings.parquet")
+    for output in (QUALITY, HOUSEHOLDS, PERSONS, RULES_SUMMARY, MATCH_SUMMARY):
+        output.at(run_dir).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(output.at(source), output.at(run_dir))
+    warnings = pd.read_parquet(WARNINGS.at(source))
     if len(warnings) < args.warnings:
         raise SystemExit(f"{source} has {len(warnings):,} warnings, fewer than --warnings {args.warnings:,}")
     warnings = warnings.sample(n=args.warnings, random_state=5)
-    warnings.to_parquet(run_dir / "data" / "warnings.parquet", index=False)
+    warnings.to_parquet(WARNINGS.at(run_dir), index=False)
     print(f"{len(warnings):,} warnings from {source}")
 
     settings = Settings.build(
         extracts=ROOT / "data" / "sample", out=work / "out", state=work / "state", run_date=RUN_DATE
     )
-    rules = load_rule_set(settings)
-    labels = {s.key: s.label for s in load_sources(settings.sources_file).sources}
-
-    rules_summary = json.loads((run_dir / "data" / "rules_summary.json").read_text(encoding="utf-8"))
-    households = pd.read_parquet(
-        run_dir / "data" / "households.parquet", columns=["household_key", "household_size"]
-    )
-    persons = pd.read_parquet(
-        run_dir / "data" / "persons.parquet", columns=["person_id", "id_number", "name"]
-    )
+    config = RunConfig.load(settings)
+    state = StateStore(settings.state)
+    rules_summary = RulesSummary.read(RULES_SUMMARY.at(run_dir))
+    households = pd.read_parquet(HOUSEHOLDS.at(run_dir), columns=["household_key", "household_size"])
+    persons = pd.read_parquet(PERSONS.at(run_dir), columns=["person_id", "id_number", "name"])
 
     t0 = time.perf_counter()
-    prepared = prepare(history.annotate(work / "state", warnings, RUN_DATE), households, persons)
+    prepared = prepare(history.annotate(state.warning_history(), warnings, RUN_DATE), households, persons)
     t1 = time.perf_counter()
-    books = write_township_books(prepared, work / "books", RUN_DATE, rule_rows(rules, rules_summary, labels))
+    rules_table = rule_rows(config.all_rules, rules_summary, config.source_labels)
+    books = write_township_books(prepared, work / "books", RUN_DATE, rules_table)
     t2 = time.perf_counter()
     print(f"prepare: {t1 - t0:.1f} s; workbooks: {len(books)} written in {t2 - t1:.1f} s")
 
     t3 = time.perf_counter()
-    result = reports_stage(settings, run_dir / "data" / "warnings.parquet", whole_run=True)
+    result = run_stages(config, run_dir, state, ["reports"])["reports"]
     t4 = time.perf_counter()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    size_mb = sum(p.stat().st_size for p in (run_dir / "townships").rglob("*.xlsx")) / 1024**2
+    size_mb = sum(p.stat().st_size for p in TOWNSHIPS.at(run_dir).rglob("*.xlsx")) / 1024**2
     print(
         f"reports stage (read, history, {len(result.books)} workbooks, summary, index): {t4 - t3:.1f} s; "
         f"workbooks {size_mb:.1f} MB; peak RSS {peak_gb:.2f} GB"

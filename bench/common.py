@@ -1,10 +1,13 @@
-"""Shared by the benchmark scripts: sizing and generating (once, cached) the synthetic extracts."""
+"""Shared by the benchmark scripts: sizing and generating (once, cached) the synthetic extracts, and
+running stages in a child process with their time and peak memory."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +43,76 @@ def ensure_extracts(households: int, seed: int, folder: Path, clean_out: Path | 
         )
         print(f"generated {households:,} households in {time.perf_counter() - t0:.0f} s -> {folder}")
     return folder
+
+
+# A child process runs the stages (a fresh interpreter: imports, caches and peak memory are the
+# stages' own) and prints one JSON line: seconds per stage and the child's peak RSS.
+_CHILD = r"""
+import json, logging, resource, shutil, sys, time
+logging.basicConfig(level=logging.WARNING)
+from pipeline.config import RunConfig
+from pipeline.runs import run_night, run_stages
+from pipeline.settings import Settings
+from pipeline.state import StateStore
+extracts, out, run_date, state, names, mode = sys.argv[1:7]
+s = Settings.build(extracts=extracts, out=out, run_date=run_date, state=state)
+if mode != "keep-state":
+    shutil.rmtree(s.state, ignore_errors=True)
+seconds = {}
+def timed(stage, ctx):
+    t = time.perf_counter()
+    result = stage.run(ctx)
+    seconds[stage.name] = time.perf_counter() - t
+    return result
+t = time.perf_counter()
+if mode == "night":  # the whole night as operated: staged, locked, manifest, published
+    run_night(s, call=timed)
+else:
+    run_stages(RunConfig.load(s), s.run_dir, StateStore(s.state), names.split(",") if names else None, timed)
+print(json.dumps({"seconds": seconds, "total": time.perf_counter() - t,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: dict[str, float]  # per stage
+    total: float  # the stages (or the whole night) inside the child
+    wall: float  # the child process, imports included
+    peak_mb: float  # the child's max RSS
+
+
+def run_in_child(
+    extracts: Path,
+    out: Path,
+    run_date: str,
+    state: Path,
+    stages: list[str] | None = None,
+    mode: str = "stages",
+) -> Measured:
+    """Run ``stages`` (default all) of ``pipeline.stages.STAGES`` in a fresh child process.
+
+    ``mode``: "stages" (straight into ``<out>/<run_date>``, fresh state), "keep-state" (the same on
+    the existing state), or "night" (``run_night``: staging, locks, manifest, publish; fresh state).
+    """
+    t0 = time.perf_counter()
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(extracts),
+            str(out),
+            run_date,
+            str(state),
+            ",".join(stages or []),
+            mode,
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t0
+    m = json.loads(res.stdout.strip().splitlines()[-1])
+    return Measured(m["seconds"], m["total"], wall, m["peak_mb"])

@@ -1,0 +1,52 @@
+"""Benchmark: the whole night end to end (ingest -> workbooks), as the nightly run operates it.
+
+    .venv/bin/python bench/bench_night.py --records 1000000
+
+Generates the extracts (seed 5, cached under bench/out/, shared with bench_rules.py), then runs
+``pipeline.runs.run_night`` in a fresh child process on an empty state folder: staging, the date and
+state locks, every stage, the manifest and the publishing rename. Prints seconds per stage, the
+night's total, the child's wall time (imports included) and its peak memory. Machines are noisy:
+run it twice and keep the machine otherwise idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ensure_extracts, households_for, run_in_child  # noqa: E402
+
+from pipeline.contracts import MANIFEST  # noqa: E402
+
+RUN_DATE = "2026-11-29"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--records", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--work", default=str(ROOT / "bench" / "out"))
+    a = p.parse_args()
+    households = households_for(a.records)
+    base = Path(a.work) / f"rules_{households}_{a.seed}"
+    extracts = ensure_extracts(households, a.seed, base / "extracts", clean_out=base / "clean")
+    out, state = base / "night", base / "night_state"
+    shutil.rmtree(out, ignore_errors=True)
+    m = run_in_child(extracts, out, RUN_DATE, state, mode="night")
+    assert MANIFEST.at(out / RUN_DATE).exists()
+    print(f"== the night on {a.records:,} records ({households:,} households, seed {a.seed})")
+    for k, v in m.seconds.items():
+        print(f"{k:<11} {v:7.1f} s")
+    print(
+        f"night total {m.total:7.1f} s (child wall {m.wall:.1f} s with imports);"
+        f" peak memory {m.peak_mb:,.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
