@@ -22,26 +22,37 @@ EXIT_USAGE = 2  # argparse: a wrong flag
 EXIT_REFUSED = 3  # the run failed or refused for a reason it names: a rule file, a lock, a folder
 
 
+def _error_names() -> tuple[str, ...]:
+    """The names of ActiveDiscoveryError and all its subclasses."""
+    names, todo = [], [ActiveDiscoveryError]
+    while todo:
+        cls = todo.pop()
+        names.append(cls.__name__)
+        todo += cls.__subclasses__()
+    return tuple(names)
+
+
 class _DropKnownErrors(logging.Filter):
-    """Prefect logs a failed flow's exception with its traceback; for the project's own errors the
-    CLI prints one line instead, so those records are dropped from the console (the Prefect API
-    and UI still get them)."""
+    """Prefect logs a failed flow's exception with its traceback, then the failed states; for the
+    project's own errors the CLI prints one line instead, so the console drops those records (the
+    Prefect API and UI still get them: the API handler is left alone)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, ActiveDiscoveryError):
             return False
-        return "ActiveDiscoveryError" not in record.getMessage() and not any(
-            name in record.getMessage() for name in _KNOWN_ERROR_NAMES
-        )
-
-
-_KNOWN_ERROR_NAMES = ("ConfigError", "RunLockedError", "StateLockedError", "SourceFileError", "ContractError")
+        message = record.getMessage()
+        return not any(f"{name}:" in message or f"{name}(" in message for name in _error_names())
 
 
 @contextmanager
 def _quiet_prefect_tracebacks() -> Iterator[None]:
-    handlers = [h for name in ("prefect", "prefect.flow_runs", "prefect.task_runs") for h in _handlers(name)]
+    handlers = [
+        h
+        for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs")
+        for h in _handlers(name)
+        if type(h).__name__ != "APILogHandler"
+    ]
     f = _DropKnownErrors()
     for h in handlers:
         h.addFilter(f)

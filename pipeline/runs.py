@@ -325,7 +325,11 @@ def run_in_place(
 
 
 def run_all(
-    final: Settings, dry_run: bool = False, counties: list[str] | None = None, rules: list[str] | None = None
+    final: Settings,
+    dry_run: bool = False,
+    counties: list[str] | None = None,
+    rules: list[str] | None = None,
+    wait_seconds: float = 0,
 ) -> Path:
     """Every stage, without Prefect (tests, benchmarks, a machine without the Prefect server)."""
-    return run_night(final, counties, rules, dry_run).run_dir
+    return run_night(final, counties, rules, dry_run, wait_seconds=wait_seconds).run_dir

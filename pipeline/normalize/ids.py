@@ -78,7 +78,7 @@ def check_chars(first17: np.ndarray) -> np.ndarray:
     """Check characters of an array of 17-digit strings, as an array of one-character strings.
 
     >>> check_chars(np.array(["11010519491231002", "41082219900101123"])).tolist()
-    ['X', '5']
+    ['X', '8']
     """
     return check_bytes(ascii_matrix(first17, 17)).view("S1").astype(str)
 

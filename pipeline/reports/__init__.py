@@ -37,7 +37,6 @@ from pipeline.reports.summary import (
     write_summary_html,
     write_summary_xlsx,
 )
-from pipeline.state import StateStore
 from pipeline.reports.workbook import (
     COLUMNS,
     FILL_IN,
@@ -52,6 +51,7 @@ from pipeline.reports.workbook import (
     rule_rows,
     write_workbook,
 )
+from pipeline.state import StateStore
 
 __all__ = [
     "COLUMNS",
@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ReportsResult:
@@ -137,7 +138,9 @@ def write_reports(
     )
     kept_trend = state.warning_trend()
     trend = history.trend(kept_trend, prepared, run_date, whole_run)
-    context = summary_context(prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run)
+    context = summary_context(
+        prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run
+    )
     write_summary_html(SUMMARY_HTML.at(run_dir), context)
     rule_ids = [r.id for r in rules_summary.rules]
     by_township = township_rule_table(prepared, rule_ids)
@@ -157,6 +160,7 @@ def write_reports(
     log.info("reports: %d workbooks, %d warnings", len(books), len(prepared))
     by_county = county_rule_table(by_township, rule_ids)
     county_rule = [
-        {"区县": r["county"], **{k: int(r[k]) for k in [*rule_ids, "合计"]}} for r in by_county.to_dict("records")
+        {"区县": r["county"], **{k: int(r[k]) for k in [*rule_ids, "合计"]}}
+        for r in by_county.to_dict("records")
     ]
     return ReportsResult(run_dir, books, context, county_rule)

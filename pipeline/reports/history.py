@@ -44,7 +44,9 @@ def record(history: pd.DataFrame, warnings: pd.DataFrame, run_date: date) -> pd.
             "last_seen": pd.Timestamp(run_date),
         }
     )
-    merged = pd.concat([history.astype({FIRST_SEEN: "datetime64[ns]", "last_seen": "datetime64[ns]"}), tonight])
+    merged = pd.concat(
+        [history.astype({FIRST_SEEN: "datetime64[ns]", "last_seen": "datetime64[ns]"}), tonight]
+    )
     return merged.groupby("warning_id", as_index=False).agg({FIRST_SEEN: "min", "last_seen": "max"})
 
 

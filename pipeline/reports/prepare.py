@@ -17,7 +17,9 @@ def household_labels(keys: pd.Series, households: pd.DataFrame, persons: pd.Data
     """
     distinct = pd.Series(keys.dropna().unique(), dtype="object")
     size = households.drop_duplicates("household_key").set_index("household_key")["household_size"]
-    name_by_id = persons.dropna(subset=["id_number"]).drop_duplicates("id_number").set_index("id_number")["name"]
+    name_by_id = (
+        persons.dropna(subset=["id_number"]).drop_duplicates("id_number").set_index("id_number")["name"]
+    )
     name_by_person = persons.set_index("person_id")["name"]
     labels = {}
     for key in distinct:

@@ -67,7 +67,8 @@ def _trend_svg(trend: pd.DataFrame, width: int = 760, height: int = 220) -> str:
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
     parts = [
         f'<svg class="trend" viewBox="0 0 {width} {height}" role="img" aria-label="预警数量趋势">',
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" class="axis"/>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"'
+        ' class="axis"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" class="axis"/>',
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{top_value:,}</text>',
         f'<text x="{left - 6}" y="{height - bottom + 4}" text-anchor="end">0</text>',
@@ -75,10 +76,14 @@ def _trend_svg(trend: pd.DataFrame, width: int = 760, height: int = 220) -> str:
     ]
     every = max(1, len(totals) // 10)  # at most about ten date labels
     for i, (d, v) in enumerate(totals.items()):
-        parts.append(f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="3.5" class="dot"><title>{d}: {v}</title></circle>')
+        parts.append(
+            f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="3.5" class="dot"><title>{d}: {v}</title></circle>'
+        )
         if i % every == 0 or i == len(totals) - 1:
             label = d.isoformat() if isinstance(d, date) else html.escape(str(d))
-            parts.append(f'<text x="{xs[i]:.1f}" y="{height - bottom + 16}" text-anchor="middle">{label[5:]}</text>')
+            parts.append(
+                f'<text x="{xs[i]:.1f}" y="{height - bottom + 16}" text-anchor="middle">{label[5:]}</text>'
+            )
             parts.append(f'<text x="{xs[i]:.1f}" y="{ys[i] - 8:.1f}" text-anchor="middle">{int(v):,}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -159,7 +164,11 @@ def summary_context(
         s["bar_ok"] = _pct(s["accepted"], top_read)
         s["bar_rejected"] = _pct(s["rejected"], top_read)
 
-    low = warnings[warnings["match_confidence"] < 0.95].sort_values("match_confidence").head(LOW_CONFIDENCE_SHOWN)
+    low = (
+        warnings[warnings["match_confidence"] < 0.95]
+        .sort_values("match_confidence")
+        .head(LOW_CONFIDENCE_SHOWN)
+    )
     low_rows = [
         {
             "warning_id": r.warning_id,
@@ -208,7 +217,9 @@ def write_summary_html(path: Path, context: dict[str, Any]) -> None:
     path.write_text(_env().get_template("summary.html.j2").render(**context), encoding="utf-8")
 
 
-def write_index_html(path: Path, context: dict[str, Any], books: list[TownshipBook], extra: list[tuple[str, str]]) -> None:
+def write_index_html(
+    path: Path, context: dict[str, Any], books: list[TownshipBook], extra: list[tuple[str, str]]
+) -> None:
     """index.html: the workbooks grouped by county (links relative, so the folder can be moved)."""
     counties: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for b in sorted(books, key=lambda b: (b.county_code, b.township_code)):
@@ -238,11 +249,17 @@ def township_rule_table(warnings: pd.DataFrame, rule_ids: list[str]) -> pd.DataF
 
 
 def _write_count_sheet(
-    wb: Any, title: str, table: pd.DataFrame, places: list[tuple[str, str, float]], rules: list[dict[str, Any]]
+    wb: Any,
+    title: str,
+    table: pd.DataFrame,
+    places: list[tuple[str, str, float]],
+    rules: list[dict[str, Any]],
 ) -> None:
     """One sheet: place columns (text), one count column per rule, 合计; a totals row at the bottom."""
     ws = wb.add_worksheet(title.split("(")[0])
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
     cell = wb.add_format({"border": 1})
     text = wb.add_format({"border": 1, "num_format": "@"})
     total = wb.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2"})
@@ -297,12 +314,20 @@ def write_summary_xlsx(path: Path, table: pd.DataFrame, outcomes: list[RuleOutco
             wb,
             f"乡镇×规则(运行日期 {day})",
             table,
-            [("county_code", "区县代码", 9), ("county", "区县", 14), ("township_code", "乡镇代码", 11),
-             ("township", "乡镇(街道)", 16)],
+            [
+                ("county_code", "区县代码", 9),
+                ("county", "区县", 14),
+                ("township_code", "乡镇代码", 11),
+                ("township", "乡镇(街道)", 16),
+            ],
             rules,
         )
         _write_count_sheet(
-            wb, f"区县×规则(运行日期 {day})", by_county, [("county_code", "区县代码", 9), ("county", "区县", 14)], rules
+            wb,
+            f"区县×规则(运行日期 {day})",
+            by_county,
+            [("county_code", "区县代码", 9), ("county", "区县", 14)],
+            rules,
         )
     finally:
         wb.close()

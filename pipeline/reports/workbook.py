@@ -138,7 +138,13 @@ class TownshipBook:
 
 
 def _formats(wb: Any) -> dict[str, Any]:
-    base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "border": 1, "border_color": "#808080"}
+    base = {
+        "font_name": FONT,
+        "font_size": FONT_SIZE,
+        "valign": "top",
+        "border": 1,
+        "border_color": "#808080",
+    }
     fill = {**base, "locked": False, "bg_color": "#FFF9DB"}
 
     def f(**kw: Any) -> Any:
@@ -159,7 +165,9 @@ def _formats(wb: Any) -> dict[str, Any]:
         "date": f(num_format="yyyy-mm-dd", align="center"),
         "fill": wb.add_format({**fill, "text_wrap": True}),
         "fill_date": wb.add_format({**fill, "num_format": "yyyy-mm-dd"}),
-        "cell": wb.add_format({"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "text_wrap": True}),
+        "cell": wb.add_format(
+            {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "text_wrap": True}
+        ),
         "cell_bold": wb.add_format(
             {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "bold": True, "text_wrap": True}
         ),
@@ -180,7 +188,9 @@ def evidence_size(text: str, width: float, others: int) -> tuple[int, float]:
     return SMALLER_SIZES[-1], MAX_ROW_HEIGHT
 
 
-def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, subtitle: str, run_date: date) -> None:
+def _write_list(
+    ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, subtitle: str, run_date: date
+) -> None:
     last_col = len(COLUMNS) - 1
     ws.merge_range(0, 0, 0, last_col, title, fmt["title"])
     ws.merge_range(1, 0, 1, last_col, subtitle, fmt["subtitle"])
@@ -192,16 +202,15 @@ def _write_list(ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, su
         ws.set_column(j, j, c.width)
     evidence_width = next(c.width for c in COLUMNS if c.key == "evidence")
     # Every other wrapped column that can run long decides the row height too.
-    wrapped = [(c.key, c.width) for c in COLUMNS if c.wrap and c.key and c.kind == "text" and c.key != "evidence"]
+    wrapped = [
+        (c.key, c.width) for c in COLUMNS if c.wrap and c.key and c.kind == "text" and c.key != "evidence"
+    ]
 
     cols = {c.key: rows[c.key].tolist() for c in COLUMNS if c.key}
     n = len(rows)
     for i in range(n):
         r = FIRST_DATA_ROW + i
-        others = max(
-            [2]
-            + [lines_needed(str(v), w) for k, w in wrapped if isinstance(v := cols[k][i], str)]
-        )
+        others = max([2] + [lines_needed(str(v), w) for k, w in wrapped if isinstance(v := cols[k][i], str)])
         size, height = evidence_size(cols["evidence"][i], evidence_width, others)
         ws.set_row(r, height)
         for j, c in enumerate(COLUMNS):
@@ -314,7 +323,10 @@ def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
         (False, "找出可能符合救助条件但尚未享受的人员。名单只是线索,是否符合条件以入户核实为准。"),
         (False, "“预警依据”列写明了每条预警来自哪个数据源、哪个文件的第几行,核查时可对照原始数据。"),
         (True, "二、怎么填"),
-        (False, "1. 逐户上门核查,只填写黄色的四列:核查结果、核查说明、核查人、核查日期。其他列已锁定,请勿修改。"),
+        (
+            False,
+            "1. 逐户上门核查,只填写黄色的四列:核查结果、核查说明、核查人、核查日期。其他列已锁定,请勿修改。",
+        ),
         (False, f"2. 核查结果:从下拉列表中选择一项,可选:{v}。"),
         (False, "3. 核查说明:写明核查到的情况,如家庭收入、已办理的业务、信息错在哪里(例如正确的身份证号)。"),
         (False, "4. 核查人填写姓名;核查日期按 年-月-日 填写,如 " + run_date.isoformat() + "。"),
@@ -322,7 +334,11 @@ def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
         (False, "6. “匹配可信度”底色为橙色的,表示系统对“是否为同一人”把握较低,请先核对身份再核查条件。"),
         (False, "7. “状态”为“新增”的是本次新出现的预警;“持续”表示此前已预警、至今仍符合预警条件。"),
         (True, "三、怎么交回"),
-        (False, "1. 填写完成后直接保存,不要改文件名、不要增删行列、不要改工作表名称,“预警编号”是系统识别每条预警的依据。"),
+        (
+            False,
+            "1. 填写完成后直接保存,不要改文件名、不要增删行列、不要改工作表名称,"
+            "“预警编号”是系统识别每条预警的依据。",
+        ),
         (False, "2. 按县(市、区)民政局规定的时间和方式交回本文件(Excel 或 WPS 保存的 .xlsx 均可)。"),
         (False, "3. 暂未核查完的,可以先交回已填写的部分,未填写的预警会在下次名单中继续出现。"),
         (True, "四、个人信息保护"),
@@ -370,7 +386,8 @@ def write_workbook(
         new = int((rows["status"] == "新增").sum()) if len(rows) else 0
         title = f"{county}{township} 社会救助主动发现预警名单"
         subtitle = (
-            f"运行日期:{run_date.isoformat()}    预警 {len(rows)} 条,涉及 {rows['household_key'].nunique()} 户,"
+            f"运行日期:{run_date.isoformat()}    预警 {len(rows)} 条,"
+            f"涉及 {rows['household_key'].nunique()} 户,"
             f"其中新增 {new} 条。    本表含个人信息,仅限核查使用,请勿外传。"
         )
         _write_list(wb.add_worksheet(SHEET_LIST), fmt, rows, title, subtitle, run_date)

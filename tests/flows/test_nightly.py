@@ -75,5 +75,14 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         f"预警 **{len(warnings):,}** 条" in markdown.data
         and "R05 | 大额医疗自付 | 0 | 已跳过" in markdown.data
     )
+    # One Prefect task per stage of the library's one stage list, in its order.
+    from prefect.client.orchestration import get_client
+
+    from pipeline.stages import STAGES
+
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs()
+    ran = [t.name.rsplit("-", 1)[0] for t in sorted(task_runs, key=lambda t: t.expected_start_time)]
+    assert ran[-len(STAGES) :] == [s.name for s in STAGES]
     link = Artifact.get("summary-page")
     assert link.data.startswith("[运行汇总](file://") and "2026-11-29/summary.html" in link.data

@@ -1,0 +1,80 @@
+"""The command line: one clear line and a documented exit code for the project's own errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from flows.cli import EXIT_REFUSED
+from pipeline.settings import PROJECT_ROOT, Settings
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_bad_rule_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(PROJECT_ROOT / "rules", rules)
+    text = (rules / "eligibility.yaml").read_text(encoding="utf-8")
+    (rules / "eligibility.yaml").write_text(
+        text.replace("when: disabled", "when: no_such_fact and disabled", 1)
+    )
+    done = _cli(
+        "run",
+        "--out",
+        str(tmp_path / "out"),
+        "--state",
+        str(tmp_path / "state"),
+        env={"AD_RULES": str(rules)},
+    )
+    assert done.returncode == EXIT_REFUSED
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = [line for line in done.stderr.splitlines() if line.startswith("active-discovery:")]
+    assert len(lines) == 1 and "eligibility.yaml" in lines[0]
+    assert "no_such_fact" in done.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_an_unknown_rule_id_is_one_line(tmp_path: Path) -> None:
+    done = _cli("run", "--rules", "R99", "--out", str(tmp_path / "out"), env={})
+    assert done.returncode == EXIT_REFUSED and "R99" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_ad_variables_are_the_defaults_of_flags(tmp_path: Path, monkeypatch: object) -> None:
+    env = {
+        "AD_EXTRACTS": str(tmp_path / "x"),
+        "AD_OUT": str(tmp_path / "o"),
+        "AD_STATE": str(tmp_path / "s"),
+        "AD_RULES": str(tmp_path / "r"),
+    }
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        s = Settings.build(run_date="2026-11-29")
+        assert (s.extracts, s.out, s.state, s.rules_dir) == tuple(Path(v) for v in env.values())
+        flagged = Settings.build(extracts="e", out="o2", state="s2", run_date="2026-11-29")
+        assert (flagged.extracts, flagged.out, flagged.state) == (Path("e"), Path("o2"), Path("s2"))
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k)
+            else:
+                os.environ[k] = v
+    for k in env:
+        os.environ.pop(k, None)
+    default = Settings.build(run_date="2026-11-29")
+    assert (
+        default.extracts == PROJECT_ROOT / "data" / "sample"
+        and default.state == PROJECT_ROOT / "data" / "state"
+    )
