@@ -119,22 +119,26 @@ WRITER = textwrap.dedent(
 def test_a_writer_killed_at_any_moment_leaves_every_state_file_readable(tmp_path: Path) -> None:
     state = tmp_path / "state"
     mid_write = 0
-    for attempt in range(8):
+    targets = ["person_keys", "warning_trend", "decisions", "warning_history"] * 2
+    for target in targets:
         before = set(state.glob(".*.tmp"))
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(state)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
         )
         assert proc.stdout is not None
         proc.stdout.readline()  # one full round written: every file exists from here on
-        time.sleep(0.05 + 0.13 * attempt)  # kill at different points of the next rounds
+        # Kill it while it writes the target file (its temporary file is there), or after 3 s.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not set(state.glob(f".{target}.parquet.*.tmp")) - before:
+            pass
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        mid_write += bool(set(state.glob(".*.tmp")) - before)  # killed inside a write: its temporary file
+        mid_write += bool(set(state.glob(".*.tmp")) - before)  # killed inside a write
         store = StateStore(state)
         for frame in (store.person_keys(), store.decisions(), store.warning_history(), store.warning_trend()):
             assert len(frame) > 0
         assert store.person_keys()["person_id"].nunique() == 1  # one whole round, never a mix
-    assert mid_write >= 2, "the kills should land inside writes"
+    assert mid_write >= 1, "at least one kill should land inside a write"
     # The next holder of the lock removes what the killed writers left behind.
     with StateStore(state).lock("cleanup"):
         assert not list(state.glob(".*.tmp"))
