@@ -9,14 +9,13 @@ second, and the child's peak memory (ru_maxrss). Machines are noisy: run it twic
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_extracts, households_for, run_in_child  # noqa: E402
+from common import ensure_extracts, households_for, run_in_child, size_args  # noqa: E402
 
 from pipeline.contracts import QUALITY, QualitySummary  # noqa: E402
 
@@ -24,11 +23,7 @@ RUN_DATE = "2026-11-29"
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--records", type=int, default=1_000_000)
-    p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--work", default=str(ROOT / "bench" / "out"))
-    a = p.parse_args()
+    a = size_args(__doc__, 1_000_000, 11)
     households = households_for(a.records)
     extracts = ensure_extracts(households, a.seed, Path(a.work) / f"extracts_{households}_{a.seed}")
     out = Path(a.work) / "reports"

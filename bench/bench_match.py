@@ -10,7 +10,6 @@ stage's wall time and the child's peak memory. The truth is read here only, neve
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from pipeline.contracts import MATCH_SUMMARY, PERSON_INDEX, RECORDS, MatchSummar
 from pipeline.match.evaluate import pairwise  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_extracts, households_for, run_in_child  # noqa: E402
+from common import ensure_extracts, households_for, run_in_child, size_args  # noqa: E402
 
 RUN_DATE = "2026-11-29"
 
@@ -61,11 +60,7 @@ def run(size: int, seed: int, work: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--records", type=int, nargs="+", default=[30_000, 1_000_000])
-    p.add_argument("--seed", type=int, default=5)
-    p.add_argument("--work", default=str(ROOT / "bench" / "out"))
-    a = p.parse_args()
+    a = size_args(__doc__, [30_000, 1_000_000], 5)
     for size in a.records:
         run(size, a.seed, Path(a.work))
 

@@ -11,7 +11,6 @@ run it twice and keep the machine otherwise idle.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_extracts, households_for, run_in_child  # noqa: E402
+from common import ensure_extracts, households_for, run_in_child, size_args  # noqa: E402
 
 from pipeline.contracts import MANIFEST  # noqa: E402
 
@@ -27,11 +26,7 @@ RUN_DATE = "2026-11-29"
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--records", type=int, default=1_000_000)
-    p.add_argument("--seed", type=int, default=5)
-    p.add_argument("--work", default=str(ROOT / "bench" / "out"))
-    a = p.parse_args()
+    a = size_args(__doc__, 1_000_000, 5)
     households = households_for(a.records)
     base = Path(a.work) / f"rules_{households}_{a.seed}"
     extracts = ensure_extracts(households, a.seed, base / "extracts", clean_out=base / "clean")

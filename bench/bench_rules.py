@@ -13,7 +13,6 @@ A pipeline person counts as the true person most of its records belong to.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from pipeline.runs import FOUNDATION, run_in_place  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_extracts, households_for, run_in_child  # noqa: E402
+from common import ensure_extracts, households_for, run_in_child, size_args  # noqa: E402
 
 RUN_DATE = "2026-11-29"
 
@@ -103,11 +102,7 @@ def run(size: int, seed: int, work: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--records", type=int, nargs="+", default=[30_000, 1_000_000])
-    p.add_argument("--seed", type=int, default=5)
-    p.add_argument("--work", default=str(ROOT / "bench" / "out"))
-    a = p.parse_args()
+    a = size_args(__doc__, [30_000, 1_000_000], 5)
     for size in a.records:
         run(size, a.seed, Path(a.work))
 

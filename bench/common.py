@@ -3,6 +3,7 @@ running stages in a child process with their time and peak memory."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -16,6 +17,19 @@ ROWS_PER_HOUSEHOLD = 1.15  # extract rows per household with the generator's def
 
 def households_for(records: int) -> int:
     return max(int(records / ROWS_PER_HOUSEHOLD), 100)
+
+
+def size_args(doc: str | None, records: int | list[int], seed: int) -> argparse.Namespace:
+    """The benchmarks' common flags: --records (one size, or several when the default is a list),
+    --seed and --work (the cache folder)."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if isinstance(records, list):
+        p.add_argument("--records", type=int, nargs="+", default=records)
+    else:
+        p.add_argument("--records", type=int, default=records)
+    p.add_argument("--seed", type=int, default=seed)
+    p.add_argument("--work", default=str(ROOT / "bench" / "out"))
+    return p.parse_args()
 
 
 def ensure_extracts(households: int, seed: int, folder: Path, clean_out: Path | None = None) -> Path:

@@ -17,18 +17,16 @@ folder, which the next run of that date removes.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import subprocess
-import time
 import traceback
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +36,7 @@ from pipeline import __version__
 from pipeline.config import RunConfig
 from pipeline.contracts import MANIFEST, QUALITY, ContractError, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
+from pipeline.locks import hold
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
 from pipeline.stages import STAGES, Stage, StageContext, row_counts
 from pipeline.state import StateStore
@@ -150,29 +149,16 @@ def notify_failure(manifest: dict[str, Any]) -> None:
             log.error("notification webhook failed: %s", e)
 
 
-@contextmanager
-def _lock(out: Path, run_date: str, wait_seconds: float) -> Iterator[None]:
-    (out / LOCKS).mkdir(parents=True, exist_ok=True)
+def _lock(out: Path, run_date: str, holder: str, wait_seconds: float) -> AbstractContextManager[None]:
     path = out / LOCKS / f"{run_date}.lock"
-    with open(path, "w") as f:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise RunLockedError(
-                        f"another run for {run_date} is writing to {out} (lock {path}); "
-                        "wait for it to finish, or use another --out"
-                    ) from None
-                time.sleep(1)
-        try:
-            f.write(str(os.getpid()))
-            f.flush()
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+
+    def refuse(current: str) -> RunLockedError:
+        return RunLockedError(
+            f"another run for {run_date} is writing to {out}: {current} (lock {path}); "
+            "wait for it to finish, or use another --out"
+        )
+
+    return hold(path, holder, wait_seconds, refuse)
 
 
 def _holder(final: Settings) -> str:
@@ -195,7 +181,7 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
         final = replace(final, out=final.out / "dry-run")
     date_text = final.run_date.isoformat()
     real_state = StateStore(final.state)
-    with _lock(final.out, date_text, wait_seconds), ExitStack() as stack:
+    with _lock(final.out, date_text, _holder(final), wait_seconds), ExitStack() as stack:
         staging_root = final.out / STAGING
         for leftover in staging_root.glob(f"{date_text}-*"):  # from a run that was killed
             shutil.rmtree(leftover, ignore_errors=True)

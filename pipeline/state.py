@@ -16,13 +16,10 @@ interleave their writes: the second waits, then refuses with a message naming th
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import ActiveDiscoveryError
+from pipeline.locks import hold, holder_of
 
 log = logging.getLogger(__name__)
 
@@ -138,42 +136,25 @@ class StateStore:
 
     def holder(self) -> str:
         """Who holds (or last held) the lock, as written by ``lock``."""
-        try:
-            return (self.root / LOCK).read_text(encoding="utf-8").strip() or "unknown"
-        except OSError:
-            return "unknown"
+        return holder_of(self.root / LOCK)
 
     @contextmanager
     def lock(self, holder: str, wait_seconds: float = 0) -> Iterator[None]:
         """Hold the state folder for the block; wait up to ``wait_seconds`` for another holder.
 
-        ``holder`` (say "run 2026-11-29 into /srv/reports, pid 4242") is written into the lock file
-        so a refused run can name it. The lock is an ``flock``: the kernel releases it when the
-        holder dies, so a killed run never leaves the folder locked.
+        ``holder`` (say "the run for 2026-11-29 into /srv/reports, pid 4242") is written into the
+        lock file so a refused run can name it (``pipeline.locks``).
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o640)
-        try:
-            deadline = time.monotonic() + wait_seconds
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as e:
-                    if e.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise StateLockedError(
-                            f"the state folder {self.root} is in use by {self.holder()}; wait for that run "
-                            "to finish (or pass --wait SECONDS), or use another --state"
-                        ) from None
-                    time.sleep(0.5)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{holder}\n".encode(), 0)
+
+        def refuse(current: str) -> StateLockedError:
+            return StateLockedError(
+                f"the state folder {self.root} is in use by {current}; wait for that run to finish "
+                "(or pass --wait SECONDS), or use another --state"
+            )
+
+        with hold(self.root / LOCK, holder, wait_seconds, refuse):
             self._remove_leftovers()
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the flock
 
     def _remove_leftovers(self) -> None:
         """Temporary files of a writer that was killed (only while holding the lock: no one else
