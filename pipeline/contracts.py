@@ -34,17 +34,24 @@ class ContractError(ActiveDiscoveryError):
 
 @dataclass(frozen=True)
 class Output:
-    """One stage output: ``path`` is relative to the run folder; ``{source}`` makes one per source."""
+    """One stage output: ``name`` in ``folder`` (relative to the run folder, "" for the run folder
+    itself); ``{source}`` in the name makes one file per source."""
 
     key: str
-    path: str
+    folder: str
+    name: str
     about: str
     columns: tuple[str, ...] = ()  # Parquet: the columns every reader may rely on
     required: bool = True  # False: written only when there is something to write
 
     @property
+    def path(self) -> str:
+        """Relative to the run folder."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
+
+    @property
     def per_source(self) -> bool:
-        return SOURCE_PART in self.path
+        return SOURCE_PART in self.name
 
     def at(self, run_dir: Path, source: str | None = None) -> Path:
         if self.per_source != (source is not None):
@@ -70,25 +77,31 @@ class Output:
 
 
 # Ingest and normalize: intermediates under work/.
-RAW = Output("raw", "work/raw/{source}.parquet", "one source's rows as read: all text, with file and row")
-UNSPLIT = Output("unsplit", "work/raw/{source}_unsplit.parquet", "rows that could not be split into columns")
-INGEST_REPORT = Output("ingest_report", "work/ingest_report.json", "per source: status, files, rows read")
-NORMALIZED = Output("normalized", "work/normalized/{source}.parquet", "one source in the canonical schema")
+RAW = Output("raw", "work/raw", "{source}.parquet", "one source's rows as read: all text, with file and row")
+UNSPLIT = Output(
+    "unsplit", "work/raw", "{source}_unsplit.parquet", "rows that could not be split into columns"
+)
+INGEST_REPORT = Output("ingest_report", "work", "ingest_report.json", "per source: status, files, rows read")
+NORMALIZED = Output("normalized", "work/normalized", "{source}.parquet", "one source in the canonical schema")
 # Validate.
 RECORDS = Output(
     "records",
-    "data/records.parquet",
+    "data",
+    "records.parquet",
     "every accepted record, canonical schema (pipeline.schema.RECORD_SCHEMA)",
     columns=tuple(S.RECORD_COLUMNS),
 )
-QUALITY = Output("quality", "data_quality/summary.json", "per source: status, rows read, rejected, reasons")
-QUALITY_XLSX = Output("quality_xlsx", "data_quality/summary.xlsx", "the quality summary in Chinese")
-REJECTED = Output("rejected", "data_quality/{source}_rejected.xlsx", "rows that failed a hard check")
-GX_DOCS = Output("gx_docs", "data_quality/gx", "Great Expectations project and Data Docs of the run")
+QUALITY = Output(
+    "quality", "data_quality", "summary.json", "per source: status, rows read, rejected, reasons"
+)
+QUALITY_XLSX = Output("quality_xlsx", "data_quality", "summary.xlsx", "the quality summary in Chinese")
+REJECTED = Output("rejected", "data_quality", "{source}_rejected.xlsx", "rows that failed a hard check")
+GX_DOCS = Output("gx_docs", "data_quality", "gx", "Great Expectations project and Data Docs of the run")
 # Match.
 PERSON_INDEX = Output(
     "person_index",
-    "data/person_index.parquet",
+    "data",
+    "person_index.parquet",
     "record -> person, with how and how surely it was linked",
     columns=(
         "source",
@@ -105,7 +118,8 @@ PERSON_INDEX = Output(
 )
 PERSONS = Output(
     "persons",
-    "data/persons.parquet",
+    "data",
+    "persons.parquet",
     "one row per person: best ID, name, sex, birth date, place, sources",
     columns=(
         "person_id",
@@ -118,12 +132,13 @@ PERSONS = Output(
         "sources",
     ),
 )
-MATCH_SUMMARY = Output("match_summary", "data/match_summary.json", "pairs per pass, links, review, model")
-REVIEW_BOOK = Output("review_book", "review/match_review.xlsx", "uncertain pairs for clerical review")
+MATCH_SUMMARY = Output("match_summary", "data", "match_summary.json", "pairs per pass, links, review, model")
+REVIEW_BOOK = Output("review_book", "review", "match_review.xlsx", "uncertain pairs for clerical review")
 # Households.
 HOUSEHOLDS = Output(
     "households",
-    "data/households.parquet",
+    "data",
+    "households.parquet",
     "person -> household key, size, assistance flags, urban/rural, place",
     columns=(
         "person_id",
@@ -140,7 +155,8 @@ HOUSEHOLDS = Output(
 # Rules.
 WARNINGS = Output(
     "warnings",
-    "data/warnings.parquet",
+    "data",
+    "warnings.parquet",
     "one row per rule and person, with the evidence",
     columns=(
         "warning_id",
@@ -153,14 +169,14 @@ WARNINGS = Output(
         "evidence",
     ),
 )
-RULES_SUMMARY = Output("rules_summary", "data/rules_summary.json", "per rule: ran or skipped, warnings")
+RULES_SUMMARY = Output("rules_summary", "data", "rules_summary.json", "per rule: ran or skipped, warnings")
 # Reports.
-TOWNSHIPS = Output("townships", "townships", "one workbook per township", required=False)
-SUMMARY_HTML = Output("summary_html", "summary.html", "the city summary page")
-SUMMARY_XLSX = Output("summary_xlsx", "summary.xlsx", "warnings per township x rule")
-INDEX_HTML = Output("index_html", "index.html", "the workbooks by county, to download")
+TOWNSHIPS = Output("townships", "", "townships", "one workbook per township", required=False)
+SUMMARY_HTML = Output("summary_html", "", "summary.html", "the city summary page")
+SUMMARY_XLSX = Output("summary_xlsx", "", "summary.xlsx", "warnings per township x rule")
+INDEX_HTML = Output("index_html", "", "index.html", "the workbooks by county, to download")
 # The run itself.
-MANIFEST = Output("manifest", "run_manifest.json", "inputs, rules, code version, rows, outcome")
+MANIFEST = Output("manifest", "", "run_manifest.json", "inputs, rules, code version, rows, outcome")
 
 
 # --- Typed run summaries ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_the_library_never_imports_prefect(path: Path) -> None:
 def test_every_output_file_name_is_spelled_once() -> None:
     """The issue's check: grep for an output's file name finds only its declaration."""
     for out in DECLARED:
-        name = out.path.rsplit("/", 1)[-1]
+        name = out.name
         if "{source}" in name or "." not in name:  # per-source patterns; folders ("townships") are
             continue  # also plain words in the code
         quoted = re.compile(rf"[\"']{re.escape(name)}[\"']|[\"'][^\"'\s]*/{re.escape(name)}[\"']")
