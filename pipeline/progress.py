@@ -14,8 +14,6 @@ log.propagate = False
 log.setLevel(logging.DEBUG)
 log.addHandler(logging.NullHandler())
 
-STAGES = ("ingest", "normalize", "validate", "match")
-
 
 def step(stage: str, done: int, total: int) -> None:
     """``done`` of ``total`` units of ``stage`` are finished."""
