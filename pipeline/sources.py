@@ -26,12 +26,17 @@ def header_key(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).lstrip("\ufeff")
 
 
+#: What a value that cannot be used does to its row (``on_bad`` in the sources file).
+REJECT, BLANK = "reject", "blank"
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
     headers: tuple[str, ...]
     required: bool
     not_null: bool
+    on_bad: str = REJECT  # BLANK: an unreadable or implausible value is blanked and flagged, row kept
 
     @property
     def kind(self) -> Kind:
@@ -104,7 +109,7 @@ def load_sources(path: str | Path) -> SourcesConfig:
                 problems.append(f"{where}: unknown canonical field (add it to pipeline/schema.py first)")
                 continue
             fbody = fbody or {}
-            unknown = set(fbody) - {"headers", "required", "not_null"}
+            unknown = set(fbody) - {"headers", "required", "not_null", "on_bad"}
             if unknown:
                 problems.append(f"{where}: unknown keys {sorted(unknown)}")
             headers = fbody.get("headers") or []
@@ -115,12 +120,18 @@ def load_sources(path: str | Path) -> SourcesConfig:
             ):
                 problems.append(f"{where}: 'headers' must be a non-empty list of strings")
                 continue
+            on_bad = fbody.get("on_bad", REJECT)
+            if on_bad not in (REJECT, BLANK):
+                problems.append(f"{where}: 'on_bad' must be '{REJECT}' or '{BLANK}', not {on_bad!r}")
+            elif on_bad == BLANK and fbody.get("not_null"):
+                problems.append(f"{where}: a not_null field cannot be blanked (on_bad: {BLANK})")
             fields.append(
                 FieldSpec(
                     name=fname,
                     headers=tuple(headers),
                     required=bool(fbody.get("required", False)),
                     not_null=bool(fbody.get("not_null", False)),
+                    on_bad=str(on_bad),
                 )
             )
         sources.append(
@@ -168,7 +179,12 @@ def dump_sources(cfg: SourcesConfig) -> dict[str, Any]:
                 "label": s.label,
                 "folders": list(s.folders),
                 "fields": {
-                    f.name: {"headers": list(f.headers), "required": f.required, "not_null": f.not_null}
+                    f.name: {
+                        "headers": list(f.headers),
+                        "required": f.required,
+                        "not_null": f.not_null,
+                        "on_bad": f.on_bad,
+                    }
                     for f in s.fields
                 },
             }

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.sources import SourcesConfig, SourceSpec
+from pipeline.sources import BLANK, FieldSpec, SourcesConfig, SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class Check:
     severity: str
     reason_zh: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    blank: bool = False  # instead of rejecting the row, blank the value and flag it (on_bad: blank)
 
 
 def checks_for(spec: SourceSpec, cfg: SourcesConfig, run_date: date) -> list[Check]:
@@ -49,70 +50,81 @@ def checks_for(spec: SourceSpec, cfg: SourcesConfig, run_date: date) -> list[Che
         Check("ExpectColumnValuesToBeNull", S.PARSE_ERRORS, HARD, "数值无法识别"),
     ]
     latest = datetime.combine(run_date, datetime.max.time())
-    for f in spec.fields:
-        label = S.LABELS.get(f.name, f.standard_header)
-        if f.not_null:
-            out.append(Check("ExpectColumnValuesToNotBeNull", f.name, HARD, f"{label}为空"))
-        kind = f.kind
-        if kind is S.Kind.ENUM:
-            values = list(cfg.enum_values(f.name))
-            out.append(
-                Check(
-                    "ExpectColumnValuesToBeInSet",
-                    f.name,
-                    HARD,
-                    f"{label}不在规定取值内(应为:{'/'.join(values)})",
-                    {"value_set": values},
-                )
+    out += [_value_check(c, f.on_bad == BLANK) for f in spec.fields for c in _field_checks(f, cfg, latest)]
+    return out
+
+
+def _value_check(c: Check, blank: bool) -> Check:
+    """A check of a field whose bad values are blanked: soft, and says so."""
+    if not blank or c.severity != HARD or c.expectation == "ExpectColumnValuesToNotBeNull":
+        return c
+    return Check(c.expectation, c.column, SOFT, f"{c.reason_zh},已置空", c.kwargs, blank=True)
+
+
+def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Check]:
+    """The checks of one field (not the source-wide ones)."""
+    out: list[Check] = []
+    label = S.LABELS.get(f.name, f.standard_header)
+    if f.not_null:
+        out.append(Check("ExpectColumnValuesToNotBeNull", f.name, HARD, f"{label}为空"))
+    kind = f.kind
+    if kind is S.Kind.ENUM:
+        values = list(cfg.enum_values(f.name))
+        out.append(
+            Check(
+                "ExpectColumnValuesToBeInSet",
+                f.name,
+                HARD,
+                f"{label}不在规定取值内(应为:{'/'.join(values)})",
+                {"value_set": values},
             )
-        elif kind in (S.Kind.DATE, S.Kind.MONTH):
-            out.append(
-                Check(
-                    "ExpectColumnValuesToBeBetween",
-                    f.name,
-                    HARD,
-                    f"{label}不合理(晚于运行日期或早于1900年)",
-                    {"min_value": datetime(1900, 1, 1), "max_value": latest},
-                )
+        )
+    elif kind in (S.Kind.DATE, S.Kind.MONTH):
+        out.append(
+            Check(
+                "ExpectColumnValuesToBeBetween",
+                f.name,
+                HARD,
+                f"{label}不合理(晚于运行日期或早于1900年)",
+                {"min_value": datetime(1900, 1, 1), "max_value": latest},
             )
-        elif kind is S.Kind.MONEY:
-            out.append(
-                Check("ExpectColumnValuesToBeBetween", f.name, HARD, f"{label}为负数", {"min_value": 0})
+        )
+    elif kind is S.Kind.MONEY:
+        out.append(Check("ExpectColumnValuesToBeBetween", f.name, HARD, f"{label}为负数", {"min_value": 0}))
+    elif kind is S.Kind.INT:
+        out.append(
+            Check(
+                "ExpectColumnValuesToBeBetween",
+                f.name,
+                HARD,
+                f"{label}不合理(应在0到150之间)",
+                {"min_value": 0, "max_value": 150},
             )
-        elif kind is S.Kind.INT:
-            out.append(
-                Check(
-                    "ExpectColumnValuesToBeBetween",
-                    f.name,
-                    HARD,
-                    f"{label}不合理(应在0到150之间)",
-                    {"min_value": 0, "max_value": 150},
-                )
+        )
+    elif kind is S.Kind.ID and f.name == S.ID_NUMBER:
+        statuses = [s.value for s in S.IdStatus]
+        out.append(
+            Check(
+                "ExpectColumnValuesToBeInSet",
+                S.ID_STATUS,
+                HARD,
+                "身份证号状态未知",
+                {"value_set": statuses},
             )
-        elif kind is S.Kind.ID and f.name == S.ID_NUMBER:
-            statuses = [s.value for s in S.IdStatus]
-            out.append(
-                Check(
-                    "ExpectColumnValuesToBeInSet",
-                    S.ID_STATUS,
-                    HARD,
-                    "身份证号状态未知",
-                    {"value_set": statuses},
-                )
+        )
+        out.append(
+            Check(
+                "ExpectColumnValuesToBeInSet",
+                S.ID_STATUS,
+                SOFT,
+                "身份证号无效(已标记,保留该行)",
+                {"value_set": [s.value for s in S.USABLE_ID]},
             )
-            out.append(
-                Check(
-                    "ExpectColumnValuesToBeInSet",
-                    S.ID_STATUS,
-                    SOFT,
-                    "身份证号无效(已标记,保留该行)",
-                    {"value_set": [s.value for s in S.USABLE_ID]},
-                )
-            )
-        elif kind is S.Kind.TOWNSHIP:
-            out.append(
-                Check("ExpectColumnValuesToNotBeNull", S.TOWNSHIP_CODE, SOFT, "乡镇无法识别(已标记,保留该行)")
-            )
+        )
+    elif kind is S.Kind.TOWNSHIP:
+        out.append(
+            Check("ExpectColumnValuesToNotBeNull", S.TOWNSHIP_CODE, SOFT, "乡镇无法识别(已标记,保留该行)")
+        )
     return out
 
 
@@ -197,6 +209,7 @@ class Validator:
         del slim
 
         row_reasons: dict[int, list[str]] = {}
+        blanked: dict[str, list[int]] = {}
         hard_counts: dict[str, int] = {}
         soft_counts: dict[str, int] = {}
         for r in result.results:
@@ -208,6 +221,14 @@ class Validator:
             idx = list(r.result.get("unexpected_index_list") or [])
             if not idx:
                 continue
+            if check.blank:
+                # The row stays; the value goes, and the row says why (counted with the flags).
+                blanked.setdefault(check.column, []).extend(idx)
+                flags = frame[S.FLAGS].astype("object")
+                flags.loc[idx] = [
+                    check.reason_zh if pd.isna(v) else f"{v}; {check.reason_zh}" for v in flags.loc[idx]
+                ]
+                frame[S.FLAGS] = flags
             if check.severity == SOFT:
                 soft_counts[check.reason_zh] = len(idx)
                 continue
@@ -224,6 +245,8 @@ class Validator:
                 hard_counts[check.reason_zh] = len(idx)
             for i, m in zip(idx, messages, strict=True):
                 row_reasons.setdefault(int(i), []).append(m)
+        for column, rows in blanked.items():
+            frame.loc[rows, column] = None
         reasons = pd.Series({i: "; ".join(ms) for i, ms in row_reasons.items()}, dtype="object")
         reasons = reasons.reindex(frame.index)
         bad = reasons.notna().to_numpy()

@@ -13,6 +13,7 @@ import csv
 import json
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,9 @@ DIBAO = pid("410802", "19600109", "022")  # 农村低保 正常, 二级: R03 and
 DEAD_ON_ROSTER = pid("410802", "19400110", "011")  # 低保 正常 and a death record: R07 only
 DEAD_STOPPED = pid("410802", "19400111", "011")  # 停发 and a death record: nothing
 DEAD_DISABLED = pid("410802", "19500112", "011")  # 一级 without subsidy but dead: nothing
+# 一级 without subsidy, died two days ago; the cremation date, as exported, is after the run date.
+# Only that field is blanked: the death record stays and nobody visits a dead man (nothing).
+DEAD_LATE_CREMATION = pid("410802", "19500115", "011")
 GUARDIAN_364 = pid("410802", "19800113", "011")
 GUARDIAN_365 = pid("410802", "19800114", "011")
 STUDENT_364 = pid("410802", "20120113", "011")
@@ -97,6 +101,7 @@ EXPECTED = {
     "韩已故": {"R07"},
     "杨已停": set(),
     "朱已故": set(),
+    "许晚火": set(),
     "秦学生甲": {"R06"},
     "秦学生乙": set(),
     "秦监护甲": set(),
@@ -237,6 +242,17 @@ DISABILITY = [
     ["蒋边缘", "男", EDGE, EDGE + "41", "肢体", "一级", "", "解放区", "民生街道"],
     ["沈低保", "女", DIBAO, DIBAO + "62", "精神", "二级", "", "解放区", "民生街道"],
     ["朱已故", "男", DEAD_DISABLED, DEAD_DISABLED + "41", "肢体", "一级", "", "解放区", "民生街道"],
+    [
+        "许晚火",
+        "男",
+        DEAD_LATE_CREMATION,
+        DEAD_LATE_CREMATION + "41",
+        "肢体",
+        "一级",
+        "",
+        "解放区",
+        "民生街道",
+    ],
 ]
 ASSISTANCE = [
     # 县, 乡, 村, 户主姓名, 户主身份证号, 成员姓名, 成员身份证号, 关系, 救助类别, 保障状态
@@ -320,6 +336,15 @@ DEATHS = [
         days_ago(100),
         days_ago(97),
         "河南省焦作市解放区民生街道新华社区3号",
+        "焦作市殡仪馆",
+    ],
+    [
+        "许晚火",
+        DEAD_LATE_CREMATION,
+        "男",
+        days_ago(2),
+        days_ago(-3),
+        "河南省焦作市解放区民生街道新华社区5号",
         "焦作市殡仪馆",
     ],
     [
@@ -433,7 +458,7 @@ MONITORING.append(
 
 
 @pytest.fixture(scope="module")
-def warnings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("rules_e2e")
     extracts = root / "extracts"
     generate(SampleSpec(households=300, seed=3), extracts)
@@ -445,6 +470,11 @@ def warnings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     run_dir = run_all(Settings.build(extracts=extracts, out=root / "out", state=root / "state", run_date=D))
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
     assert all(e["status"] == "ok" for e in summary["sources"].values())
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def warnings(run_dir: Path) -> pd.DataFrame:
     return pd.read_parquet(run_dir / "data" / "warnings.parquet")
 
 
@@ -504,6 +534,15 @@ def test_warnings_carry_checkable_evidence(warnings: pd.DataFrame) -> None:
     assert "姓名 张磊、张德胜、王桂兰、张小龙" in monitoring[0] and "家庭年人均纯收入 9,500" in monitoring[0]
     refs = json.loads(father["evidence_records"])
     assert sum(r["source"] == "monitoring" for r in refs) == 4
+
+
+def test_a_bad_quoted_field_blanks_the_value_not_the_row(run_dir: Path) -> None:
+    """许晚火's death record has a cremation date after the run date: the record is kept (so he
+    gets no R01-R06 above), the date is blanked, and the row says why."""
+    records = pd.read_parquet(run_dir / "data" / "records.parquet")
+    row = records[(records["source"] == "deaths") & (records["id_number"] == DEAD_LATE_CREMATION)]
+    assert len(row) == 1 and pd.isna(row["cremation_date"].iloc[0]) and pd.notna(row["death_date"].iloc[0])
+    assert "火化日期不合理" in row["flags"].iloc[0] and "已置空" in row["flags"].iloc[0]
 
 
 def test_one_warning_per_rule_and_person(warnings: pd.DataFrame) -> None:

@@ -102,3 +102,57 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_schema_kinds_cover_every_field() -> None:
     assert all(isinstance(k, Kind) for k in FIELD_KINDS.values())
+
+
+def test_on_bad_is_reject_or_blank_and_never_blanks_a_required_value(tmp_path: Path) -> None:
+    p = tmp_path / "sources.yaml"
+    body = {
+        "sources": {
+            "a": {
+                "fields": {
+                    "age": {"headers": ["年龄"], "on_bad": "drop"},
+                    "name": {"headers": ["姓名"], "not_null": True, "on_bad": "blank"},
+                }
+            }
+        }
+    }
+    p.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_sources(p)
+    assert "'on_bad' must be 'reject' or 'blank'" in str(e.value)
+    assert "a not_null field cannot be blanked" in str(e.value)
+
+
+def test_a_bad_value_in_a_blank_field_costs_the_value_not_the_row(cfg: SourcesConfig) -> None:
+    """A hospital stay with an unreadable age and an impossible cost total is kept (R05 sums it);
+    an unreadable discharge date, which R05 decides on, still rejects its row."""
+    from datetime import date
+
+    import pandas as pd
+
+    from pipeline.normalize import normalize_source
+    from pipeline.normalize.places import Gazetteer
+    from pipeline.settings import PROJECT_ROOT
+    from pipeline.validate import REASON, Validator
+
+    raw = pd.DataFrame(
+        {
+            "file": ["m.csv"] * 2,
+            "row": [2, 3],
+            "settlement_no": ["S1", "S2"],
+            "name": ["张三", "李四"],
+            "id_number": ["", ""],
+            "age": ["七十", "70"],
+            "discharge_date": ["2026-10-01", "十月"],
+            "total_cost": ["-5", "100"],
+            "out_of_pocket": ["21000", "100"],
+        }
+    )
+    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
+    frame = normalize_source(raw, cfg.by_key("medical"), cfg, gaz)
+    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("medical", frame)
+    assert list(accepted["row"]) == [2] and list(rejected["row"]) == [3]
+    kept = accepted.iloc[0]
+    assert pd.isna(kept["age"]) and pd.isna(kept["total_cost"]) and kept["out_of_pocket"] == 21000
+    assert "年龄" in kept["flags"] and "已置空" in kept["flags"]
+    assert "出院日期" in rejected[REASON].iloc[0]

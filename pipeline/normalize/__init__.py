@@ -35,7 +35,7 @@ from pipeline.normalize.vector import (
     parse_money_vec,
     squeeze_vec,
 )
-from pipeline.sources import SourcesConfig, SourceSpec
+from pipeline.sources import BLANK, SourcesConfig, SourceSpec
 
 # Soft problems: kept with the row, counted in the quality summary, shown to analysts in Chinese.
 FLAG_ID_INVALID = "身份证号校验不通过"
@@ -120,6 +120,9 @@ def normalize_source(
         col = raw[f.name]
         label = S.LABELS.get(f.name, f.standard_header)
         kind = f.kind
+        # A field the rules do not decide on (on_bad: blank) loses only its value, not its row.
+        problems = flags if f.on_bad == BLANK else errors
+        suffix = "(已置空)" if f.on_bad == BLANK else ""
         if kind is S.Kind.TEXT:
             out[f.name] = clean_text_vec(col)
         elif kind is S.Kind.CODE:
@@ -132,26 +135,26 @@ def normalize_source(
             out[S.raw_col(f.name)] = col
         elif kind is S.Kind.SEX:
             out[f.name], err = _checked(col, normalize_sex)
-            errors.add(err.notna(), label + ": " + err.fillna(""))
+            problems.add(err.notna(), label + ": " + err.fillna("") + suffix)
         elif kind is S.Kind.PHONE:
             out[f.name] = normalize_phones_vec(col)
         elif kind in (S.Kind.DATE, S.Kind.MONTH):
             parsed = map_distinct(col, parse_date if kind is S.Kind.DATE else parse_month)
             bad = clean_text_vec(col).notna() & parsed.isna()
-            errors.add(bad, label + ": 日期无法识别: " + col.fillna("").astype(str))
+            problems.add(bad, label + ": 日期无法识别" + suffix + ": " + col.fillna("").astype(str))
             out[f.name] = _to_datetime(parsed)
         elif kind is S.Kind.MONEY:
             vals, err = parse_money_vec(col)
             out[f.name] = vals
-            errors.add(err.notna(), label + ": " + err.fillna(""))
+            problems.add(err.notna(), label + ": " + err.fillna("") + suffix)
         elif kind is S.Kind.INT:
             vals, err = _checked(col, parse_int)
             out[f.name] = vals.astype("Int32")
-            errors.add(err.notna(), label + ": " + err.fillna(""))
+            problems.add(err.notna(), label + ": " + err.fillna("") + suffix)
         elif kind is S.Kind.YESNO:
             vals, err = _checked(col, parse_yesno)
             out[f.name] = vals.astype("boolean")
-            errors.add(err.notna(), label + ": " + err.fillna(""))
+            problems.add(err.notna(), label + ": " + err.fillna("") + suffix)
         elif kind is S.Kind.ENUM:
             out[f.name] = map_distinct(col, partial(normalize_enum, spellings=cfg.enums[f.name]))
         elif kind is S.Kind.CERT:
