@@ -407,8 +407,18 @@ def reports(ctx: StageContext) -> Any:
         match=MatchSummary.read(ctx.input(MATCH_SUMMARY)) if ctx.has(MATCH_SUMMARY) else None,
     )
     cfg = ctx.config
+    townships_of: dict[str, list[str]] = {}
+    for t in cfg.gazetteer.townships:
+        townships_of.setdefault(t.county_code, []).append(t.name)
     result = write_reports(
-        ctx.run_dir, inputs, ctx.state, cfg.settings.run_date, cfg.all_rules, cfg.source_labels, cfg.whole_run
+        ctx.run_dir,
+        inputs,
+        ctx.state,
+        cfg.settings.run_date,
+        cfg.all_rules,
+        cfg.source_labels,
+        cfg.whole_run,
+        townships_of,
     )
     step("reports", 1, 1)
     return result

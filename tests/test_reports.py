@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter
 
 from pipeline.contracts import QualitySummary, RuleOutcome, RulesSummary, SourceStatus
 from pipeline.eligibility.rules import load_rules
@@ -79,6 +80,9 @@ def warning(
         "township_code": code,
         "township": town,
         "village": kw.get("village", "东村"),
+        "address": kw.get("address", f"河南省焦作市博爱县{town}东村{person[-1]}号" if town else None),
+        "phone": kw.get("phone", "13900000000"),
+        "hospital": kw.get("hospital"),
         "household_key": kw.get("household", f"P:{person}"),
         "evidence": kw.get(
             "evidence", "【残疾人信息】残疾人信息.xlsx 第3行:残疾等级 一级\n【判断】户内享受低保或特困 否"
@@ -110,7 +114,16 @@ WARNINGS = pd.DataFrame(
             evidence="@SUM(A1)\n【判断】",
             confidence=0.93,
         ),
-        warning("R05", "P04", "410822198001010019", "赵六", None, village=None),
+        warning(
+            "R05",
+            "P04",
+            "410822198001010019",
+            "赵六",
+            None,
+            village=None,
+            phone=None,
+            hospital="焦作市人民医院",
+        ),
         warning("R05", "P05", "410822198101010015", "钱七", BAIXIANG, evidence="\n".join([STAY] * 16)),
     ]
 )
@@ -152,7 +165,9 @@ def rules_table() -> list[list[str]]:
 def books(tmp_path_factory: pytest.TempPathFactory, rules_table: list[list[str]]) -> tuple[Path, list]:
     out = tmp_path_factory.mktemp("townships")
     prepared = prepare(history.annotate(NO_HISTORY, WARNINGS, D), HOUSEHOLDS, PERSONS)
-    return out, write_township_books(prepared, out, D, rules_table)
+    return out, write_township_books(
+        prepared, out, D, rules_table, {"410822": ["磨头镇", "柏山镇", "许良镇"]}
+    )
 
 
 def rows_of(path: Path) -> list[dict[str, object]]:
@@ -167,7 +182,7 @@ def rows_of(path: Path) -> list[dict[str, object]]:
 def test_one_workbook_per_township_and_one_for_the_unresolved(books: tuple[Path, list]) -> None:
     out, written = books
     assert sorted(b.path.as_posix() for b in written) == [
-        "410822_博爱县/000000000_未确定乡镇.xlsx",
+        "410822_博爱县/410822000_博爱县未确定乡镇.xlsx",
         "410822_博爱县/410822101_柏山镇.xlsx",
         "410822_博爱县/410822105_磨头镇.xlsx",
     ]
@@ -194,7 +209,8 @@ def test_the_list_sheet_reads_as_the_township_expects(books: tuple[Path, list]) 
     assert rows[0]["状态"] == "新增" and rows[0]["首次预警日期"].date() == D
     assert rows[0]["规则"] == "R01 监测户残疾人未纳入低保"
     assert ws.freeze_panes == "E4"
-    assert ws.auto_filter.ref == f"A{HEADER_ROW + 1}:R{FIRST_DATA_ROW + 3}"
+    last = get_column_letter(len(COLUMNS))
+    assert ws.auto_filter.ref == f"A{HEADER_ROW + 1}:{last}{FIRST_DATA_ROW + 3}"
     # fitToWidth 1 and operator "between" are the file format's defaults, so writers omit them.
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth in (None, 1)
     assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
@@ -221,11 +237,14 @@ def test_dropdown_and_date_validation_on_the_fill_in_columns(books: tuple[Path, 
     rows = f"{FIRST_DATA_ROW + 1}:{FIRST_DATA_ROW + 3}"
     by_type = {dv.type: dv for dv in ws.data_validations.dataValidation}
     listed = by_type["list"]
-    assert str(listed.sqref) == "O{}:O{}".format(*rows.split(":"))
+    verdict = get_column_letter(next(i for i, c in enumerate(COLUMNS) if c.kind == "verdict") + 1)
+    assert str(listed.sqref) == "{0}{1}:{0}{2}".format(verdict, *rows.split(":"))
     assert listed.formula1.strip('"').split(",") == list(VERDICTS)
     assert listed.showErrorMessage
     dated = by_type["date"]
-    assert str(dated.sqref) == "R{}:R{}".format(*rows.split(":")) and dated.operator in (None, "between")
+    day = get_column_letter(next(i for i, c in enumerate(COLUMNS) if c.kind == "fill_date") + 1)
+    assert str(dated.sqref) == "{0}{1}:{0}{2}".format(day, *rows.split(":"))
+    assert dated.operator in (None, "between")
     assert dated.formula1 and dated.formula2  # the earliest and latest accepted dates
     assert dated.showErrorMessage
 
@@ -252,7 +271,7 @@ def test_evidence_too_long_for_one_row_is_set_smaller_not_cut(books: tuple[Path,
     assert size < FONT_SIZE and ws.row_dimensions[long].height <= MAX_ROW_HEIGHT
     ratio = FONT_SIZE / size  # at that size the whole text fits in the row
     needed = size * LINE_SPACING * lines_needed(ws.cell(long, col).value, COLUMNS[col - 1].width * ratio) + 3
-    assert needed <= ws.row_dimensions[long].height
+    assert needed <= ws.row_dimensions[long].height + 0.25  # heights are stored in quarter points
     assert evidence_size(STAY, 46, 2) == (FONT_SIZE, LINE_HEIGHT * 3 + 3)
 
 
@@ -281,7 +300,7 @@ def test_rules_sheet_lists_every_rule_with_tonights_status(books: tuple[Path, li
     assert rows["R01"][1] == "监测户残疾人未纳入低保" and rows["R01"][6] == "2"
     assert rows["R05"][5] == "已跳过:缺少医保住院结算"
     assert all(r[2] and r[3] for r in rows.values())  # meaning and suggestion from the rule file
-    unresolved = openpyxl.load_workbook(out / "410822_博爱县" / "000000000_未确定乡镇.xlsx")
+    unresolved = openpyxl.load_workbook(out / "410822_博爱县" / "410822000_博爱县未确定乡镇.xlsx")
     assert "未确定乡镇" in unresolved[SHEET_LIST]["A1"].value
 
 
@@ -387,3 +406,33 @@ def test_artifact_links_use_the_served_address_when_there_is_one(tmp_path: Path)
         "http://10.0.0.5:8080/reports/dry-run/2026-11-29/index.html"
     )
     assert report_link(run_dir, out, "index.html", "") == (run_dir / "index.html").resolve().as_uri()
+
+
+def test_the_list_says_where_to_find_each_person_and_the_answers_on_every_page(
+    books: tuple[Path, list],
+) -> None:
+    out, _ = books
+    ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")[SHEET_LIST]
+    header = [c.value for c in ws[HEADER_ROW + 1]]
+    contact = header.index("住址、电话") + 1
+    by_id = {
+        ws.cell(r, 2).value: ws.cell(r, contact).value for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)
+    }
+    # The address without the province, city, county and township the list already names; the phone.
+    assert by_id["R01-P01"] == "东村1号\n电话 13900000000"
+    assert "应属乡镇" not in header  # only the 未确定乡镇 lists route
+    assert "核查结果填:符合，已纳入救助 / 符合，正在办理 / 不符合" in ws.oddHeader.right.text
+
+
+def test_a_county_routes_its_unresolved_warnings_from_its_own_list(books: tuple[Path, list]) -> None:
+    out, _ = books
+    ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822000_博爱县未确定乡镇.xlsx")[SHEET_LIST]
+    header = [c.value for c in ws[HEADER_ROW + 1]]
+    assert header[-1] == "应属乡镇"
+    rows = list(ws.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True))
+    assert [r[0] for r in rows] == [1]  # numbered from 1 in every list
+    assert rows[0][header.index("住址、电话")] == "就诊医院 焦作市人民医院"
+    route = get_column_letter(len(header))
+    dv = next(v for v in ws.data_validations.dataValidation if str(v.sqref).startswith(route))
+    assert dv.formula1 == '"磨头镇,柏山镇,许良镇"'
+    assert not ws.cell(FIRST_DATA_ROW + 1, len(header)).protection.locked

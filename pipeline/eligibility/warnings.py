@@ -20,7 +20,7 @@ from pipeline.eligibility.facts import FACTS, KEYS, LINK_EVIDENCE, LINK_RULE, MA
 from pipeline.eligibility.rules import EvidenceSpec, Rule, RuleSet
 from pipeline.households import HOUSEHOLD_KEY, PERSON_ID
 from pipeline.normalize.common import mode_by
-from pipeline.normalize.places import Gazetteer
+from pipeline.normalize.places import Gazetteer, village_in_address
 from pipeline.params import Params
 
 MAX_LINES = 6  # records quoted per rule evidence item; the rest are counted
@@ -41,6 +41,9 @@ WARNING_SCHEMA = pa.schema(
         ("township_code", pa.string()),
         ("township", pa.string()),
         ("village", pa.string()),
+        ("address", pa.string()),  # where to find the person: the most recent address on record
+        ("phone", pa.string()),  # the most recent phone number on record
+        ("hospital", pa.string()),  # the most recent hospital stay's hospital (people with no address)
         ("household_key", pa.string()),
         ("evidence", pa.string()),
         ("evidence_records", pa.string()),
@@ -60,6 +63,27 @@ _SOURCE_LABELS = {
     "students": "学生学籍",
 }
 _LINKS = {"id": "身份证号一致", "model": "模型关联", "none": "仅此一条"}
+
+
+#: Record dates, most telling first: how recent a record's address or phone number is.
+_EVENT_DATES = (S.DISCHARGE_DATE, S.ADMIT_DATE, S.PAY_MONTH, S.DEATH_DATE)
+
+
+def _most_recent(r: pd.DataFrame, col: str) -> tuple[pd.Series, pd.Series]:
+    """``col``'s most recent value per person and per household: from the record with the latest
+    event date (a stay, a payment, a death), records without a date after all dated ones."""
+    have = r[r[col].notna()]
+    if have.empty:
+        empty = pd.Series(dtype="object")
+        return empty, empty
+    when = pd.Series(pd.NaT, index=have.index, dtype="datetime64[s]")
+    for c in _EVENT_DATES:
+        if c in have.columns:
+            when = when.fillna(pd.to_datetime(have[c]).astype("datetime64[s]"))
+    ordered = have.assign(_when=when).sort_values("_when", ascending=False, na_position="last", kind="stable")
+    own = ordered.drop_duplicates(PERSON_ID).set_index(PERSON_ID)[col]
+    household = ordered.drop_duplicates(HOUSEHOLD_KEY).set_index(HOUSEHOLD_KEY)[col]
+    return own, household
 
 
 def warning_id(rule: str, person_id: str) -> str:
@@ -267,6 +291,15 @@ def build_warnings(
     village_p = mode_by(r, PERSON_ID, S.VILLAGE)
     village_h = mode_by(r, HOUSEHOLD_KEY, S.VILLAGE)
     w[S.VILLAGE] = w[PERSON_ID].map(village_p).fillna(w[HOUSEHOLD_KEY].map(village_h))
+    for col in (S.ADDRESS, S.PHONE, S.HOSPITAL):
+        by_person, by_household = _most_recent(r, col)
+        w[col] = w[PERSON_ID].map(by_person).fillna(w[HOUSEHOLD_KEY].map(by_household))
+    # Where no record names the village, the address often does (民生街道新华社区1号).
+    from_address = [
+        village_in_address(a, t) if isinstance(a, str) else None
+        for a, t in zip(w[S.ADDRESS], w["township"], strict=True)
+    ]
+    w[S.VILLAGE] = w[S.VILLAGE].fillna(pd.Series(from_address, index=w.index, dtype="object"))
     w["run_date"] = params.run_date
     w = w.sort_values(["county_code", "township_code", "rule", "warning_id"], na_position="last")
     table = pa.Table.from_pandas(w[WARNING_SCHEMA.names], schema=WARNING_SCHEMA, preserve_index=False)

@@ -184,3 +184,35 @@ def _strip_prefixes(s: str) -> str:
 
 def default_gazetteer_path() -> Path:
     return Path(__file__).resolve().parents[2] / "rules" / "reference" / "jiaozuo_townships_2022.csv"
+
+
+# A village (村) or community (社区, 居委会) named after the township in an address: the shortest run
+# of characters that is not itself a place level or a house number.
+_VILLAGE = re.compile(r"([^\d\s省市县区乡镇路街道号巷弄楼栋单元室]{1,10}?(?:社区|居委会|村(?!社区|居委会)))")
+
+
+def village_in_address(address: str | None, township: str | None) -> str | None:
+    """The village or community an address names after its township, when it names one.
+
+    >>> village_in_address("河南省焦作市解放区民生街道新华社区1号", "民生街道")
+    '新华社区'
+    >>> village_in_address("河南省焦作市沁阳市紫陵镇老高坡村110号", "紫陵镇")
+    '老高坡村'
+    >>> village_in_address("河南省焦作市山阳区焦东街道西后新村社区24号", "焦东街道")
+    '西后新村社区'
+    >>> village_in_address("河南省焦作市沁阳市紫陵镇人民路5号", "紫陵镇") is None
+    True
+    """
+    if not address:
+        return None
+    rest = address
+    if township and township in address:
+        rest = address.split(township, 1)[1]
+    else:
+        # Without the township's name, only what follows the last township-level word.
+        cut = max(address.rfind(k) + len(k) if address.rfind(k) >= 0 else -1 for k in ("乡", "镇", "街道"))
+        if cut < 0:
+            return None
+        rest = address[cut:]
+    m = _VILLAGE.match(rest)
+    return m.group(1) if m else None

@@ -81,14 +81,29 @@ class ReportsResult:
 
 
 def write_township_books(
-    prepared: pd.DataFrame, out: Path, run_date: date, rules_table: list[list[str]]
+    prepared: pd.DataFrame,
+    out: Path,
+    run_date: date,
+    rules_table: list[list[str]],
+    townships_of: dict[str, list[str]] | None = None,
 ) -> list[TownshipBook]:
-    """One workbook per (county, township) present in ``prepared`` (from ``prepare``)."""
+    """One workbook per (county, township) present in ``prepared`` (from ``prepare``).
+
+    A county's warnings without a township go to its own 未确定乡镇 list, named with the county
+    (``<county_code>000_<county>未确定乡镇.xlsx``, so downloads from several counties never collide),
+    with a 应属乡镇 dropdown of ``townships_of[county_code]`` for the county to route each row.
+    """
     books = []
     for (county_code, township_code), rows in prepared.groupby(["county_code", "township_code"], sort=True):
         county, township = rows["county"].iloc[0], rows["township"].iloc[0]
-        rel = Path(folder_name(str(county_code), county)) / file_name(str(township_code), township)
-        write_workbook(out / rel, rows, (county, township), run_date, rules_table)
+        route_to: list[str] = []
+        if township_code == UNRESOLVED_TOWNSHIP[0]:
+            name = file_name(f"{county_code}000", f"{county}{township}")
+            route_to = (townships_of or {}).get(str(county_code), [])
+        else:
+            name = file_name(str(township_code), township)
+        rel = Path(folder_name(str(county_code), county)) / name
+        write_workbook(out / rel, rows, (county, township), run_date, rules_table, route_to)
         books.append(
             TownshipBook(
                 county_code=str(county_code),
@@ -124,9 +139,11 @@ def write_reports(
     rules: RuleSet,
     source_labels: dict[str, str],
     whole_run: bool,
+    townships_of: dict[str, list[str]] | None = None,
 ) -> ReportsResult:
     """Township workbooks, summary.html/.xlsx and index.html under ``run_dir``; then the warning
-    history and trend in ``state``."""
+    history and trend in ``state``. ``townships_of``: each county's townships (code -> names), for
+    the 未确定乡镇 lists' routing dropdown."""
     rules_summary = inputs.rules_summary
     match = inputs.match.to_dict() if inputs.match else {}
     match.pop("model", None)
@@ -134,7 +151,11 @@ def write_reports(
     warnings = history.annotate(state.warning_history(), inputs.warnings, run_date)
     prepared = prepare(warnings, inputs.households, inputs.persons)
     books = write_township_books(
-        prepared, TOWNSHIPS.at(run_dir), run_date, rule_rows(rules, rules_summary, source_labels)
+        prepared,
+        TOWNSHIPS.at(run_dir),
+        run_date,
+        rule_rows(rules, rules_summary, source_labels),
+        townships_of,
     )
     kept_trend = state.warning_trend()
     trend = history.trend(kept_trend, prepared, run_date, whole_run)

@@ -7,6 +7,33 @@ import pandas as pd
 from pipeline.reports.workbook import UNRESOLVED_COUNTY, UNRESOLVED_TOWNSHIP
 
 HOUSEHOLD_LABEL = "household_label"
+CONTACT = "contact"
+
+
+def contact_text(w: pd.DataFrame) -> pd.Series:
+    r"""Where to find the person: the address without the province, city, county and township the
+    list already names, then the phone; with no address, the hospital of the latest stay.
+
+    >>> contact_text(pd.DataFrame({"address": ["河南省焦作市解放区民生街道新华社区1号", None],
+    ...     "township": ["民生街道", "未确定乡镇"], "phone": ["13800000000", None],
+    ...     "hospital": [None, "焦作市人民医院"]})).tolist()
+    ['新华社区1号\n电话 13800000000', '就诊医院 焦作市人民医院']
+    """
+    out = []
+    for address, township, phone, hospital in zip(
+        w["address"], w["township"], w["phone"], w["hospital"], strict=True
+    ):
+        parts = []
+        if isinstance(address, str) and address:
+            if isinstance(township, str) and township in address:
+                address = address.split(township, 1)[1] or address
+            parts.append(address)
+        elif isinstance(hospital, str) and hospital:
+            parts.append(f"就诊医院 {hospital}")
+        if isinstance(phone, str) and phone:
+            parts.append(f"电话 {phone}")
+        out.append("\n".join(parts))
+    return pd.Series(out, index=w.index, dtype="object")
 
 
 def household_labels(keys: pd.Series, households: pd.DataFrame, persons: pd.DataFrame) -> pd.Series:
@@ -51,11 +78,13 @@ def prepare(warnings: pd.DataFrame, households: pd.DataFrame, persons: pd.DataFr
     w.loc[unresolved, "township"] = UNRESOLVED_TOWNSHIP[1]
     w["rule_label"] = w["rule"] + " " + w["rule_name"]
     w[HOUSEHOLD_LABEL] = household_labels(w["household_key"], households, persons)
+    w[CONTACT] = contact_text(w)
     w["village"] = w["village"].astype("object")
     w = w.sort_values(
         ["county_code", "township_code", "village", "household_key", "person_id", "rule"],
         na_position="last",
         kind="stable",
     ).reset_index(drop=True)
-    w["seq"] = w.groupby("township_code").cumcount() + 1
+    # Numbered within each workbook: a county's 未确定乡镇 list starts at 1 like any other.
+    w["seq"] = w.groupby(["county_code", "township_code"]).cumcount() + 1
     return w

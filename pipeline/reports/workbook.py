@@ -76,9 +76,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("性别", "sex", 4.5),
     Column("年龄", "age", 4.5, "int"),
     Column("村(社区)", "village", 9, wrap=True),
+    Column("住址、电话", "contact", 16, wrap=True),
     Column("户", "household_label", 12, wrap=True),
-    Column("预警依据", "evidence", 46, wrap=True),
-    Column("建议措施", "suggestion", 18, wrap=True),
+    Column("预警依据", "evidence", 40, wrap=True),
+    Column("建议措施", "suggestion", 16, wrap=True),
     Column("匹配可信度", "match_confidence", 6.5, "pct", wrap=True),
     Column("首次预警日期", "first_seen", 10.5, "date", wrap=True),
     Column("状态", "status", 5),
@@ -87,7 +88,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("核查人", "", 6.5, "fill"),
     Column("核查日期", "", 10.5, "fill_date"),
 )
-FILL_IN = tuple(c.header for c in COLUMNS if c.kind in ("verdict", "fill", "fill_date"))
+#: Only in a county's 未确定乡镇 list: the county picks the township that should take each warning.
+ROUTE = Column("应属乡镇", "", 14, "route")
+FILL_IN = tuple(c.header for c in (*COLUMNS, ROUTE) if c.kind in ("verdict", "fill", "fill_date", "route"))
+#: What the page header says on every printed page, so the answers are at hand.
+ANSWERS_LINE = "核查结果填:" + " / ".join(VERDICTS)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -189,14 +194,21 @@ def evidence_size(text: str, width: float, others: int) -> tuple[int, float]:
 
 
 def _write_list(
-    ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, subtitle: str, run_date: date
+    ws: Any,
+    fmt: dict[str, Any],
+    rows: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    run_date: date,
+    route_source: list[str] | str | None = None,
 ) -> None:
-    last_col = len(COLUMNS) - 1
+    columns = (*COLUMNS, ROUTE) if route_source else COLUMNS
+    last_col = len(columns) - 1
     ws.merge_range(0, 0, 0, last_col, title, fmt["title"])
     ws.merge_range(1, 0, 1, last_col, subtitle, fmt["subtitle"])
     ws.set_row(0, 24)
     ws.set_row(HEADER_ROW, 30)
-    for j, c in enumerate(COLUMNS):
+    for j, c in enumerate(columns):
         head = fmt["head_fill"] if c.header in FILL_IN else fmt["head"]
         ws.write_string(HEADER_ROW, j, c.header, head)
         ws.set_column(j, j, c.width)
@@ -213,7 +225,7 @@ def _write_list(
         others = max([2] + [lines_needed(str(v), w) for k, w in wrapped if isinstance(v := cols[k][i], str)])
         size, height = evidence_size(cols["evidence"][i], evidence_width, others)
         ws.set_row(r, height)
-        for j, c in enumerate(COLUMNS):
+        for j, c in enumerate(columns):
             if not c.key:
                 if c.kind == "fill_date":
                     ws.write_blank(r, j, None, fmt["fill_date"])
@@ -241,6 +253,21 @@ def _write_list(
     else:
         verdict_col = next(j for j, c in enumerate(COLUMNS) if c.kind == "verdict")
         date_col = next(j for j, c in enumerate(COLUMNS) if c.kind == "fill_date")
+        if route_source:
+            ws.data_validation(
+                FIRST_DATA_ROW,
+                last_col,
+                last_row,
+                last_col,
+                {
+                    "validate": "list",
+                    "source": route_source,
+                    "input_title": "应属乡镇",
+                    "input_message": "请选择应接收这条预警的乡镇(街道)",
+                    "error_title": "乡镇无效",
+                    "error_message": "请从下拉列表中选择本县(市、区)的乡镇(街道)。",
+                },
+            )
         ws.data_validation(
             FIRST_DATA_ROW,
             verdict_col,
@@ -280,7 +307,7 @@ def _write_list(
     ws.repeat_rows(HEADER_ROW)
     ws.print_area(0, 0, last_row, last_col)
     # No font in the codes: Excel wants '&"name,style"' with a localised style name; the default is fine.
-    ws.set_header(f"&L&9{title}")
+    ws.set_header(f"&L&9{title}&R&9{ANSWERS_LINE}")
     ws.set_footer("&C&9第 &P 页,共 &N 页&R&9打印日期 &D")
     ws.protect(
         "",
@@ -292,6 +319,18 @@ def _write_list(
             "select_unlocked_cells": True,
         },
     )
+
+
+def _route_source(wb: Any, townships: Sequence[str]) -> list[str] | str:
+    """The 应属乡镇 dropdown's list: inline, or in a hidden sheet when it is longer than the 255
+    characters Excel allows inline."""
+    if len(",".join(townships)) <= 250:
+        return list(townships)
+    sheet = wb.add_worksheet("乡镇列表")
+    for i, t in enumerate(townships):
+        sheet.write_string(i, 0, t)
+    sheet.hide()
+    return f"=乡镇列表!$A$1:$A${len(townships)}"
 
 
 def _write_rules(ws: Any, fmt: dict[str, Any], rule_rows: Sequence[Sequence[str]]) -> None:
@@ -365,8 +404,10 @@ def write_workbook(
     place: tuple[str, str],
     run_date: date,
     rule_rows: Sequence[Sequence[str]],
+    route_to: Sequence[str] = (),
 ) -> None:
-    """One township's workbook; ``rows`` are its warnings, prepared and sorted (see ``prepare``)."""
+    """One township's workbook; ``rows`` are its warnings, prepared and sorted (see ``prepare``).
+    ``route_to``: for a county's 未确定乡镇 list, the county's townships (the 应属乡镇 dropdown)."""
     import xlsxwriter
 
     county, township = place
@@ -390,7 +431,9 @@ def write_workbook(
             f"涉及 {rows['household_key'].nunique()} 户,"
             f"其中新增 {new} 条。    本表含个人信息,仅限核查使用,请勿外传。"
         )
-        _write_list(wb.add_worksheet(SHEET_LIST), fmt, rows, title, subtitle, run_date)
+        ws = wb.add_worksheet(SHEET_LIST)
+        route_source = _route_source(wb, route_to) if route_to else None
+        _write_list(ws, fmt, rows, title, subtitle, run_date, route_source)
         counts = rows["rule"].value_counts()
         with_counts = [[*r, str(int(counts.get(r[0], 0)))] for r in rule_rows]
         _write_rules(wb.add_worksheet(SHEET_RULES), fmt, with_counts)
