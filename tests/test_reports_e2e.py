@@ -17,13 +17,19 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter
 
 from pipeline.reports import COLUMNS, FILL_IN, SHEET_LIST
-from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW
+from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, ROUTE
 from pipeline.runs import run_all
 from pipeline.settings import Settings
 
 NIGHTS = (date(2026, 11, 28), date(2026, 11, 29))
+
+
+def letter(kind: str) -> str:
+    """The spreadsheet column of the fill-in column of ``kind`` (verdict, fill_date)."""
+    return get_column_letter(next(i for i, c in enumerate(COLUMNS) if c.kind == kind) + 1)
 
 
 def data_range(column: str, last: int) -> str:
@@ -57,7 +63,9 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
     seen: list[str] = []
     for book in books:
         county_code = book.parent.name.split("_")[0]
-        township_code = book.name.split("_")[0]
+        unresolved = book.name.endswith("未确定乡镇.xlsx")
+        township_code = "000000000" if unresolved else book.name.split("_")[0]
+        columns = (*COLUMNS, ROUTE) if unresolved else COLUMNS
         ws = openpyxl.load_workbook(book)[SHEET_LIST]
         cells = list(ws.iter_rows(min_row=FIRST_DATA_ROW + 1))
         rows = [[c.value for c in r] for r in cells]
@@ -68,11 +76,17 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
         assert sorted(ids) == sorted(mine["warning_id"]), book
         assert all(isinstance(r[id_col], str) and len(r[id_col]) == 18 for r in rows if r[id_col])
         last = FIRST_DATA_ROW + len(rows)
-        kinds = {dv.type: str(dv.sqref) for dv in ws.data_validations.dataValidation}
-        assert kinds == {"list": data_range("O", last), "date": data_range("R", last)}
+        kinds = {(dv.type, str(dv.sqref)) for dv in ws.data_validations.dataValidation}
+        expected = {
+            ("list", data_range(letter("verdict"), last)),
+            ("date", data_range(letter("fill_date"), last)),
+        }
+        if unresolved:  # the county routes each row to one of its townships
+            expected.add(("list", data_range(get_column_letter(len(columns)), last)))
+        assert kinds == expected, book.name
         assert ws.protection.sheet
         for row in cells:
-            for c, col in zip(row, COLUMNS, strict=True):
+            for c, col in zip(row, columns, strict=True):
                 assert c.protection.locked == (col.header not in FILL_IN), (book.name, c.coordinate)
                 assert c.data_type != "f" and not (isinstance(c.value, str) and c.value[:1] in "=+-@")
         seen += ids
@@ -182,9 +196,13 @@ def test_libreoffice_reads_the_validations_locks_and_ids_as_written(run_dir: Pat
     last = ws.max_row
     assert ws.protection.sheet and ws.print_title_rows == f"${HEADER_ROW + 1}:${HEADER_ROW + 1}"
     kinds = {dv.type: str(dv.sqref) for dv in ws.data_validations.dataValidation}
-    assert kinds == {"list": data_range("O", last), "date": data_range("R", last)}
+    assert kinds == {
+        "list": data_range(letter("verdict"), last),
+        "date": data_range(letter("fill_date"), last),
+    }
     id_col = [c.header for c in COLUMNS].index("身份证号") + 1
     for r in range(FIRST_DATA_ROW + 1, last + 1):
         cell = ws.cell(r, id_col)
         assert cell.value is None or (cell.data_type == "s" and len(cell.value) == 18)
-        assert ws.cell(r, 1).protection.locked and not ws.cell(r, 15).protection.locked
+        verdict = next(i for i, c in enumerate(COLUMNS) if c.kind == "verdict") + 1
+        assert ws.cell(r, 1).protection.locked and not ws.cell(r, verdict).protection.locked
