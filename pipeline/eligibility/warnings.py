@@ -291,8 +291,10 @@ def build_warnings(
     village_p = mode_by(r, PERSON_ID, S.VILLAGE)
     village_h = mode_by(r, HOUSEHOLD_KEY, S.VILLAGE)
     w[S.VILLAGE] = w[PERSON_ID].map(village_p).fillna(w[HOUSEHOLD_KEY].map(village_h))
+    # Only the records of warned people and their households matter (a few percent of the city).
+    near = r[r[PERSON_ID].isin(set(w[PERSON_ID])) | r[HOUSEHOLD_KEY].isin(set(w[HOUSEHOLD_KEY]))]
     for col in (S.ADDRESS, S.PHONE, S.HOSPITAL):
-        by_person, by_household = _most_recent(r, col)
+        by_person, by_household = _most_recent(near, col)
         w[col] = w[PERSON_ID].map(by_person).fillna(w[HOUSEHOLD_KEY].map(by_household))
     # Where no record names the village, the address often does (民生街道新华社区1号).
     from_address = [
