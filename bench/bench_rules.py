@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_rules.py --records 30000 1000000
 
 For each size: generate the extracts and, beside them, the same rows before any error was injected
-(``--clean-out``; rows made invalid on purpose left out), cached under bench/out/. The pipeline runs
+(``--clean-out``; every row with its correct values, also those made invalid on purpose), cached
+under bench/out/ (delete it after changing the generator). The pipeline runs
 every stage on the extracts in a child process (wall time and peak memory per stage). The expected
 warnings come from the clean rows with every row assigned to its true person (no matching at all)
 and the same households, facts and rule code: so the comparison measures what ID and name errors,

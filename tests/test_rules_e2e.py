@@ -270,6 +270,7 @@ ASSISTANCE = [
         "户主",
         "城市特困",
         "正常",
+        "560",
     ],
     [
         "解放区",
@@ -422,7 +423,7 @@ HEADERS = {
     "监测对象类别,主要风险类型,风险是否已消除,家庭人口数,家庭年人均纯收入(元)",
     "disability": "姓名,性别,身份证号,残疾证号,残疾类别,残疾等级,户籍地址,所属县区,所属乡镇",
     "assistance": "县(市、区),乡(镇、街道),村(社区),户主姓名,户主身份证号,成员姓名,成员身份证号,"
-    "与户主关系,救助类别,保障状态",
+    "与户主关系,救助类别,保障状态,月保障金额",
     "subsidy": "县(市、区),乡(镇、街道),姓名,身份证号,补贴类别,发放年月,发放金额",
     "medical": "结算单号,姓名,证件号码,性别,年龄,参保地,入院日期,出院日期,个人自付",
     "deaths": "姓名,身份证号,性别,死亡日期,火化日期,户籍地址,殡仪馆",
@@ -465,8 +466,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for source, rows in ROWS.items():
         with open(extracts / source / "story.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
-            w.writerow(HEADERS[source].split(","))
-            w.writerows(rows)
+            header = HEADERS[source].split(",")
+            w.writerow(header)
+            w.writerows([[*row, *[""] * (len(header) - len(row))] for row in rows])
     run_dir = run_all(Settings.build(extracts=extracts, out=root / "out", state=root / "state", run_date=D))
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
     assert all(e["status"] == "ok" for e in summary["sources"].values())
@@ -522,6 +524,8 @@ def test_warnings_carry_checkable_evidence(warnings: pd.DataFrame) -> None:
     assert meng.loc["R01", "village"] == "磨头村" and meng.loc["R01", "age"] == 58
     r07 = warnings[warnings["id_number"] == DEAD_ON_ROSTER].iloc[0]
     assert "身份证号完全一致" in r07["evidence"] and "殡葬火化信息" in r07["evidence"]
+    # Died 2026-10-30, still 正常 at D = 2026-11-29 with ¥560 a month: one month, ¥560 overpaid.
+    assert "死亡后仍在保月数 1" in r07["evidence"] and "估计死亡后多发金额(元) 560" in r07["evidence"]
     r06 = warnings[(warnings["id_number"] == MA_GIRL)].iloc[0]
     assert "赵强" in r06["evidence"] and "2026-05-10" in r06["evidence"]
     # The household's four monitoring rows differ only in the name: one line names all rows and

@@ -51,6 +51,7 @@ INPUT_COLUMNS = [
     S.DISABILITY_GRADE,
     S.ASSISTANCE_CATEGORY,
     S.ASSISTANCE_STATUS,
+    S.MONTHLY_AMOUNT,
     S.HEAD_NAME,
     S.SUBSIDY_CATEGORY,
     S.PAY_MONTH,
@@ -129,6 +130,17 @@ FACTS: dict[str, FactDoc] = {
     ),
     "death_link_basis": FactDoc(
         "死亡信息关联依据", "why the death record's link is strong (text), see death_link_strong"
+    ),
+    "months_since_death": FactDoc(
+        "死亡后仍在保月数",
+        "whole calendar months from the month after the (latest) death to D's month, while the person is "
+        "still on the roster as 正常: the months a benefit may have been paid after death (an estimate: "
+        "the roster does not list the months paid)",
+    ),
+    "overpaid_estimate": FactDoc(
+        "估计死亡后多发金额(元)",
+        "months_since_death times the 月保障金额 of the person's 正常 roster rows (summed over categories); "
+        "unknown when the roster gives no amount",
     ),
 }
 
@@ -264,8 +276,16 @@ def compute_facts(
     f["death_link_strong"] = idx.isin(dead.loc[basis.notna(), PERSON_ID].unique())
     f["death_link_basis"] = basis.groupby(dead[PERSON_ID]).first().reindex(idx).astype("object")
 
-    guardians = resolve_guardians(r, r)
     last_death = dead.groupby(PERSON_ID)["dd"].max()
+    # Months of benefit after death: D's month minus the death's month, for people still 正常.
+    months = (d.year - last_death.dt.year) * 12 + (d.month - last_death.dt.month)
+    active_amount = (
+        ast[ast[S.ASSISTANCE_STATUS].eq("正常")].groupby(PERSON_ID)[S.MONTHLY_AMOUNT].sum(min_count=1)
+    )
+    f["months_since_death"] = months.reindex(idx).where(f["on_roster_active"]).astype("Int64")
+    f["overpaid_estimate"] = (f["months_since_death"].astype("float64") * active_amount.reindex(idx)).round(2)
+
+    guardians = resolve_guardians(r, r)
     g = guardians.astype({"guardian": "object"}).merge(
         last_death.rename("gd"), left_on="guardian", right_index=True
     )

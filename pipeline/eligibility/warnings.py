@@ -92,7 +92,7 @@ def warning_id(rule: str, person_id: str) -> str:
 
 
 def _fmt(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return None
     if isinstance(v, bool | np.bool_):
         return "是" if v else "否"

@@ -191,9 +191,10 @@ def _write_xlsx(path: Path, headers: list[str], rows: list[list[object]], numeri
 def generate(spec: SampleSpec, out: str | Path, clean_out: str | Path | None = None) -> pd.DataFrame:
     """Write the extracts and truth.csv under ``out``; return the truth frame.
 
-    With ``clean_out``, also write the same rows before any error was injected (rows whose values
-    were made invalid on purpose left out) with their own truth.csv: the data as it should have
-    been, from which benchmarks derive the warnings a perfect pipeline would give.
+    With ``clean_out``, also write the same rows before any error was injected, every row with its
+    correct values (also those whose values were made invalid on purpose), with their own truth.csv:
+    the data as it should have been, from which benchmarks derive the warnings a perfect pipeline
+    would give. A row the pipeline rejects therefore costs what it really costs.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,9 +238,8 @@ def generate(spec: SampleSpec, out: str | Path, clean_out: str | Path | None = N
         _invalid_values(frame, source, rng, tags, spec.error_scale)
         truth_parts += _write_source(out, source, frame, tags, rng, source in spec.xlsx_sources, spec.seed)
         if clean_out is not None:
-            keep = ~tags.str.contains("invalid", regex=False).to_numpy()
             clean_parts += _write_source(
-                Path(clean_out), source, clean[keep], tags[keep], clean_rng, False, spec.seed, plain=True
+                Path(clean_out), source, clean, tags, clean_rng, False, spec.seed, plain=True
             )
     truth = _write_truth(truth_parts, out)
     if clean_out is not None:
