@@ -132,12 +132,32 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
     return head + ":" + body + how
 
 
+def row_list(rows: list[int]) -> str:
+    """Spreadsheet rows as people write them: runs of three or more as a range.
+
+    >>> row_list([2516, 2517, 2518, 2519, 2530, 2531])
+    '2516–2519、2530、2531'
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        if j - i >= 2:
+            out.append(f"{rows[i]}–{rows[j]}")
+        else:
+            out += [str(x) for x in rows[i : j + 1]]
+        i = j + 1
+    return "、".join(out)
+
+
 def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
     """One line for a household's rows of one file that differ only in the member's name.
 
     A monitored household of six is six rows with the same 户编号, risk and income; quoted one by one
     they fill a printed page per warning. Merged, the line still names every row and every member
-    (第25、26、27行:…姓名 张三、李四、王五…); the rows after the first keep no line of their own but
+    (第25–27行:…姓名 张三、李四、王五…); the rows after the first keep no line of their own but
     stay cited in ``evidence_records``.
     """
     names = [f for f in spec.fields if S.FIELD_KINDS.get(f) == S.Kind.NAME]
@@ -150,7 +170,7 @@ def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
     first = ~key.duplicated()
     grouped = m.groupby(key, sort=False)
     merged = m[first].copy()
-    rows = grouped[S.ROW].agg(lambda r: "、".join(str(x) for x in r))
+    rows = grouped[S.ROW].agg(lambda r: row_list([int(x) for x in r]))
     merged[S.ROW] = key[first].map(rows).to_numpy()
     for f in names:
         joined = grouped[f].agg(lambda v: "、".join(dict.fromkeys(str(x) for x in v if _fmt(x) is not None)))
