@@ -173,6 +173,9 @@ RULES_SUMMARY = Output("rules_summary", "data", "rules_summary.json", "per rule:
 # Reports.
 TOWNSHIPS = Output("townships", "", "townships", "one workbook per township", required=False)
 SUMMARY_HTML = Output("summary_html", "", "summary.html", "the city summary page")
+STEWARD_HTML = Output(
+    "steward_html", "", "steward.html", "the data steward's page: data quality, matching, review queue"
+)
 SUMMARY_XLSX = Output("summary_xlsx", "", "summary.xlsx", "warnings per township x rule")
 INDEX_HTML = Output("index_html", "", "index.html", "the workbooks by county, to download")
 # The run itself.

@@ -42,6 +42,7 @@ from pipeline.contracts import (
     REJECTED,
     REVIEW_BOOK,
     RULES_SUMMARY,
+    STEWARD_HTML,
     SUMMARY_HTML,
     SUMMARY_XLSX,
     TOWNSHIPS,
@@ -407,9 +408,8 @@ def reports(ctx: StageContext) -> Any:
         match=MatchSummary.read(ctx.input(MATCH_SUMMARY)) if ctx.has(MATCH_SUMMARY) else None,
     )
     cfg = ctx.config
-    townships_of: dict[str, list[str]] = {}
-    for t in cfg.gazetteer.townships:
-        townships_of.setdefault(t.county_code, []).append(t.name)
+    # The townships the run covers (a run limited to some counties lists theirs only).
+    places = [t for t in cfg.gazetteer.townships if not cfg.counties or t.county_code in cfg.counties]
     result = write_reports(
         ctx.run_dir,
         inputs,
@@ -418,7 +418,7 @@ def reports(ctx: StageContext) -> Any:
         cfg.all_rules,
         cfg.source_labels,
         cfg.whole_run,
-        townships_of,
+        places,
     )
     step("reports", 1, 1)
     return result
@@ -446,7 +446,7 @@ STAGES: tuple[Stage, ...] = (
         "reports",
         reports,
         reads=(WARNINGS, HOUSEHOLDS, PERSONS, RULES_SUMMARY, QUALITY, MATCH_SUMMARY),
-        writes=(TOWNSHIPS, SUMMARY_HTML, SUMMARY_XLSX, INDEX_HTML),
+        writes=(TOWNSHIPS, SUMMARY_HTML, STEWARD_HTML, SUMMARY_XLSX, INDEX_HTML),
     ),
 )
 

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.contracts import QualitySummary, RuleOutcome, RulesSummary, SourceStatus
 from pipeline.eligibility.rules import load_rules
+from pipeline.normalize.places import Township
 from pipeline.reports import (
     COLUMNS,
     FILL_IN,
@@ -33,6 +34,7 @@ from pipeline.reports.summary import (
     summary_context,
     township_rule_table,
     write_index_html,
+    write_steward_html,
     write_summary_html,
     write_summary_xlsx,
 )
@@ -320,6 +322,9 @@ def test_history_keeps_the_first_date_and_the_trend_counts_whole_runs(tmp_path: 
     assert set(first["status"]) == {"新增"}
     later = date(2026, 11, 30)
     tonight = pd.concat([WARNINGS.iloc[:2], WARNINGS.iloc[:1].assign(warning_id="R05-P01", rule="R05")])
+    # What went since the last whole night: its warnings not raised tonight, per rule.
+    gone = history.gone_since_last_whole_run(state.warning_history(), state.warning_trend(), tonight, later)
+    assert gone == {"R01": 1, "R03": 1, "R05": 2}
     second = night(tonight, later, whole_run=True)
     assert list(second["status"]) == ["持续", "持续", "新增"]
     assert list(second["first_seen"]) == [D, D, later]
@@ -355,16 +360,37 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
         sources={"medical": SourceStatus(label="医保住院结算", status="failed", error_zh="文件损坏")},
     )
     trend = history.trend(NO_TREND, prepared, D, whole_run=True)
-    context = summary_context(prepared, written, rules_summary, quality, {"records": 9}, trend, D, True)
-    page = tmp_path / "summary.html"
+    places = [
+        Township("410822105", "磨头镇", "410822", "博爱县", "镇"),
+        Township("410822101", "柏山镇", "410822", "博爱县", "镇"),
+        Township("410822102", "许良镇", "410822", "博爱县", "镇"),
+    ]
+    context = summary_context(
+        prepared, written, rules_summary, quality, {"records": 9}, trend, D, True, places, {"R01": 4}
+    )
+    page, steward = tmp_path / "summary.html", tmp_path / "steward.html"
     write_summary_html(page, context)
+    write_steward_html(steward, context)
+    for text in (page.read_text(encoding="utf-8"), steward.read_text(encoding="utf-8")):
+        for _, w in WARNINGS.iterrows():
+            assert w["id_number"] not in text
+        for name in ("孟平", "孟妻", "赵六", "HYPERLINK"):
+            assert name not in text
+        assert "<script" not in text and "http" not in text  # no network needed
     text = page.read_text(encoding="utf-8")
-    for _, w in WARNINGS.iterrows():
-        assert w["id_number"] not in text
-    for name in ("孟平", "孟妻", "赵六", "HYPERLINK"):
-        assert name not in text
-    assert "410822********0011" in text  # the low-confidence list shows masked IDs only
-    assert "文件损坏" in text and "<script" not in text and "http" not in text  # no network needed
+    assert "文件损坏" in text  # a source not used tonight is said on the analysts' page too
+    # Every township of the scope, 0 included; those with warnings link to their workbook; the
+    # county's 未确定乡镇 list apart.
+    rows = {t["township"]: t for t in context["townships"]}
+    assert set(rows) == {"磨头镇", "柏山镇", "许良镇"} and rows["许良镇"]["warnings"] == 0
+    assert '<a href="townships/410822_博爱县/410822105_磨头镇.xlsx">磨头镇</a>' in text
+    assert "许良镇" in text and [b["warnings"] for b in context["unresolved_books"]] == [1]
+    assert "townships/410822_博爱县/410822000_博爱县未确定乡镇.xlsx" in text
+    r01 = next(r for r in context["rules"] if r["id"] == "R01")
+    assert (r01["count"], r01["new"], r01["continued"], r01["gone"]) == (2, 2, 0, 4)
+    # The steward's page: data quality, matching, the lowest-confidence warnings with masked IDs.
+    stewards = steward.read_text(encoding="utf-8")
+    assert "410822********0011" in stewards and "文件损坏" in stewards and "人员比对" in stewards
     table = township_rule_table(prepared, ["R01", "R03", "R05"])
     assert table["合计"].sum() == len(WARNINGS)
     assert table.set_index("township").loc["磨头镇", ["R01", "R03", "R05"]].tolist() == [2, 1, 0]

@@ -7,6 +7,7 @@ returns a ``ReportsResult`` whose plain values the flow turns into Prefect artif
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from pipeline.contracts import (
     INDEX_HTML,
     QUALITY_XLSX,
     REVIEW_BOOK,
+    STEWARD_HTML,
     SUMMARY_HTML,
     SUMMARY_XLSX,
     TOWNSHIPS,
@@ -26,6 +28,7 @@ from pipeline.contracts import (
     RulesSummary,
 )
 from pipeline.eligibility.rules import RuleSet
+from pipeline.normalize.places import Township
 from pipeline.reports import history
 from pipeline.reports.prepare import prepare
 from pipeline.reports.summary import (
@@ -34,6 +37,7 @@ from pipeline.reports.summary import (
     summary_context,
     township_rule_table,
     write_index_html,
+    write_steward_html,
     write_summary_html,
     write_summary_xlsx,
 )
@@ -139,16 +143,20 @@ def write_reports(
     rules: RuleSet,
     source_labels: dict[str, str],
     whole_run: bool,
-    townships_of: dict[str, list[str]] | None = None,
+    places: Sequence[Township] = (),
 ) -> ReportsResult:
-    """Township workbooks, summary.html/.xlsx and index.html under ``run_dir``; then the warning
-    history and trend in ``state``. ``townships_of``: each county's townships (code -> names), for
-    the 未确定乡镇 lists' routing dropdown."""
+    """Township workbooks, summary.html/.xlsx, steward.html and index.html under ``run_dir``; then
+    the warning history and trend in ``state``. ``places``: the townships the run covers (every one
+    is listed on the summary, 0 included; a county's are the 未确定乡镇 lists' routing dropdown)."""
+    townships_of: dict[str, list[str]] = {}
+    for t in places:
+        townships_of.setdefault(t.county_code, []).append(t.name)
     rules_summary = inputs.rules_summary
     match = inputs.match.to_dict() if inputs.match else {}
     match.pop("model", None)
 
-    warnings = history.annotate(state.warning_history(), inputs.warnings, run_date)
+    earlier = state.warning_history()
+    warnings = history.annotate(earlier, inputs.warnings, run_date)
     prepared = prepare(warnings, inputs.households, inputs.persons)
     books = write_township_books(
         prepared,
@@ -159,15 +167,18 @@ def write_reports(
     )
     kept_trend = state.warning_trend()
     trend = history.trend(kept_trend, prepared, run_date, whole_run)
+    gone = history.gone_since_last_whole_run(earlier, kept_trend, prepared, run_date)
     context = summary_context(
-        prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run
+        prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run, places, gone
     )
     write_summary_html(SUMMARY_HTML.at(run_dir), context)
+    write_steward_html(STEWARD_HTML.at(run_dir), context)
     rule_ids = [r.id for r in rules_summary.rules]
     by_township = township_rule_table(prepared, rule_ids)
     write_summary_xlsx(SUMMARY_XLSX.at(run_dir), by_township, rules_summary.rules, run_date)
     extra = [
         ("乡镇×规则统计表", SUMMARY_XLSX.path),
+        ("数据与比对情况(数据管理员)", STEWARD_HTML.path),
         ("数据质量汇总", QUALITY_XLSX.path),
         ("待复核的疑似同一人", REVIEW_BOOK.path),
     ]

@@ -76,3 +76,23 @@ def trend(kept: pd.DataFrame, warnings: pd.DataFrame, run_date: date, whole_run:
         return pd.DataFrame(columns=["run_date", "rule", "warnings", "new"])
     t["run_date"] = pd.to_datetime(t["run_date"]).dt.date
     return t.groupby(["run_date", "rule"], as_index=False)[["warnings", "new"]].sum()
+
+
+def gone_since_last_whole_run(
+    history: pd.DataFrame, kept_trend: pd.DataFrame, tonight: pd.DataFrame, run_date: date
+) -> dict[str, int]:
+    """Per rule, the warnings of the last whole night before ``run_date`` that are not raised
+    tonight (resolved, or their condition gone): ids whose last night was that one.
+
+    An id seen by a partial run after that night counts as seen then, so it is not counted here.
+    """
+    if not len(kept_trend) or not len(history):
+        return {}
+    dates = pd.to_datetime(kept_trend["run_date"])
+    before = dates[dates < pd.Timestamp(run_date)]
+    if before.empty:
+        return {}
+    last = before.max()
+    seen = history.loc[pd.to_datetime(history["last_seen"]) == last, "warning_id"]
+    gone = seen[~seen.isin(set(tonight["warning_id"]))]
+    return {str(k): int(v) for k, v in gone.str.split("-").str[0].value_counts().items()}

@@ -9,6 +9,7 @@ No names and no full ID numbers appear here: IDs are masked as ``410822********1
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.contracts import (
     INDEX_HTML,
+    STEWARD_HTML,
     SUMMARY_HTML,
     SUMMARY_XLSX,
     TOWNSHIPS,
@@ -26,6 +28,7 @@ from pipeline.contracts import (
     RuleOutcome,
     RulesSummary,
 )
+from pipeline.normalize.places import Township
 from pipeline.reports.workbook import UNRESOLVED_TOWNSHIP, TownshipBook
 
 #: One colour per rule, in rule order (colour-blind-safe Okabe-Ito, then greys).
@@ -98,16 +101,24 @@ def summary_context(
     trend: pd.DataFrame,
     run_date: date,
     whole_run: bool,
+    places: Sequence[Township] = (),
+    gone: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Everything the summary page shows, as plain values (also the source of the Prefect artifacts)."""
+    """Everything the summary and steward pages show, as plain values (also the source of the
+    Prefect artifacts). ``places``: every township the run covers, listed with 0 when it has no
+    warning; ``gone``: per rule, warnings of the last whole night not raised tonight."""
     rules = [asdict(r) for r in rules_summary.rules]
     colour = {r["id"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(rules)}
     by_rule = warnings["rule"].value_counts()
     top_rule = max([int(by_rule.max()) if len(by_rule) else 0, 1])
+    new_by_rule = warnings.loc[warnings["status"] == "新增", "rule"].value_counts()
     rule_rows = [
         {
             **r,
             "count": int(by_rule.get(r["id"], 0)),
+            "new": int(new_by_rule.get(r["id"], 0)),
+            "continued": int(by_rule.get(r["id"], 0) - new_by_rule.get(r["id"], 0)),
+            "gone": (gone or {}).get(r["id"], 0),
             "bar": _pct(by_rule.get(r["id"], 0), top_rule),
             "colour": colour[r["id"]],
         }
@@ -127,21 +138,33 @@ def summary_context(
         ]
         counties.append({"code": code, "name": name, "count": int(total), "segments": segments})
 
-    township_totals = sorted(books, key=lambda b: (-b.warnings, b.county_code, b.township_code))
+    # Every township of the run's scope, 0 included, each linked to its workbook; the counties'
+    # 未确定乡镇 lists apart (the county routes them).
+    resolved = [b for b in books if b.township_code != UNRESOLVED_TOWNSHIP[0]]
+    listed = {(b.county_code, b.township_code) for b in resolved}
+    empty = [
+        TownshipBook(t.county_code, t.county, t.code, t.name, Path(), 0, 0, 0)
+        for t in places
+        if (t.county_code, t.code) not in listed
+    ]
+    township_totals = sorted([*resolved, *empty], key=lambda b: (-b.warnings, b.county_code, b.township_code))
     top_township = max([township_totals[0].warnings if township_totals else 0, 1])
     town_rule = warnings.groupby(["county_code", "township_code", "rule"]).size()
-    townships = [
-        {
+
+    def town_row(b: TownshipBook) -> dict[str, Any]:
+        return {
             **asdict(b),
             "path": str(b.path),
+            "href": f"{TOWNSHIPS.path}/{b.path.as_posix()}" if b.warnings else "",
             "segments": [
                 {"rule": r["id"], "count": int(n), "width": _pct(n, top_township), "colour": colour[r["id"]]}
                 for r in rules
                 if (n := town_rule.get((b.county_code, b.township_code, r["id"]), 0))
             ],
         }
-        for b in township_totals
-    ]
+
+    townships = [town_row(b) for b in township_totals]
+    unresolved_books = [town_row(b) for b in books if b.township_code == UNRESOLVED_TOWNSHIP[0]]
 
     sources: list[dict[str, Any]] = []
     for key, src in quality.sources.items():
@@ -183,7 +206,12 @@ def summary_context(
     return {
         "run_date": run_date.isoformat(),
         # Links between the published pages, relative to the run folder.
-        "paths": {"summary": SUMMARY_HTML.path, "index": INDEX_HTML.path, "summary_xlsx": SUMMARY_XLSX.path},
+        "paths": {
+            "summary": SUMMARY_HTML.path,
+            "index": INDEX_HTML.path,
+            "summary_xlsx": SUMMARY_XLSX.path,
+            "steward": STEWARD_HTML.path,
+        },
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "whole_run": whole_run,
         "kpi": {
@@ -201,6 +229,8 @@ def summary_context(
         "deceased_excluded": rules_summary.deceased_excluded,
         "counties": counties,
         "townships": townships,
+        "unresolved_books": unresolved_books,
+        "compared": bool(gone is not None and len(trend) and whole_run),
         "sources": sources,
         "match": match,
         "low_confidence": low_rows,
@@ -215,6 +245,12 @@ def summary_context(
 
 def write_summary_html(path: Path, context: dict[str, Any]) -> None:
     path.write_text(_env().get_template("summary.html.j2").render(**context), encoding="utf-8")
+
+
+def write_steward_html(path: Path, context: dict[str, Any]) -> None:
+    """The data steward's page: data quality per source, matching figures, the review queue and the
+    lowest-confidence warnings (masked IDs), kept off the analysts' summary."""
+    path.write_text(_env().get_template("steward.html.j2").render(**context), encoding="utf-8")
 
 
 def write_index_html(
