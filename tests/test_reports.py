@@ -388,6 +388,7 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     assert "townships/410822_博爱县/410822000_博爱县未确定乡镇.xlsx" in text
     r01 = next(r for r in context["rules"] if r["id"] == "R01")
     assert (r01["count"], r01["new"], r01["continued"], r01["gone"]) == (2, 2, 0, 4)
+    assert not context["compared"] and "已消失" not in text  # a first whole night compares with nothing
     # The steward's page: data quality, matching, the lowest-confidence warnings with masked IDs.
     stewards = steward.read_text(encoding="utf-8")
     assert "410822********0011" in stewards and "文件损坏" in stewards and "人员比对" in stewards

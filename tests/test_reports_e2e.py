@@ -99,6 +99,9 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
     assert row["状态"] == "持续" and row["首次预警日期"].date() == NIGHTS[0]
     assert "趋势" in (run_dir / "summary.html").read_text(encoding="utf-8")
     assert "<svg" in (run_dir / "summary.html").read_text(encoding="utf-8")
+    # The second whole night compares with the first: the 已消失 column is there.
+    assert "已消失" in (run_dir / "summary.html").read_text(encoding="utf-8")
+    assert "人员比对" in (run_dir / "steward.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

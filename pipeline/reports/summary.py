@@ -230,7 +230,10 @@ def summary_context(
         "counties": counties,
         "townships": townships,
         "unresolved_books": unresolved_books,
-        "compared": bool(gone is not None and len(trend) and whole_run),
+        # "Gone" needs an earlier whole night to compare with.
+        "compared": bool(
+            gone is not None and whole_run and len(trend) and (trend["run_date"] < run_date).any()
+        ),
         "sources": sources,
         "match": match,
         "low_confidence": low_rows,
