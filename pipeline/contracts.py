@@ -95,6 +95,9 @@ QUALITY = Output(
     "quality", "data_quality", "summary.json", "per source: status, rows read, rejected, reasons"
 )
 QUALITY_XLSX = Output("quality_xlsx", "data_quality", "summary.xlsx", "the quality summary in Chinese")
+FLAGGED = Output(
+    "flagged", "data_quality", "{source}_flagged.xlsx", "问题数据反馈清单: kept rows with a flagged problem"
+)
 REJECTED = Output("rejected", "data_quality", "{source}_rejected.xlsx", "rows that failed a hard check")
 GX_DOCS = Output("gx_docs", "data_quality", "gx", "Great Expectations project and Data Docs of the run")
 # Match.

@@ -25,17 +25,45 @@ def write_rejected(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd
 
     Every cell is written as text so an ID is shown exactly as the department sent it.
     """
+    _write_rows_as_sent(path, spec, rejected, raw, "被拒绝的行", _REJECT_HEADERS, "本数据源没有被拒绝的行")
+
+
+def write_flagged(path: Path, spec: SourceSpec, accepted: pd.DataFrame, raw: pd.DataFrame) -> int:
+    """问题数据反馈清单: one line per problem flagged on a kept row (file, row, problem, then the row
+    as sent), for the bureau to send back to the department that made the errors. Returns the
+    number of lines: the same as the flags counted in the quality summary."""
+    flags = accepted[[S.FILE, S.ROW, S.FLAGS]].dropna(subset=[S.FLAGS])
+    lines = flags.assign(reason=flags[S.FLAGS].str.split("; ")).explode("reason")
+    _write_rows_as_sent(
+        path, spec, lines, raw, "问题数据反馈清单", ("文件", "行号", "问题"), "本数据源没有标记问题的行"
+    )
+    return len(lines)
+
+
+def _write_rows_as_sent(
+    path: Path,
+    spec: SourceSpec,
+    rows: pd.DataFrame,
+    raw: pd.DataFrame,
+    sheet: str,
+    first_headers: tuple[str, str, str],
+    empty_text: str,
+) -> None:
+    """File, row and a reason per line, then the row as the department sent it (all text, and any
+    text a spreadsheet would run as a formula neutralised)."""
     import xlsxwriter
 
+    from pipeline.reports.workbook import neutralise
+
     fields = [f for f in spec.fields if f.name in raw.columns]
-    table = rejected[[S.FILE, S.ROW, "reason"]].merge(raw, on=[S.FILE, S.ROW], how="left")
+    table = rows[[S.FILE, S.ROW, "reason"]].merge(raw, on=[S.FILE, S.ROW], how="left")
     table = table.sort_values([S.FILE, S.ROW], kind="stable")
-    headers = [*_REJECT_HEADERS, *(f.standard_header for f in fields)]
+    headers = [*first_headers, *(f.standard_header for f in fields)]
     columns = [S.FILE, S.ROW, "reason", *(f.name for f in fields)]
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
     try:
-        ws = wb.add_worksheet("被拒绝的行")
+        ws = wb.add_worksheet(sheet)
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         text = wb.add_format({"num_format": "@"})
         for j, (h, c) in enumerate(zip(headers, columns, strict=True)):
@@ -48,9 +76,9 @@ def write_rejected(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd
                 if j == 1:
                     ws.write_number(i, j, int(v))
                 elif v is not None and v == v:
-                    ws.write_string(i, j, str(v))
+                    ws.write_string(i, j, neutralise(str(v)))
         if not len(table):
-            ws.write_string(1, 0, "本数据源没有被拒绝的行")
+            ws.write_string(1, 0, empty_text)
     finally:
         wb.close()
 

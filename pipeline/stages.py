@@ -25,6 +25,7 @@ from pipeline import schema as S
 from pipeline.config import RunConfig
 from pipeline.contracts import (
     FAILED,
+    FLAGGED,
     GX_DOCS,
     HOUSEHOLDS,
     INDEX_HTML,
@@ -60,7 +61,7 @@ from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import mode_by
 from pipeline.progress import step
-from pipeline.quality import write_rejected, write_summary_xlsx
+from pipeline.quality import write_flagged, write_rejected, write_summary_xlsx
 from pipeline.state import StateStore
 from pipeline.validate import REASON, Validator
 
@@ -214,6 +215,7 @@ def validate(ctx: StageContext) -> QualitySummary:
                 ignore_index=True,
             )
             write_rejected(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw)
+            write_flagged(ctx.output(FLAGGED, key), cfg.by_key(key), accepted, raw)
             flags = accepted[S.FLAGS].dropna().str.split("; ").explode()
             flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
             reasons = dict(v.reasons)
@@ -432,7 +434,7 @@ STAGES: tuple[Stage, ...] = (
         "validate",
         validate,
         reads=(INGEST_REPORT, NORMALIZED, RAW, UNSPLIT),
-        writes=(RECORDS, QUALITY, QUALITY_XLSX, REJECTED, GX_DOCS),
+        writes=(RECORDS, QUALITY, QUALITY_XLSX, REJECTED, FLAGGED, GX_DOCS),
     ),
     Stage("match", match, reads=(RECORDS,), writes=(PERSON_INDEX, PERSONS, MATCH_SUMMARY, REVIEW_BOOK)),
     Stage("households", households, reads=(RECORDS, PERSON_INDEX), writes=(HOUSEHOLDS,)),

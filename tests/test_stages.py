@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import schema as S
-from pipeline.contracts import GX_DOCS, QUALITY, QUALITY_XLSX, RECORDS, REJECTED
+from pipeline.contracts import FLAGGED, GX_DOCS, QUALITY, QUALITY_XLSX, RECORDS, REJECTED
 from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import TRUTH_FILE, SampleSpec, generate
 from pipeline.settings import Settings
@@ -115,3 +115,21 @@ def test_quality_summary(run: tuple[Settings, pd.DataFrame]) -> None:
     assert (
         GX_DOCS.at(settings.run_dir) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     ).exists()
+
+
+def test_the_flagged_rows_go_back_to_their_department(run: tuple[Settings, pd.DataFrame]) -> None:
+    """问题数据反馈清单: one line per flagged problem, as many as the quality summary counts, each
+    with the file, the spreadsheet row and the row as the department sent it."""
+    import json
+
+    settings, _ = run
+    summary = json.loads(QUALITY.at(settings.run_dir).read_text(encoding="utf-8"))
+    total = 0
+    for key, entry in summary["sources"].items():
+        ws = openpyxl.load_workbook(FLAGGED.at(settings.run_dir, key), read_only=True).worksheets[0]
+        rows = list(ws.iter_rows(values_only=True))
+        assert rows[0][:3] == ("文件", "行号", "问题")
+        lines = [r for r in rows[1:] if r[1] is not None]
+        assert len(lines) == sum(entry["flags"].values()), key
+        total += len(lines)
+    assert total > 0  # the generated extracts carry ID typos, unresolved townships ...
