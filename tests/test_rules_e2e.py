@@ -546,6 +546,13 @@ def test_a_bad_quoted_field_blanks_the_value_not_the_row(run_dir: Path) -> None:
     assert "火化日期不合理" in row["flags"].iloc[0] and "已置空" in row["flags"].iloc[0]
 
 
+def test_evidence_speaks_plain_words(warnings: pd.DataFrame) -> None:
+    """How a record was linked is said in words (姓名相同、…,系统判定为同一人); the matcher's weights
+    stay in person_index."""
+    assert not warnings["evidence"].str.contains(r"\([+-]\d", regex=True).any()
+    assert not warnings["evidence"].str.contains("模型关联|概率").any()
+
+
 def test_one_warning_per_rule_and_person(warnings: pd.DataFrame) -> None:
     assert not warnings.duplicated(["rule", "person_id"]).any()
     assert warnings["warning_id"].is_unique

@@ -8,6 +8,7 @@ computed facts the rule used. ``evidence_records`` keeps the same records as JSO
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -105,6 +106,38 @@ def _fmt(v: Any) -> str | None:
     return str(v)
 
 
+# The matcher's level labels in the words a township officer uses (the weights stay in person_index).
+_PLAIN = {
+    "姓名一致": "姓名相同",
+    "性别一致": "性别相同",
+    "电话一致": "电话相同",
+    "身份证号一位之差": "身份证号仅一位不同",
+    "身份证号相邻两位颠倒": "身份证号有两位颠倒",
+    "所持证件属同户成员": "所持证件是同户家人的",
+}
+_PIECE = re.compile(r"([^;()]+)\(([+-][\d.]+)\)")
+
+
+def plain_link(why: str, probability: float) -> str:
+    """A model link in plain words: what agrees, what does not, and the verdict.
+
+    >>> plain_link("姓名一致(+9.7); 身份证号一位之差(+10.7); 同乡镇(+6.8)", 1.0)
+    '姓名相同、身份证号仅一位不同、同乡镇,系统判定为同一人'
+    >>> plain_link("姓名同音(+4.1); 年龄相符(+5.3); 县区不同(-3.0)", 0.93)
+    '姓名同音、年龄相符,但县区不同,系统判定为同一人(可信度93%)'
+    """
+    agree: list[str] = []
+    differ: list[str] = []
+    for label, weight in _PIECE.findall(why):
+        label = label.strip()
+        (agree if float(weight) >= 0 else differ).append(_PLAIN.get(label, label))
+    text = "、".join(agree)
+    if differ:
+        text += (",但" if text else "") + "、".join(differ)
+    sure = "" if probability != probability or probability >= 0.995 else f"(可信度{probability:.0%})"
+    return f"{text},系统判定为同一人{sure}" if text else f"系统判定为同一人{sure}"
+
+
 def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
     """One Chinese line per cited record: source, file and row, quoted values, how it was linked."""
     head = (
@@ -124,10 +157,15 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
         has = piece.notna()
         body = body.where(~has, body + np.where(body.eq(""), "", ",") + piece.fillna(""))
     why = recs[LINK_EVIDENCE].fillna("").astype(str)
-    link = np.where(
-        recs[LINK_RULE].eq("model") & why.ne(""), "模型关联:" + why, recs[LINK_RULE].map(_LINKS).fillna("")
+    model = recs[LINK_RULE].eq("model") & why.ne("")
+    plain = [
+        plain_link(w, float(p)) if m else ""
+        for w, p, m in zip(why, recs[MATCH_PROBABILITY], model, strict=True)
+    ]
+    other = recs[LINK_RULE].map(_LINKS).fillna("") + recs[MATCH_PROBABILITY].map(
+        lambda p: "" if p != p or p >= 1 else f",可信度{p:.0%}"
     )
-    link = link + recs[MATCH_PROBABILITY].map(lambda p: "" if p != p or p >= 1 else f",概率 {p:.3f}")
+    link = np.where(model, plain, other)
     how = np.where(recs["scope"].eq("household"), "", "(关联:" + link + ")")
     return head + ":" + body + how
 
