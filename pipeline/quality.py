@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import schema as S
+from pipeline.cells import neutralise
 from pipeline.contracts import QualitySummary
 from pipeline.sources import SourceSpec
 
@@ -52,8 +53,6 @@ def _write_rows_as_sent(
     """File, row and a reason per line, then the row as the department sent it (all text, and any
     text a spreadsheet would run as a formula neutralised)."""
     import xlsxwriter
-
-    from pipeline.reports.workbook import neutralise
 
     fields = [f for f in spec.fields if f.name in raw.columns]
     table = rows[[S.FILE, S.ROW, "reason"]].merge(raw, on=[S.FILE, S.ROW], how="left")

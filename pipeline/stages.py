@@ -319,8 +319,10 @@ def match(ctx: StageContext) -> MatchSummary:
     persons["records"] = r.groupby(PERSON_ID).size()
     persons.reset_index().to_parquet(ctx.output(PERSONS), index=False)
 
-    review = review_table(result.review, r)
-    write_review(ctx.output(REVIEW_BOOK), review, ctx.config.settings.run_date.isoformat())
+    review = review_table(result.review, r, ctx.config.source_labels)
+    write_review(
+        ctx.output(REVIEW_BOOK), review, ctx.config.settings.run_date.isoformat(), ctx.state.review_inbox
+    )
     summary = MatchSummary(
         records=int(len(r)),
         persons=int(persons.shape[0]),

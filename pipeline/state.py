@@ -111,6 +111,11 @@ class StateStore:
     def save_decisions(self, frame: pd.DataFrame) -> None:
         self._write(DECISIONS, frame)
 
+    @property
+    def review_inbox(self) -> Path:
+        """Where reviewers drop filled-in review workbooks."""
+        return self.root / REVIEW_INBOX
+
     def review_workbooks(self) -> list[Path]:
         """Returned review workbooks (``<state>/review/*.xlsx``), in name order."""
         folder = self.root / REVIEW_INBOX

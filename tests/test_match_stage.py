@@ -106,3 +106,33 @@ def test_review_verdicts_come_back_through_the_workbook(night: Settings, tmp_pat
     b = index.loc[index["record_key"] == first[col[KEY_B]], "person_id"].unique()
     assert len(a) == 1 and list(a) == list(b)
     assert len(StateStore(state).decisions()) == 1
+
+
+def test_the_review_workbook_speaks_to_a_steward(night: Settings) -> None:
+    """Sources in Chinese, ages as whole numbers, and where to put the filled-in copy, in words."""
+    ws = openpyxl.load_workbook(night.run_dir / "review" / "match_review.xlsx").worksheets[0]
+    assert str(night.state / "review") in ws["A2"].value
+    header = [c.value for c in ws[3]]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    sources = {r[header.index(side + "来源")] for r in rows for side in "AB"}
+    labels = {
+        "防返贫监测对象",
+        "残疾人信息",
+        "低保特困人员名册",
+        "两项补贴发放",
+        "医保住院结算",
+        "殡葬火化信息",
+        "学生学籍",
+    }
+    assert sources and sources <= labels, sources
+    assert not sources & {
+        "medical",
+        "students",
+        "monitoring",
+        "disability",
+        "assistance",
+        "subsidy",
+        "deaths",
+    }
+    ages = [r[header.index(side + "年龄")] for r in rows for side in "AB"]
+    assert all(a in ("", None) or "." not in str(a) for a in ages)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import schema as S
+from pipeline.cells import neutralise
 from pipeline.match import Decisions, evidence_text
 from pipeline.match.prepare import NATURAL_KEY
 from pipeline.match.settings import COMPARISONS
@@ -37,7 +38,9 @@ _SIDE_FIELDS = [
 KEY_A, KEY_B, VERDICT = "A键", "B键", "判定"
 
 
-def review_table(review: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+def review_table(
+    review: pd.DataFrame, records: pd.DataFrame, source_labels: dict[str, str] | None = None
+) -> pd.DataFrame:
     """One row per uncertain pair, strongest first, with both records and the evidence."""
     review = review.sort_values("probability", ascending=False)
     out: dict[str, object] = {"序号": list(range(1, len(review) + 1))}
@@ -45,6 +48,10 @@ def review_table(review: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
         rec = records.loc[review[col].to_numpy()]
         for field, label in _SIDE_FIELDS:
             values = rec[field]
+            if field == S.SOURCE and source_labels:  # 医保住院结算, not "medical"
+                values = values.map(lambda k: source_labels.get(k, k))
+            if field == S.AGE:  # a whole number of years, not 79.0
+                values = pd.to_numeric(values, errors="coerce").astype("Int64").astype("object")
             if field == S.BIRTH_DATE:
                 values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
             out[f"{side}{label}"] = values.astype("object").where(values.notna(), "").astype(str).to_numpy()
@@ -58,7 +65,9 @@ def review_table(review: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def write_review(path: Path, table: pd.DataFrame, run_date: str) -> None:
+def write_review(path: Path, table: pd.DataFrame, run_date: str, inbox: Path | None = None) -> None:
+    """The review workbook; ``inbox`` is where a filled-in copy goes (``<state>/review/``), spelled
+    out in the instructions."""
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +84,9 @@ def write_review(path: Path, table: pd.DataFrame, run_date: str) -> None:
         ws.write_string(
             1,
             0,
-            "请在“判定”列选择“同一人”或“不同人”,保存后放入状态文件夹的 review 子文件夹;"
+            "请在“判定”列选择“同一人”或“不同人”,保存后放入"
+            + (f"文件夹 {inbox} " if inbox else "状态文件夹的 review 子文件夹")
+            + ";"
             "以后每次运行都会采用您的判定。",
         )
         cols = list(table.columns)
@@ -91,7 +102,7 @@ def write_review(path: Path, table: pd.DataFrame, run_date: str) -> None:
                 elif isinstance(v, int):
                     ws.write_number(i, j, v)
                 else:
-                    ws.write_string(i, j, str(v), wrap if cols[j] == "比对依据" else None)
+                    ws.write_string(i, j, neutralise(str(v)), wrap if cols[j] == "比对依据" else None)
         last = max(len(table) + 2, 3)
         ws.data_validation(
             3, verdict_col, last, verdict_col, {"validate": "list", "source": [SAME, DIFFERENT]}

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.cells import neutralise
 from pipeline.contracts import RulesSummary
 from pipeline.eligibility.rules import RuleSet
 
@@ -93,14 +94,6 @@ ROUTE = Column("应属乡镇", "", 14, "route")
 FILL_IN = tuple(c.header for c in (*COLUMNS, ROUTE) if c.kind in ("verdict", "fill", "fill_date", "route"))
 #: What the page header says on every printed page, so the answers are at hand.
 ANSWERS_LINE = "核查结果填:" + " / ".join(VERDICTS)
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would read as a formula, prefixed with ' so it stays text everywhere."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
 
 _WIDE = re.compile(r"[^\x00-\xff]")
 
