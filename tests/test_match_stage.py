@@ -17,6 +17,7 @@ from pipeline.match.review import DIFFERENT, KEY_A, KEY_B, SAME, VERDICT
 from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import Settings
+from pipeline.sources import SourcesConfig
 from pipeline.state import StateStore
 
 
@@ -108,22 +109,14 @@ def test_review_verdicts_come_back_through_the_workbook(night: Settings, tmp_pat
     assert len(StateStore(state).decisions()) == 1
 
 
-def test_the_review_workbook_speaks_to_a_steward(night: Settings) -> None:
+def test_the_review_workbook_speaks_to_a_steward(night: Settings, cfg: SourcesConfig) -> None:
     """Sources in Chinese, ages as whole numbers, and where to put the filled-in copy, in words."""
     ws = openpyxl.load_workbook(night.run_dir / "review" / "match_review.xlsx").worksheets[0]
     assert str(night.state / "review") in ws["A2"].value
     header = [c.value for c in ws[3]]
     rows = list(ws.iter_rows(min_row=4, values_only=True))
     sources = {r[header.index(side + "来源")] for r in rows for side in "AB"}
-    labels = {
-        "防返贫监测对象",
-        "残疾人信息",
-        "低保特困人员名册",
-        "两项补贴发放",
-        "医保住院结算",
-        "殡葬火化信息",
-        "学生学籍",
-    }
+    labels = {s.label for s in cfg.sources}  # the labels of rules/sources.yaml
     assert sources and sources <= labels, sources
     assert not sources & {
         "medical",
