@@ -92,6 +92,7 @@ def warning(
         "evidence_records": "[]",
         "suggestion": "入户核实。",
         "match_confidence": kw.get("confidence", 1.0),
+        "amount": kw.get("amount", float("nan")),
         "run_date": D,
     }
 
@@ -126,7 +127,15 @@ WARNINGS = pd.DataFrame(
             phone=None,
             hospital="焦作市人民医院",
         ),
-        warning("R05", "P05", "410822198101010015", "钱七", BAIXIANG, evidence="\n".join([STAY] * 16)),
+        warning(
+            "R05",
+            "P05",
+            "410822198101010015",
+            "钱七",
+            BAIXIANG,
+            evidence="\n".join([STAY] * 16),
+            amount=38_534.56,
+        ),
     ]
 )
 HOUSEHOLDS = pd.DataFrame(
@@ -389,6 +398,9 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     r01 = next(r for r in context["rules"] if r["id"] == "R01")
     assert (r01["count"], r01["new"], r01["continued"], r01["gone"]) == (2, 2, 0, 4)
     assert not context["compared"] and "已消失" not in text  # a first whole night compares with nothing
+    # Money by county: the R05 amounts summed (the warning without an amount adds nothing).
+    assert [r["id"] for r in context["money"]["rules"]] == ["R05"]
+    assert context["money"]["rows"][0]["sums"] == {"R05": 38_534.56} and "38,535" in text
     # The steward's page: data quality, matching, the lowest-confidence warnings with masked IDs.
     stewards = steward.read_text(encoding="utf-8")
     assert "410822********0011" in stewards and "文件损坏" in stewards and "人员比对" in stewards

@@ -525,6 +525,10 @@ def test_warnings_carry_checkable_evidence(warnings: pd.DataFrame) -> None:
     assert "身份证号完全一致" in r07["evidence"] and "殡葬火化信息" in r07["evidence"]
     # Died 2026-10-30, still 正常 at D = 2026-11-29 with ¥560 a month: one month, ¥560 overpaid.
     assert "死亡后仍在保月数 1" in r07["evidence"] and "估计死亡后多发金额(元) 560" in r07["evidence"]
+    # The money each warning is about, for the summary: R07's estimate, R05's out-of-pocket sum.
+    assert r07["amount"] == 560 and r05["amount"] == 22_500
+    assert "近一年住院个人自付(元) 22,500" in r05["evidence"]  # the same figure the township reads
+    assert meng.loc["R01", "amount"] != meng.loc["R01", "amount"]  # R01 is about no amount (NaN)
     r06 = warnings[(warnings["id_number"] == MA_GIRL)].iloc[0]
     assert "赵强" in r06["evidence"] and "2026-05-10" in r06["evidence"]
     # The household's four monitoring rows differ only in the name: one line names all rows and

@@ -25,6 +25,7 @@ SUBJECTS = ("person",)
 SCOPES = ("person", "household", "guardian")
 _ID = re.compile(r"^[A-Z]\d{2,3}$")
 _RULE_KEYS = {
+    "amount",
     "requires",
     "id",
     "name",
@@ -61,6 +62,7 @@ class Rule:
     suggestion: str
     exclude_deceased: bool  # R01-R06: never name a person with a death record on or before D
     requires: tuple[str, ...]  # sources that must have been read: the rule reasons about absences
+    amount: str | None = None  # a fact giving the money the warning is about (元), for the summary
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,9 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
         for f in quoted:
             if f not in FACTS:
                 problems.append(f"{where}: unknown fact '{f}' in `facts`")
+        amount = e.get("amount")
+        if amount is not None and amount not in FACTS:
+            problems.append(f"{where}: unknown fact '{amount}' in `amount`")
         evidence: list[EvidenceSpec] = []
         for j, ev in enumerate(e.get("evidence") or []):
             w = f"{where}, evidence #{j + 1}"
@@ -192,6 +197,7 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                 suggestion=" ".join(e["suggestion"].split()),
                 exclude_deceased=bool(e.get("exclude_deceased", True)),
                 requires=tuple(requires),
+                amount=str(amount) if amount is not None else None,
             )
         )
     if problems:

@@ -50,6 +50,7 @@ WARNING_SCHEMA = pa.schema(
         ("evidence_records", pa.string()),
         ("suggestion", pa.string()),
         ("match_confidence", pa.float64()),
+        ("amount", pa.float64()),  # the money the warning is about (元): the rule's `amount` fact
         ("run_date", pa.date32()),
     ]
 )
@@ -325,6 +326,9 @@ def build_warnings(
         h["match_confidence"] = h["warning_id"].map(own.groupby("warning_id")[MATCH_PROBABILITY].min())
         h["rule_name"] = rule.name
         h["suggestion"] = rule.suggestion
+        h["amount"] = (
+            fr.facts.loc[h[PERSON_ID], rule.amount].astype("float64").to_numpy() if rule.amount else np.nan
+        )
         frames.append(h)
     if not frames:
         return pa.Table.from_pylist([], schema=WARNING_SCHEMA).to_pandas()

@@ -166,6 +166,8 @@ def summary_context(
     townships = [town_row(b) for b in township_totals]
     unresolved_books = [town_row(b) for b in books if b.township_code == UNRESOLVED_TOWNSHIP[0]]
 
+    money = _money_by_county(warnings, rules)
+
     sources: list[dict[str, Any]] = []
     for key, src in quality.sources.items():
         sources.append(
@@ -230,6 +232,7 @@ def summary_context(
         "counties": counties,
         "townships": townships,
         "unresolved_books": unresolved_books,
+        "money": money,
         # "Gone" needs an earlier whole night to compare with.
         "compared": bool(
             gone is not None and whole_run and len(trend) and (trend["run_date"] < run_date).any()
@@ -244,6 +247,29 @@ def summary_context(
             for r in trend_rows.to_dict("records")
         ],
     }
+
+
+def _money_by_county(warnings: pd.DataFrame, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The money the warnings are about (each rule's ``amount`` fact: R05's out-of-pocket sums,
+    R07's estimated overpayment), summed per county and rule; rules without amounts left out."""
+    if "amount" not in warnings.columns or warnings["amount"].isna().all():
+        return {"rules": [], "rows": [], "totals": {}}
+    known = warnings[warnings["amount"].notna()]
+    sums = known.groupby(["county_code", "county", "rule"])["amount"].sum()
+    ids = [r["id"] for r in rules if r["id"] in set(known["rule"])]
+    rows: list[dict[str, Any]] = []
+    for (code, name), part in known.groupby(["county_code", "county"], sort=True):
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "sums": {rid: float(sums.get((code, name, rid), 0.0)) for rid in ids},
+                "total": float(part["amount"].sum()),
+            }
+        )
+    rows.sort(key=lambda r: -r["total"])
+    totals = {rid: float(known.loc[known["rule"] == rid, "amount"].sum()) for rid in ids}
+    return {"rules": [r for r in rules if r["id"] in ids], "rows": rows, "totals": totals}
 
 
 def write_summary_html(path: Path, context: dict[str, Any]) -> None:
