@@ -127,5 +127,6 @@ def test_the_review_workbook_speaks_to_a_steward(night: Settings, cfg: SourcesCo
         "subsidy",
         "deaths",
     }
+    assert {"A出院日期", "B出院日期"} <= set(header)  # the date an age was stated, to check 年龄不符
     ages = [r[header.index(side + "年龄")] for r in rows for side in "AB"]
     assert all(a in ("", None) or "." not in str(a) for a in ages)

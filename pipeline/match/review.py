@@ -31,6 +31,7 @@ _SIDE_FIELDS = [
     (S.SEX, "性别"),
     (S.BIRTH_DATE, "出生日期"),
     (S.AGE, "年龄"),
+    (S.DISCHARGE_DATE, "出院日期"),  # the day a hospital record's age was stated: checks 年龄不符
     (S.PHONE, "电话"),
     (S.COUNTY_CODE, "县区代码"),
     (S.TOWNSHIP_CODE, "乡镇代码"),
@@ -52,7 +53,7 @@ def review_table(
                 values = values.map(lambda k: source_labels.get(k, k))
             if field == S.AGE:  # a whole number of years, not 79.0
                 values = pd.to_numeric(values, errors="coerce").astype("Int64").astype("object")
-            if field == S.BIRTH_DATE:
+            if field in (S.BIRTH_DATE, S.DISCHARGE_DATE):
                 values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
             out[f"{side}{label}"] = values.astype("object").where(values.notna(), "").astype(str).to_numpy()
     lv = review[[f"lv_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[3:])
