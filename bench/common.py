@@ -70,8 +70,7 @@ from pipeline.settings import Settings
 from pipeline.state import StateStore
 extracts, out, run_date, state, names, mode = sys.argv[1:7]
 s = Settings.build(extracts=extracts, out=out, run_date=run_date, state=state)
-if mode != "keep-state":
-    shutil.rmtree(s.state, ignore_errors=True)
+shutil.rmtree(s.state, ignore_errors=True)
 seconds = {}
 def timed(stage, ctx):
     t = time.perf_counter()
@@ -106,8 +105,8 @@ def run_in_child(
 ) -> Measured:
     """Run ``stages`` (default all) of ``pipeline.stages.STAGES`` in a fresh child process.
 
-    ``mode``: "stages" (straight into ``<out>/<run_date>``, fresh state), "keep-state" (the same on
-    the existing state), or "night" (``run_night``: staging, locks, manifest, publish; fresh state).
+    ``mode``: "stages" (straight into ``<out>/<run_date>``) or "night" (``run_night``: staging,
+    locks, manifest, publish); both on an empty state folder.
     """
     t0 = time.perf_counter()
     res = subprocess.run(

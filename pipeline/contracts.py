@@ -67,7 +67,7 @@ class Output:
         path = self.at(run_dir)
         if not path.exists():
             if self.required:
-                raise ContractError(f"output {self.key} was not written: {path}")
+                raise ContractError(f"output {self.key} is missing: {path}")
             return
         if self.columns:
             have = set(pq.read_schema(path).names)

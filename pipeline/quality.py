@@ -29,16 +29,15 @@ def write_rejected(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd
     _write_rows_as_sent(path, spec, rejected, raw, "被拒绝的行", _REJECT_HEADERS, "本数据源没有被拒绝的行")
 
 
-def write_flagged(path: Path, spec: SourceSpec, accepted: pd.DataFrame, raw: pd.DataFrame) -> int:
+def write_flagged(path: Path, spec: SourceSpec, accepted: pd.DataFrame, raw: pd.DataFrame) -> None:
     """问题数据反馈清单: one line per problem flagged on a kept row (file, row, problem, then the row
-    as sent), for the bureau to send back to the department that made the errors. Returns the
-    number of lines: the same as the flags counted in the quality summary."""
+    as sent), for the bureau to send back to the department that made the errors: as many lines
+    as the flags counted in the quality summary."""
     flags = accepted[[S.FILE, S.ROW, S.FLAGS]].dropna(subset=[S.FLAGS])
     lines = flags.assign(reason=flags[S.FLAGS].str.split("; ")).explode("reason")
     _write_rows_as_sent(
         path, spec, lines, raw, "问题数据反馈清单", ("文件", "行号", "问题"), "本数据源没有标记问题的行"
     )
-    return len(lines)
 
 
 def _write_rows_as_sent(

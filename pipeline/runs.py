@@ -34,7 +34,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.config import RunConfig
-from pipeline.contracts import MANIFEST, QUALITY, ContractError, QualitySummary
+from pipeline.contracts import MANIFEST, QUALITY, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
@@ -254,11 +254,8 @@ def run_stages(
     for st in STAGES:
         if names is not None and st.name not in names:
             continue
-        ctx = StageContext(st, config, run_dir, state)
-        for out in st.reads:
-            if not out.per_source and out.required and not out.at(run_dir).exists():
-                raise ContractError(f"stage {st.name}: input {out.key} is missing ({out.at(run_dir)})")
-        results[st.name] = call(st, ctx)
+        st.check_inputs(run_dir)
+        results[st.name] = call(st, StageContext(st, config, run_dir, state))
         st.check_outputs(run_dir)
     return results
 

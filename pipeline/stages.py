@@ -99,10 +99,6 @@ class StageContext:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def has(self, out: Output) -> bool:
-        """Whether an optional declared input was written (e.g. the review workbook)."""
-        return out in self.stage.reads and out.at(self.run_dir).exists()
-
 
 @dataclass(frozen=True)
 class Stage:
@@ -112,7 +108,13 @@ class Stage:
     writes: tuple[Output, ...]
     retry_on_io: bool = False  # only reading department files is worth retrying (a share hiccup)
 
+    def check_inputs(self, run_dir: Path) -> None:
+        """Before the stage: what it reads is there, with its declared columns."""
+        for out in self.reads:
+            out.check(run_dir)
+
     def check_outputs(self, run_dir: Path) -> None:
+        """After the stage: what it declares it writes is there, with its declared columns."""
         for out in self.writes:
             out.check(run_dir)
 
@@ -409,7 +411,7 @@ def reports(ctx: StageContext) -> Any:
         persons=pd.read_parquet(ctx.input(PERSONS), columns=["person_id", "id_number", "name"]),
         rules_summary=RulesSummary.read(ctx.input(RULES_SUMMARY)),
         quality=QualitySummary.read(ctx.input(QUALITY)),
-        match=MatchSummary.read(ctx.input(MATCH_SUMMARY)) if ctx.has(MATCH_SUMMARY) else None,
+        match=MatchSummary.read(ctx.input(MATCH_SUMMARY)),
     )
     cfg = ctx.config
     # The townships the run covers (a run limited to some counties lists theirs only).

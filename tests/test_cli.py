@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from flows.cli import EXIT_REFUSED
 from pipeline.settings import PROJECT_ROOT, Settings
 
@@ -51,30 +53,21 @@ def test_an_unknown_rule_id_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == EXIT_REFUSED and "R99" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_ad_variables_are_the_defaults_of_flags(tmp_path: Path, monkeypatch: object) -> None:
+def test_the_ad_variables_are_the_defaults_of_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {
         "AD_EXTRACTS": str(tmp_path / "x"),
         "AD_OUT": str(tmp_path / "o"),
         "AD_STATE": str(tmp_path / "s"),
         "AD_RULES": str(tmp_path / "r"),
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        s = Settings.build(run_date="2026-11-29")
-        assert (s.extracts, s.out, s.state, s.rules_dir) == tuple(Path(v) for v in env.values())
-        flagged = Settings.build(extracts="e", out="o2", state="s2", run_date="2026-11-29")
-        assert (flagged.extracts, flagged.out, flagged.state) == (Path("e"), Path("o2"), Path("s2"))
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k)
-            else:
-                os.environ[k] = v
-    for k in env:
-        os.environ.pop(k, None)
+    for k in env:  # no variable: the built-in defaults
+        monkeypatch.delenv(k, raising=False)
     default = Settings.build(run_date="2026-11-29")
-    assert (
-        default.extracts == PROJECT_ROOT / "data" / "sample"
-        and default.state == PROJECT_ROOT / "data" / "state"
-    )
+    assert default.extracts == PROJECT_ROOT / "data" / "sample"
+    assert default.state == PROJECT_ROOT / "data" / "state"
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    s = Settings.build(run_date="2026-11-29")
+    assert (s.extracts, s.out, s.state, s.rules_dir) == tuple(Path(v) for v in env.values())
+    flagged = Settings.build(extracts="e", out="o2", state="s2", run_date="2026-11-29")
+    assert (flagged.extracts, flagged.out, flagged.state) == (Path("e"), Path("o2"), Path("s2"))

@@ -132,7 +132,7 @@ class ReportInputs:
     persons: pd.DataFrame  # person_id, id_number, name
     rules_summary: RulesSummary
     quality: QualitySummary
-    match: MatchSummary | None
+    match: MatchSummary
 
 
 def write_reports(
@@ -152,7 +152,7 @@ def write_reports(
     for t in places:
         townships_of.setdefault(t.county_code, []).append(t.name)
     rules_summary = inputs.rules_summary
-    match = inputs.match.to_dict() if inputs.match else {}
+    match = inputs.match.to_dict()
     match.pop("model", None)
 
     earlier = state.warning_history()
@@ -186,7 +186,7 @@ def write_reports(
         INDEX_HTML.at(run_dir), context, books, [(k, v) for k, v in extra if (run_dir / v).exists()]
     )
     # Last: the state changes only when every report file is written.
-    state.save_warning_history(history.record(state.warning_history(), prepared, run_date))
+    state.save_warning_history(history.record(earlier, prepared, run_date))
     if whole_run:
         state.save_warning_trend(history.with_tonight(kept_trend, prepared, run_date))
     log.info("reports: %d workbooks, %d warnings", len(books), len(prepared))
