@@ -13,6 +13,9 @@ export DO_NOT_TRACK := 1
 # Programs the tests open the reports with (LibreOffice for the workbooks, Chromium for the summary
 # page) and a CJK font for both; installed from Debian's packages when missing.
 SYSTEM_PACKAGES := libreoffice-calc chromium fonts-noto-cjk poppler-utils
+# PostgreSQL's server programs (initdb, pg_ctl, postgres) for the throw-away cluster the tests start
+# (tests/postgres.py); Debian keeps them in /usr/lib/postgresql/<version>/bin, off PATH.
+POSTGRES_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
@@ -30,11 +33,18 @@ serve: $(STAMP)
 	$(VENV)/bin/active-discovery serve
 
 system-deps:
-	@if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null \
+	@pkgs=""; \
+	if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null \
 	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v pdftoppm >/dev/null; then \
-	  echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+	  pkgs="$(SYSTEM_PACKAGES)"; \
+	fi; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  pkgs="$${pkgs:+$$pkgs }$(POSTGRES_PACKAGES)"; \
+	fi; \
+	if [ -n "$$pkgs" ]; then \
+	  echo "installing $$pkgs with apt-get"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	    --no-install-recommends $$pkgs >/dev/null; \
 	fi
 
 ## all tests (unit, property, end-to-end flow, the reports opened in LibreOffice and Chromium)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.eligibility.rules import RuleSet, load_rules
+from pipeline.cases.config import CaseRules, load_case_rules
+from pipeline.eligibility.rules import Rule, RuleSet, load_rules
+from pipeline.errors import ConfigError
 from pipeline.match.settings import MatchSettings, load_matching
 from pipeline.normalize.places import Gazetteer
 from pipeline.params import Params, load_params
@@ -27,6 +29,7 @@ class RunConfig:
     rules: RuleSet  # the rules that run tonight (``rule_ids`` of them, or all)
     params: Params  # the values in force on the run date
     gazetteer: Gazetteer
+    case_rules: CaseRules  # rules/cases.yaml: the case lifecycle and each rule's answers
     counties: tuple[str, ...] = ()  # only these counties (6-digit codes); empty: all
     rule_ids: tuple[str, ...] = ()  # only these rules; empty: all
 
@@ -34,6 +37,16 @@ class RunConfig:
     def whole_run(self) -> bool:
         """A run of every county and rule: only such runs count in the trend."""
         return not self.counties and not self.rule_ids
+
+    @property
+    def rules_by_id(self) -> dict[str, Rule]:
+        """Every rule of the file (cases of a rule not run tonight still need theirs)."""
+        return {r.id: r for r in self.all_rules.rules}
+
+    @property
+    def townships(self) -> dict[str, tuple[str, str]]:
+        """Township code -> (county code, name), for routing and checking returned workbooks."""
+        return {t.code: (t.county_code, t.name) for t in self.gazetteer.townships}
 
     @property
     def source_labels(self) -> dict[str, str]:
@@ -45,6 +58,12 @@ class RunConfig:
     ) -> RunConfig:
         sources = load_sources(settings.sources_file)
         all_rules = load_rules(settings.eligibility_file, {s.key for s in sources.sources})
+        case_rules = load_case_rules(settings.cases_file)
+        unknown = [f"{r.id}: answers `{r.answers}`" for r in all_rules.rules if r.answers not in case_rules.answer_sets]
+        if unknown:
+            raise ConfigError(
+                f"{settings.eligibility_file}: answer set(s) not in {settings.cases_file}: {'; '.join(unknown)}"
+            )
         return cls(
             settings=settings,
             sources=sources,
@@ -53,6 +72,7 @@ class RunConfig:
             rules=all_rules.select(list(rule_ids) if rule_ids else None),
             params=load_params(settings.params_file, settings.run_date),
             gazetteer=Gazetteer.from_csv(settings.gazetteer_file),
+            case_rules=case_rules,
             counties=tuple(counties or ()),
             rule_ids=tuple(rule_ids or ()),
         )

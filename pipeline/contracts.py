@@ -174,6 +174,34 @@ WARNINGS = Output(
 )
 RULES_SUMMARY = Output("rules_summary", "data", "rules_summary.json", "per rule: ran or skipped, warnings")
 # Reports.
+CASE_FACTS = Output(
+    "case_facts",
+    "data",
+    "case_facts.parquet",
+    "per person, the facts the case store checks (verification, 条件已消失, holds)",
+    columns=("person_id",),
+)
+FEEDBACK_SUMMARY = Output(
+    "feedback_summary", "feedback", "feedback_summary.json", "returned workbooks imported from the inbox"
+)
+FEEDBACK_RESULT = Output(
+    "feedback_result", "feedback", "导入结果.xlsx", "per returned workbook: rows imported, rows not and why"
+)
+CASES = Output(
+    "cases",
+    "data",
+    "cases.parquet",
+    "tonight's warnings to send, with their case: status, first date, last answer, what changed",
+    columns=("warning_id", "rule", "person_id", "township_code", "case_status", "first_seen", "case_note"),
+)
+REVISITS = Output(
+    "revisits",
+    "data",
+    "revisits.parquet",
+    "cases whose revisit is due (the workbooks' 待回访 sheet)",
+    columns=("warning_id", "rule", "person_id", "county_code", "township_code"),
+)
+CASE_SUMMARY = Output("case_summary", "data", "case_summary.json", "what the night did with the cases")
 TOWNSHIPS = Output("townships", "", "townships", "one workbook per township", required=False)
 SUMMARY_HTML = Output("summary_html", "", "summary.html", "the city summary page")
 STEWARD_HTML = Output(
@@ -319,3 +347,28 @@ class RulesSummary(JsonFile):
 
     def by_id(self) -> dict[str, RuleOutcome]:
         return {r.id: r for r in self.rules}
+
+
+@dataclass
+class FeedbackSummary(JsonFile):
+    """The returned workbooks a night imported from ``<state>/inbox`` (no personal data)."""
+
+    files: list[dict[str, Any]]  # file, township_code, applied, unchanged, rejected, blank, error, moved_to
+
+    @property
+    def applied(self) -> int:
+        return sum(int(f.get("applied", 0)) for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(int(f.get("rejected", 0)) for f in self.files)
+
+
+@dataclass
+class CaseSummary(JsonFile):
+    """What the night did with the cases (the manifest's case counts)."""
+
+    run_date: str
+    counts: dict[str, int]  # opened, continued, reraised, suppressed, closed_vanished, verified, …
+    open_cases: int
+    by_status: dict[str, int]

@@ -27,6 +27,13 @@ class Settings:
     state: Path
     run_date: date
     rules_dir: Path
+    #: The case store: None for the SQLite file in the state folder; else an SQLAlchemy URL
+    #: (``postgresql+psycopg://user@host/db``), from DATABASE_URL.
+    database_url: str | None = None
+
+    @property
+    def cases_file(self) -> Path:
+        return self.rules_dir / "cases.yaml"
 
     @property
     def sources_file(self) -> Path:
@@ -60,6 +67,7 @@ class Settings:
         state: str | Path | None = None,
         run_date: date | str | None = None,
         rules_dir: str | Path | None = None,
+        database_url: str | None = None,
     ) -> Settings:
         env = os.environ.get
 
@@ -74,4 +82,5 @@ class Settings:
             state=path(state, "AD_STATE", PROJECT_ROOT / "data" / "state"),
             run_date=run_date or today_shanghai(),
             rules_dir=path(rules_dir, "AD_RULES", PROJECT_ROOT / "rules"),
+            database_url=database_url or env("DATABASE_URL") or None,
         )

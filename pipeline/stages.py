@@ -24,7 +24,13 @@ import pyarrow.parquet as pq
 from pipeline import schema as S
 from pipeline.config import RunConfig
 from pipeline.contracts import (
+    CASE_FACTS,
+    CASE_SUMMARY,
+    CASES,
     FAILED,
+    FEEDBACK_RESULT,
+    FEEDBACK_SUMMARY,
+    REVISITS,
     FLAGGED,
     GX_DOCS,
     HOUSEHOLDS,
@@ -49,7 +55,9 @@ from pipeline.contracts import (
     TOWNSHIPS,
     UNSPLIT,
     WARNINGS,
+    CaseSummary,
     ContractError,
+    FeedbackSummary,
     MatchSummary,
     Output,
     QualitySummary,
@@ -370,10 +378,14 @@ def rules(ctx: StageContext) -> RulesSummary:
     for rid, sources in skipped.items():
         log.warning("rules: %s skipped: source(s) %s not read tonight", rid, ", ".join(sources))
     step("rules", 1, 2)
-    warnings, _ = find_warnings(
+    warnings, fr = find_warnings(
         records, index, households_table, persons, params, runnable, ctx.config.gazetteer
     )
     warnings.to_parquet(ctx.output(WARNINGS), index=False)
+    # What the case store checks tonight (verification, 条件已消失, holds), for every person.
+    wanted = ["latest_record_date", *(f for r in ctx.config.all_rules.rules for f in r.case_facts())]
+    fr.facts[list(dict.fromkeys(wanted))].reset_index().to_parquet(ctx.output(CASE_FACTS), index=False)
+    del fr
     counts = warnings["rule"].value_counts().to_dict()
     summary = RulesSummary(
         run_date=ctx.config.settings.run_date.isoformat(),
@@ -397,6 +409,99 @@ def rules(ctx: StageContext) -> RulesSummary:
     return summary
 
 
+def feedback(ctx: StageContext) -> FeedbackSummary:
+    """Import every returned township workbook dropped into ``<state>/inbox`` (first thing at night).
+
+    Each file is checked and applied alone (``pipeline.cases.feedback``), then moved to
+    ``inbox/done/`` (with its 导入结果 workbook beside it) or, when it could not be read at all,
+    ``inbox/failed/``. A bad file never stops the night.
+    """
+    import shutil
+
+    from pipeline.cases.feedback import import_workbook, write_result
+    from pipeline.cases.store import now
+    from pipeline.settings import today_shanghai
+
+    files = ctx.state.feedback_workbooks()
+    results = []
+    entries: list[dict[str, Any]] = []
+    stamp = now().strftime("%Y%m%d-%H%M%S")
+    for path in files:
+        r = import_workbook(
+            ctx.state.cases(),
+            path,
+            ctx.config.rules_by_id,
+            ctx.config.case_rules,
+            ctx.config.townships,
+            today_shanghai(),
+            user="inbox",
+        )
+        results.append(r)
+        folder = ctx.state.feedback_inbox / ("failed" if r.error else "done")
+        folder.mkdir(parents=True, exist_ok=True)
+        moved = folder / f"{stamp}_{path.name}"
+        shutil.move(str(path), moved)
+        write_result(moved.with_name(moved.stem + "_导入结果.xlsx"), [r])
+        (log.error if r.error else log.info)("feedback: %s", r.line())
+        entries.append(
+            {
+                "file": r.file,
+                "township_code": r.township_code,
+                "applied": r.applied,
+                "unchanged": r.unchanged,
+                "rejected": r.rejected,
+                "blank": r.blank,
+                "duplicate_of": r.duplicate_of,
+                "error": r.error,
+                "moved_to": str(moved.relative_to(ctx.state.root)),
+            }
+        )
+    write_result(ctx.output(FEEDBACK_RESULT), results)
+    summary = FeedbackSummary(files=entries)
+    summary.write(ctx.output(FEEDBACK_SUMMARY))
+    return summary
+
+
+def cases(ctx: StageContext) -> CaseSummary:
+    """Carry tonight's warnings into the case store: open, continue, hold, re-send, close, verify.
+
+    Writes the warnings that go out tonight with their case (``cases.parquet``) and the revisits
+    due; the reports stage marks the sent ones 已下发 once their workbooks are written.
+    """
+    from pipeline.cases.night import update_cases
+    from pipeline.cases.store import Origin
+    from pipeline.cases.views import open_counts, revisits_due, to_send
+
+    cfg = ctx.config
+    warnings = pd.read_parquet(ctx.input(WARNINGS))
+    facts = pd.read_parquet(ctx.input(CASE_FACTS)).set_index("person_id")
+    ran = [r.id for r in RulesSummary.read(ctx.input(RULES_SUMMARY)).rules if not r.skipped]
+    store = ctx.state.cases()
+    run_date = cfg.settings.run_date
+    with store.begin() as conn:
+        before = store.frame(conn)
+        night = update_cases(
+            before, warnings, facts, cfg.rules_by_id, ran, cfg.counties, cfg.case_rules, run_date
+        )
+        store.save(conn, before, night.after, Origin(run_date=run_date))
+    del facts
+    names = {code: name for code, (_, name) in cfg.townships.items()}
+    to_send(warnings, night.after, night.send, cfg.case_rules, names).to_parquet(
+        ctx.output(CASES), index=False
+    )
+    persons = pd.read_parquet(ctx.input(PERSONS), columns=["person_id", "phone"])
+    revisits_due(night.after, persons, cfg.counties).to_parquet(ctx.output(REVISITS), index=False)
+    summary = CaseSummary(
+        run_date=run_date.isoformat(),
+        counts=night.counts,
+        open_cases=int(night.after["status"].isin(list(cfg.case_rules.send)).sum()),
+        by_status=open_counts(night.after, cfg.case_rules),
+    )
+    summary.write(ctx.output(CASE_SUMMARY))
+    log.info("cases: %s", ", ".join(f"{k} {v}" for k, v in night.counts.items() if v))
+    return summary
+
+
 def reports(ctx: StageContext) -> Any:
     """Township workbooks, summary.html/.xlsx and index.html; returns a ``ReportsResult``.
 
@@ -406,7 +511,8 @@ def reports(ctx: StageContext) -> Any:
 
     step("reports", 0, 1)
     inputs = ReportInputs(
-        warnings=pd.read_parquet(ctx.input(WARNINGS)),
+        warnings=pd.read_parquet(ctx.input(CASES)),
+        revisits=pd.read_parquet(ctx.input(REVISITS)),
         households=pd.read_parquet(ctx.input(HOUSEHOLDS), columns=["household_key", "household_size"]),
         persons=pd.read_parquet(ctx.input(PERSONS), columns=["person_id", "id_number", "name"]),
         rules_summary=RulesSummary.read(ctx.input(RULES_SUMMARY)),
@@ -425,6 +531,7 @@ def reports(ctx: StageContext) -> Any:
         cfg.source_labels,
         cfg.whole_run,
         places,
+        cfg.case_rules,
     )
     step("reports", 1, 1)
     return result
@@ -432,6 +539,7 @@ def reports(ctx: StageContext) -> Any:
 
 #: The night, in order. Each stage's reads are written by an earlier stage.
 STAGES: tuple[Stage, ...] = (
+    Stage("feedback", feedback, reads=(), writes=(FEEDBACK_SUMMARY, FEEDBACK_RESULT)),
     Stage("ingest", ingest, reads=(), writes=(RAW, UNSPLIT, INGEST_REPORT), retry_on_io=True),
     Stage("normalize", normalize, reads=(INGEST_REPORT, RAW), writes=(NORMALIZED,)),
     Stage(
@@ -446,12 +554,18 @@ STAGES: tuple[Stage, ...] = (
         "rules",
         rules,
         reads=(RECORDS, PERSON_INDEX, PERSONS, HOUSEHOLDS, QUALITY),
-        writes=(WARNINGS, RULES_SUMMARY),
+        writes=(WARNINGS, RULES_SUMMARY, CASE_FACTS),
+    ),
+    Stage(
+        "cases",
+        cases,
+        reads=(WARNINGS, CASE_FACTS, RULES_SUMMARY, PERSONS),
+        writes=(CASES, REVISITS, CASE_SUMMARY),
     ),
     Stage(
         "reports",
         reports,
-        reads=(WARNINGS, HOUSEHOLDS, PERSONS, RULES_SUMMARY, QUALITY, MATCH_SUMMARY),
+        reads=(CASES, REVISITS, HOUSEHOLDS, PERSONS, RULES_SUMMARY, QUALITY, MATCH_SUMMARY),
         writes=(TOWNSHIPS, SUMMARY_HTML, STEWARD_HTML, SUMMARY_XLSX, INDEX_HTML),
     ),
 )
@@ -482,6 +596,12 @@ def row_counts(run_dir: Path) -> dict[str, Any]:
         out["warnings_by_rule"] = {str(k): int(v) for k, v in rule.value_counts().sort_index().items()}
     if RULES_SUMMARY.at(run_dir).exists():
         out["rules_skipped"] = [r.id for r in RulesSummary.read(RULES_SUMMARY.at(run_dir)).rules if r.skipped]
+    if CASE_SUMMARY.at(run_dir).exists():
+        c = CaseSummary.read(CASE_SUMMARY.at(run_dir))
+        out["cases"] = {**c.counts, "open": c.open_cases}
+    if FEEDBACK_SUMMARY.at(run_dir).exists():
+        f = FeedbackSummary.read(FEEDBACK_SUMMARY.at(run_dir))
+        out["feedback"] = {"files": len(f.files), "rows_applied": f.applied, "rows_rejected": f.rejected}
     if INDEX_HTML.at(run_dir).exists():
         out["township_workbooks"] = sum(1 for _ in TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
     return out

@@ -3,7 +3,10 @@
     <state>/person_keys.parquet      record natural key -> person_id (stable person IDs)
     <state>/decisions.parquet        reviewers' verdicts on uncertain pairs (a, b, verdict)
     <state>/review/*.xlsx            returned review workbooks, read every night
-    <state>/warning_history.parquet  each warning id's first and last night
+    <state>/cases.sqlite             the case store (pipeline.cases), unless DATABASE_URL names
+                                     a PostgreSQL database; it replaced warning_history.parquet
+    <state>/inbox/*.xlsx             returned township workbooks, imported first thing every night
+                                     (then moved to inbox/done/ or inbox/failed/)
     <state>/warning_trend.parquet    warnings per night, county, township and rule (whole runs)
     <state>/.lock                    held by the run using the folder, with who holds it
 
@@ -23,19 +26,23 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold, holder_of
 
+if TYPE_CHECKING:
+    from pipeline.cases.store import CaseStore
+
 log = logging.getLogger(__name__)
 
 PERSON_KEYS = "person_keys.parquet"
 DECISIONS = "decisions.parquet"
-HISTORY = "warning_history.parquet"
 TREND = "warning_trend.parquet"
 REVIEW_INBOX = "review"
+FEEDBACK_INBOX = "inbox"
 LOCK = ".lock"
 _TMP_SUFFIX = ".tmp"
 
@@ -43,7 +50,6 @@ _TMP_SUFFIX = ".tmp"
 _EMPTY: dict[str, dict[str, str]] = {
     PERSON_KEYS: {"key": "object", "person_id": "object"},
     DECISIONS: {"a": "object", "b": "object", "verdict": "object"},
-    HISTORY: {"warning_id": "object", "first_seen": "object", "last_seen": "object"},
     TREND: {
         "run_date": "object",
         "county_code": "object",
@@ -82,8 +88,10 @@ def write_atomic(frame: pd.DataFrame, path: Path) -> None:
 class StateStore:
     """The state folder's files, read and written only through here."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = Path(root)
+        self.database_url = database_url  # None: the SQLite case store in the folder
+        self._cases: CaseStore | None = None
 
     def __repr__(self) -> str:
         return f"StateStore({str(self.root)!r})"
@@ -121,11 +129,27 @@ class StateStore:
         folder = self.root / REVIEW_INBOX
         return sorted(folder.glob("*.xlsx")) if folder.exists() else []
 
-    def warning_history(self) -> pd.DataFrame:
-        return self._read(HISTORY)
+    def cases(self) -> CaseStore:
+        """The case store (opened, and migrated to the newest schema, on first use)."""
+        if self._cases is None:
+            from pipeline.cases.store import CaseStore
 
-    def save_warning_history(self, frame: pd.DataFrame) -> None:
-        self._write(HISTORY, frame)
+            self._cases = CaseStore.for_state(self.root, self.database_url)
+        return self._cases
+
+    def close(self) -> None:
+        if self._cases is not None:
+            self._cases.dispose()
+            self._cases = None
+
+    @property
+    def feedback_inbox(self) -> Path:
+        """Where returned township workbooks are dropped for the next night."""
+        return self.root / FEEDBACK_INBOX
+
+    def feedback_workbooks(self) -> list[Path]:
+        folder = self.root / FEEDBACK_INBOX
+        return sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$")) if folder.exists() else []
 
     def warning_trend(self) -> pd.DataFrame:
         return self._read(TREND)
@@ -169,11 +193,15 @@ class StateStore:
             tmp.unlink(missing_ok=True)
 
     def copy_to(self, dest: Path) -> StateStore:
-        """A copy of the state's data and review inbox in ``dest`` (for a dry run's throw-away state)."""
+        """A copy of the state's data, review inbox and cases in ``dest`` (for a dry run's throw-away
+        state). The copy's cases are always a SQLite file, whatever database the original uses, and
+        its feedback inbox is empty: a dry run imports nothing."""
         dest.mkdir(parents=True, exist_ok=True)
         for p in self.files():
             shutil.copy2(p, dest / p.name)
         inbox = self.root / REVIEW_INBOX
         if inbox.exists():
             shutil.copytree(inbox, dest / REVIEW_INBOX)
-        return StateStore(dest)
+        copy = StateStore(dest)
+        self.cases().copy_to(copy.cases())
+        return copy

@@ -131,6 +131,13 @@ FACTS: dict[str, FactDoc] = {
     "death_link_basis": FactDoc(
         "死亡信息关联依据", "why the death record's link is strong (text), see death_link_strong"
     ),
+    "death_date": FactDoc("死亡日期", "the latest linked death record's 死亡日期 on or before D"),
+    "guardian_death_date": FactDoc("监护人死亡日期", "the most recent guardian death date (see guardian_death_days)"),
+    "latest_record_date": FactDoc(
+        "最近记录日期",
+        "the latest date on any of the person's records (出院、入院、发放月份、死亡): newer evidence "
+        "about the person lifts a hold set by the answer 已死亡或迁出",
+    ),
     "months_since_death": FactDoc(
         "死亡后仍在保月数",
         "whole calendar months from the month after the (latest) death to D's month, while the person is "
@@ -277,6 +284,14 @@ def compute_facts(
     f["death_link_basis"] = basis.groupby(dead[PERSON_ID]).first().reindex(idx).astype("object")
 
     last_death = dead.groupby(PERSON_ID)["dd"].max()
+    f["death_date"] = last_death.reindex(idx).dt.date.astype("object")
+    dated = [
+        pd.to_datetime(r[c]).astype("datetime64[s]")
+        for c in (S.DISCHARGE_DATE, S.ADMIT_DATE, S.PAY_MONTH, S.DEATH_DATE)
+        if c in r.columns
+    ]
+    latest = pd.concat(dated, axis=1).max(axis=1) if dated else pd.Series(pd.NaT, index=r.index)
+    f["latest_record_date"] = latest.groupby(r[PERSON_ID]).max().reindex(idx).dt.date.astype("object")
     # Months of benefit after death: D's month minus the death's month, for people still 正常.
     months = (d.year - last_death.dt.year) * 12 + (d.month - last_death.dt.month)
     active_amount = (
@@ -291,6 +306,9 @@ def compute_facts(
     )
     days = (d - pd.to_datetime(g["gd"])).dt.days.groupby(g[PERSON_ID]).min()
     f["guardian_death_days"] = days.reindex(idx).astype("Int64")
+    f["guardian_death_date"] = (
+        pd.to_datetime(g["gd"]).groupby(g[PERSON_ID]).max().reindex(idx).dt.date.astype("object")
+    )
     return FactsResult(facts=f, records=r, guardians=guardians)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from pipeline import schema as S
-from pipeline.conditions import Condition, compile_condition
+from pipeline.conditions import Condition, compile_condition, names
 from pipeline.eligibility.facts import FACTS
 from pipeline.errors import ConfigError
 from pipeline.params import SCALARS
@@ -36,7 +36,11 @@ _RULE_KEYS = {
     "facts",
     "suggestion",
     "exclude_deceased",
+    "answers",
+    "verified_when",
+    "fingerprint",
 }
+CHANGES = ("changed", "rises", "grows")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,20 @@ class EvidenceSpec:
     fields: tuple[str, ...]
     in_window: str | None = None  # a date field: only records dated in the look-back window
     death_on_or_before_run: bool = False
+
+
+@dataclass(frozen=True)
+class Material:
+    """A change in one key fact that makes a held case worth sending again (the rule's fingerprint).
+
+    changed: any new known value; rises: a larger value (for text facts, later in ``order``);
+    grows: at least ``by`` (a share) above the value when the case was answered.
+    """
+
+    fact: str
+    change: str
+    by: float = 0.0
+    order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,16 @@ class Rule:
     exclude_deceased: bool  # R01-R06: never name a person with a death record on or before D
     requires: tuple[str, ...]  # sources that must have been read: the rule reasons about absences
     amount: str | None = None  # a fact giving the money the warning is about (元), for the summary
+    answers: str = "assistance"  # the answer set of rules/cases.yaml (the 核查结果 dropdown)
+    verified_when: Condition | None = None  # later extracts show a done answer took effect
+    fingerprint: tuple[Material, ...] = ()  # key facts whose material change re-sends a held case
+
+    def case_facts(self) -> list[str]:
+        """The facts the case store needs for this rule: quoted, verification and fingerprint."""
+        used = [*self.facts, *(m.fact for m in self.fingerprint)]
+        if self.verified_when is not None:
+            used += sorted(names(self.verified_when.tree)[0])
+        return list(dict.fromkeys(used))
 
 
 @dataclass(frozen=True)
@@ -183,6 +211,33 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                 condition = compile_condition(" ".join(e["when"].split()), set(FACTS), set(SCALARS), where)
             except ConfigError as error:
                 problems.append(str(error))
+        answers = e.get("answers", "assistance")
+        if not isinstance(answers, str):
+            problems.append(f"{where}: `answers` names an answer set of rules/cases.yaml")
+        verified: Condition | None = None
+        if e.get("verified_when") is not None:
+            try:
+                verified = compile_condition(
+                    " ".join(str(e["verified_when"]).split()), set(FACTS), set(SCALARS), where
+                )
+            except ConfigError as error:
+                problems.append(str(error))
+        fingerprint: list[Material] = []
+        for j, m in enumerate(e.get("fingerprint") or []):
+            w = f"{where}, fingerprint #{j + 1}"
+            if not isinstance(m, dict) or m.get("fact") not in FACTS:
+                problems.append(f"{w}: needs `fact`, a known fact")
+                continue
+            if m.get("change") not in CHANGES:
+                problems.append(f"{w}: `change` must be one of {', '.join(CHANGES)}")
+                continue
+            by = m.get("by", 0)
+            if m["change"] == "grows" and (not isinstance(by, int | float) or by <= 0):
+                problems.append(f"{w}: `grows` needs `by`, a share above 0 (0.3 = 30%)")
+                continue
+            fingerprint.append(
+                Material(str(m["fact"]), str(m["change"]), float(by), tuple(m.get("order") or ()))
+            )
         if condition is None or problems:
             continue
         rules.append(
@@ -198,6 +253,9 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                 exclude_deceased=bool(e.get("exclude_deceased", True)),
                 requires=tuple(requires),
                 amount=str(amount) if amount is not None else None,
+                answers=str(answers),
+                verified_when=verified,
+                fingerprint=tuple(fingerprint),
             )
         )
     if problems:

@@ -51,6 +51,7 @@ WARNING_SCHEMA = pa.schema(
         ("suggestion", pa.string()),
         ("match_confidence", pa.float64()),
         ("amount", pa.float64()),  # the money the warning is about (元): the rule's `amount` fact
+        ("key_facts", pa.string()),  # JSON: the rule's fingerprint facts (a held case's material change)
         ("run_date", pa.date32()),
     ]
 )
@@ -93,7 +94,8 @@ def warning_id(rule: str, person_id: str) -> str:
     return f"{rule}-{person_id}"
 
 
-def _fmt(v: Any) -> str | None:
+def fmt_value(v: Any) -> str | None:
+    """A fact or field value as a warning quotes it (是/否, dates, 1,234.5); None for missing."""
     if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return None
     if isinstance(v, bool | np.bool_):
@@ -154,7 +156,7 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
     body = pd.Series("", index=recs.index, dtype="object")
     for f in spec.fields:
         label = S.LABELS.get(f, f)
-        piece = recs[f].map(lambda v, lab=label: None if _fmt(v) is None else f"{lab} {_fmt(v)}")
+        piece = recs[f].map(lambda v, lab=label: None if fmt_value(v) is None else f"{lab} {fmt_value(v)}")
         has = piece.notna()
         body = body.where(~has, body + np.where(body.eq(""), "", ",") + piece.fillna(""))
     why = recs[LINK_EVIDENCE].fillna("").astype(str)
@@ -205,14 +207,14 @@ def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
     rest = [f for f in spec.fields if f not in names]
     key = m[["warning_id", S.FILE]].astype(str).agg("\x1f".join, axis=1)
     for f in rest:
-        key = key + "\x1f" + m[f].map(lambda v: _fmt(v) or "")
+        key = key + "\x1f" + m[f].map(lambda v: fmt_value(v) or "")
     first = ~key.duplicated()
     grouped = m.groupby(key, sort=False)
     merged = m[first].copy()
     rows = grouped[S.ROW].agg(lambda r: row_list([int(x) for x in r]))
     merged[S.ROW] = key[first].map(rows).to_numpy()
     for f in names:
-        joined = grouped[f].agg(lambda v: "、".join(dict.fromkeys(str(x) for x in v if _fmt(x) is not None)))
+        joined = grouped[f].agg(lambda v: "、".join(dict.fromkeys(str(x) for x in v if fmt_value(x) is not None)))
         joined = joined.where(joined.ne(""), None)
         merged[f] = key[first].map(joined).to_numpy()
     m = m.copy()
@@ -260,12 +262,32 @@ def _cited(rule: Rule, hits: pd.DataFrame, fr: FactsResult, params: Params) -> p
     return pd.concat(out, ignore_index=True)
 
 
+def _plain(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, datetime | pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, date):
+        return v.isoformat()
+    return v.item() if hasattr(v, "item") else v
+
+
+def key_facts(rule: Rule, facts: pd.DataFrame) -> list[str]:
+    """Per row of ``facts`` (the warned people), the rule's fingerprint facts as sorted JSON."""
+    names = sorted({m.fact for m in rule.fingerprint})
+    cols = [facts[n].tolist() for n in names]
+    return [
+        json.dumps({n: _plain(v) for n, v in zip(names, vals, strict=True)}, ensure_ascii=False, sort_keys=True)
+        for vals in zip(*cols, strict=True)
+    ] if names else ["{}"] * len(facts)
+
+
 def _fact_lines(rule: Rule, hits: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
     if not rule.facts:
         return pd.Series("", index=hits.index)
     sub = facts.loc[hits[PERSON_ID], list(rule.facts)].reset_index(drop=True)
     cols = [
-        sub[f].map(lambda v, lab=FACTS[f].label: f"{lab} {_fmt(v) if _fmt(v) is not None else '未知'}")
+        sub[f].map(lambda v, lab=FACTS[f].label: f"{lab} {fmt_value(v) if fmt_value(v) is not None else '未知'}")
         for f in rule.facts
     ]
     text = pd.concat(cols, axis=1).apply(lambda row: ";".join(row), axis=1)
@@ -326,6 +348,7 @@ def build_warnings(
         h["match_confidence"] = h["warning_id"].map(own.groupby("warning_id")[MATCH_PROBABILITY].min())
         h["rule_name"] = rule.name
         h["suggestion"] = rule.suggestion
+        h["key_facts"] = key_facts(rule, fr.facts.loc[h[PERSON_ID]])
         h["amount"] = (
             fr.facts.loc[h[PERSON_ID], rule.amount].astype("float64").to_numpy() if rule.amount else np.nan
         )

@@ -15,7 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.cases.config import CaseRules
+from pipeline.cases.night import mark_published
+from pipeline.cases.store import Origin
 from pipeline.contracts import (
+    FEEDBACK_RESULT,
     INDEX_HTML,
     QUALITY_XLSX,
     REVIEW_BOOK,
@@ -30,8 +34,9 @@ from pipeline.contracts import (
 from pipeline.eligibility.rules import RuleSet
 from pipeline.normalize.places import Township
 from pipeline.reports import history
-from pipeline.reports.prepare import prepare
+from pipeline.reports.prepare import prepare, prepare_revisits
 from pipeline.reports.summary import (
+    cases_context,
     county_rule_table,
     mask_id,
     summary_context,
@@ -48,7 +53,7 @@ from pipeline.reports.workbook import (
     SHEET_LIST,
     SHEET_RULES,
     UNRESOLVED_TOWNSHIP,
-    VERDICTS,
+    Choices,
     TownshipBook,
     file_name,
     folder_name,
@@ -64,7 +69,7 @@ __all__ = [
     "SHEET_LIST",
     "SHEET_RULES",
     "UNRESOLVED_TOWNSHIP",
-    "VERDICTS",
+    "Choices",
     "ReportInputs",
     "ReportsResult",
     "TownshipBook",
@@ -89,25 +94,45 @@ def write_township_books(
     out: Path,
     run_date: date,
     rules_table: list[list[str]],
+    choices: Choices,
     townships_of: dict[str, list[str]] | None = None,
+    revisits: pd.DataFrame | None = None,
 ) -> list[TownshipBook]:
-    """One workbook per (county, township) present in ``prepared`` (from ``prepare``).
+    """One workbook per (county, township) with a warning or a revisit due in ``prepared`` or
+    ``revisits`` (both from ``prepare``).
 
     A county's warnings without a township go to its own 未确定乡镇 list, named with the county
     (``<county_code>000_<county>未确定乡镇.xlsx``, so downloads from several counties never collide),
     with a 应属乡镇 dropdown of ``townships_of[county_code]`` for the county to route each row.
     """
+    keys = ["county_code", "township_code"]
+    due = revisits if revisits is not None else prepared.iloc[:0]
+    places = pd.concat([prepared[[*keys, "county", "township"]], due[[*keys, "county", "township"]]])
+    places = places.drop_duplicates(keys).sort_values(keys)
+    warned = dict(list(prepared.groupby(keys, sort=False)))
+    visits = dict(list(due.groupby(keys, sort=False)))
     books = []
-    for (county_code, township_code), rows in prepared.groupby(["county_code", "township_code"], sort=True):
-        county, township = rows["county"].iloc[0], rows["township"].iloc[0]
+    for county_code, township_code, county, township in places.itertuples(index=False):
+        rows = warned.get((county_code, township_code), prepared.iloc[:0])
         route_to: list[str] = []
         if township_code == UNRESOLVED_TOWNSHIP[0]:
-            name = file_name(f"{county_code}000", f"{county}{township}")
+            code = f"{county_code}000"
+            name = file_name(code, f"{county}{township}")
             route_to = (townships_of or {}).get(str(county_code), [])
         else:
-            name = file_name(str(township_code), township)
+            code = str(township_code)
+            name = file_name(code, township)
         rel = Path(folder_name(str(county_code), county)) / name
-        write_workbook(out / rel, rows, (county, township), run_date, rules_table, route_to)
+        write_workbook(
+            out / rel,
+            rows,
+            (county, township, code),
+            run_date,
+            rules_table,
+            choices,
+            visits.get((county_code, township_code)),
+            route_to,
+        )
         books.append(
             TownshipBook(
                 county_code=str(county_code),
@@ -127,7 +152,8 @@ def write_township_books(
 class ReportInputs:
     """What the reports are made of: the rules stage's warnings and the run's other outputs."""
 
-    warnings: pd.DataFrame
+    warnings: pd.DataFrame  # tonight's warnings to send, with their case (data/cases.parquet)
+    revisits: pd.DataFrame  # the revisits due (data/revisits.parquet)
     households: pd.DataFrame  # household_key, household_size
     persons: pd.DataFrame  # person_id, id_number, name
     rules_summary: RulesSummary
@@ -143,34 +169,46 @@ def write_reports(
     rules: RuleSet,
     source_labels: dict[str, str],
     whole_run: bool,
-    places: Sequence[Township] = (),
+    places: Sequence[Township],
+    case_rules: CaseRules,
 ) -> ReportsResult:
     """Township workbooks, summary.html/.xlsx, steward.html and index.html under ``run_dir``; then
-    the warning history and trend in ``state``. ``places``: the townships the run covers (every one
-    is listed on the summary, 0 included; a county's are the 未确定乡镇 lists' routing dropdown)."""
+    the trend and the cases' publication (新预警 → 已下发) in ``state``. ``places``: the townships the
+    run covers (every one is listed on the summary, 0 included; a county's are the 未确定乡镇 lists'
+    routing dropdown)."""
     townships_of: dict[str, list[str]] = {}
+    names: dict[str, tuple[str, str]] = {}
     for t in places:
         townships_of.setdefault(t.county_code, []).append(t.name)
+        names[t.code] = (t.county, t.name)
     rules_summary = inputs.rules_summary
     match = inputs.match.to_dict()
     match.pop("model", None)
 
-    earlier = state.warning_history()
-    warnings = history.annotate(earlier, inputs.warnings, run_date)
+    warnings = history.mark_new(inputs.warnings, run_date)
     prepared = prepare(warnings, inputs.households, inputs.persons)
+    revisits = prepare_revisits(inputs.revisits, names, {r.id: r.name for r in rules.rules})
+    choices = Choices.of(rules, case_rules)
     books = write_township_books(
         prepared,
         TOWNSHIPS.at(run_dir),
         run_date,
         rule_rows(rules, rules_summary, source_labels),
+        choices,
         townships_of,
+        revisits,
     )
+    store = state.cases()
+    before = store.frame()
+    after = mark_published(before, prepared["warning_id"], run_date)
     kept_trend = state.warning_trend()
     trend = history.trend(kept_trend, prepared, run_date, whole_run)
-    gone = history.gone_since_last_whole_run(earlier, kept_trend, prepared, run_date)
+    seen = before[["warning_id", "first_seen", "last_seen"]]
+    gone = history.gone_since_last_whole_run(seen, kept_trend, prepared, run_date)
     context = summary_context(
         prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run, places, gone
     )
+    context["cases"] = cases_context(after, rules, case_rules, run_date, places)
     write_summary_html(SUMMARY_HTML.at(run_dir), context)
     write_steward_html(STEWARD_HTML.at(run_dir), context)
     rule_ids = [r.id for r in rules_summary.rules]
@@ -181,12 +219,14 @@ def write_reports(
         ("数据与比对情况(数据管理员)", STEWARD_HTML.path),
         ("数据质量汇总", QUALITY_XLSX.path),
         ("待复核的疑似同一人", REVIEW_BOOK.path),
+        ("反馈导入结果", FEEDBACK_RESULT.path),
     ]
     write_index_html(
         INDEX_HTML.at(run_dir), context, books, [(k, v) for k, v in extra if (run_dir / v).exists()]
     )
     # Last: the state changes only when every report file is written.
-    state.save_warning_history(history.record(earlier, prepared, run_date))
+    with store.begin() as conn:
+        store.save(conn, before, after, Origin(run_date=run_date))
     if whole_run:
         state.save_warning_trend(history.with_tonight(kept_trend, prepared, run_date))
     log.info("reports: %d workbooks, %d warnings", len(books), len(prepared))

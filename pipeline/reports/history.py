@@ -1,10 +1,8 @@
-"""What earlier nights said: the first date each warning was raised, and counts per night for the trend.
+"""What earlier nights said: new or continued warnings, and counts per night for the trend.
 
-Both live in the state folder (``pipeline.state.StateStore``), next to the person IDs:
-- the history: warning_id, first_seen, last_seen. A warning id is ``<rule>-<person>``
-  and person ids are stable across nights, so the same warning keeps its first date. A warning that
-  goes away and comes back keeps its first date too (the township has seen that person before).
-- the trend: run_date, county_code, township_code, rule, warnings, new; one set of rows
+The first date of each warning is its case's (``pipeline.cases``: a warning id is ``<rule>-<person>``
+and person ids are stable across nights, so the same warning keeps its first date, also when it goes
+away and comes back). The trend lives in the state folder (``pipeline.state.StateStore``): run_date, county_code, township_code, rule, warnings, new; one set of rows
   per run date (a re-run replaces its date). Only whole runs are kept: a run limited to some counties
   or rules would look like a drop in the trend.
 
@@ -24,30 +22,12 @@ NEW, ONGOING = "新增", "持续"
 TREND_COLUMNS = ["run_date", "county_code", "township_code", "rule", "warnings", "new"]
 
 
-def annotate(history: pd.DataFrame, warnings: pd.DataFrame, run_date: date) -> pd.DataFrame:
-    """``warnings`` with first_seen (a date) and status (新增 when first raised tonight, else 持续)."""
-    earlier = history.set_index("warning_id")[FIRST_SEEN].map(lambda d: pd.Timestamp(d).date())
-    first = warnings["warning_id"].map(earlier)
+def mark_new(warnings: pd.DataFrame, run_date: date) -> pd.DataFrame:
+    """``warnings`` (with their case's first_seen) with status: 新增 when first raised tonight, else 持续."""
     out = warnings.copy()
-    # A re-run for an earlier date must not report a later first date than the run itself.
-    out[FIRST_SEEN] = [min(d, run_date) if isinstance(d, date) else run_date for d in first]
-    out[STATUS] = [NEW if d == run_date else ONGOING for d in out[FIRST_SEEN]]
+    first = pd.to_datetime(pd.Series(out[FIRST_SEEN].tolist(), index=out.index, dtype="object"))
+    out[STATUS] = [NEW if d == pd.Timestamp(run_date) else ONGOING for d in first]
     return out
-
-
-def record(history: pd.DataFrame, warnings: pd.DataFrame, run_date: date) -> pd.DataFrame:
-    """The history with tonight's warnings added."""
-    tonight = pd.DataFrame(
-        {
-            "warning_id": warnings["warning_id"].astype("object"),
-            FIRST_SEEN: pd.to_datetime(pd.Series(warnings[FIRST_SEEN].tolist(), dtype="object")),
-            "last_seen": pd.Timestamp(run_date),
-        }
-    )
-    merged = pd.concat(
-        [history.astype({FIRST_SEEN: "datetime64[ns]", "last_seen": "datetime64[ns]"}), tonight]
-    )
-    return merged.groupby("warning_id", as_index=False).agg({FIRST_SEEN: "min", "last_seen": "max"})
 
 
 def _counts(warnings: pd.DataFrame, run_date: date) -> pd.DataFrame:

@@ -88,3 +88,22 @@ def prepare(warnings: pd.DataFrame, households: pd.DataFrame, persons: pd.DataFr
     # Numbered within each workbook: a county's 未确定乡镇 list starts at 1 like any other.
     w["seq"] = w.groupby(["county_code", "township_code"]).cumcount() + 1
     return w
+
+
+def prepare_revisits(
+    revisits: pd.DataFrame, places: dict[str, tuple[str, str]], rule_names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The revisits due with the 待回访 sheet's columns, placed like the warnings (``places``:
+    township code -> (county, township)), numbered within each township."""
+    r = revisits.copy()
+    r["county_code"] = r["county_code"].fillna(UNRESOLVED_COUNTY[0])
+    unresolved = r["township_code"].isna()
+    r.loc[unresolved, "township_code"] = UNRESOLVED_TOWNSHIP[0]
+    county_of = {code[:6]: county for code, (county, _) in places.items()}
+    r["county"] = r["county_code"].map(county_of).fillna(UNRESOLVED_COUNTY[1])
+    r["township"] = r["township_code"].map({k: v[1] for k, v in places.items()}).fillna(UNRESOLVED_TOWNSHIP[1])
+    r["rule_label"] = r["rule"] + " " + r["rule"].map(rule_names or {}).fillna("")
+    r = r.sort_values(["county_code", "township_code", "answer_date", "warning_id"], kind="stable")
+    r = r.reset_index(drop=True)
+    r["seq"] = r.groupby(["county_code", "township_code"]).cumcount() + 1
+    return r

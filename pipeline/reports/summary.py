@@ -18,6 +18,8 @@ from typing import Any, cast
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pipeline.cases.config import NOT_SEEN, CaseRules
+from pipeline.cases.views import funnel, oldest_overdue, open_counts
 from pipeline.contracts import (
     INDEX_HTML,
     STEWARD_HTML,
@@ -28,6 +30,7 @@ from pipeline.contracts import (
     RuleOutcome,
     RulesSummary,
 )
+from pipeline.eligibility.rules import RuleSet
 from pipeline.normalize.places import Township
 from pipeline.reports.workbook import UNRESOLVED_TOWNSHIP, TownshipBook
 
@@ -246,6 +249,75 @@ def summary_context(
             {"run_date": str(r["run_date"]), "warnings": int(r["warnings"]), "new": int(r["new"])}
             for r in trend_rows.to_dict("records")
         ],
+    }
+
+
+def cases_context(
+    after: pd.DataFrame, rules: RuleSet, case_rules: CaseRules, run_date: date, places: Sequence[Township]
+) -> dict[str, Any]:
+    """The closed loop on the summary: the funnel per county and township (warned → answered →
+    eligible → done → verified by the extracts), overdue counts, median days to an answer, the
+    oldest overdue cases (IDs masked) and the done answers the extracts do not show yet."""
+    by_id = {r.id: r for r in rules.rules}
+    f = funnel(after, by_id, case_rules, run_date)
+    county_name = {t.county_code: t.county for t in places}
+    town_name = {t.code: t.name for t in places}
+    steps = ["warned", "answered", "eligible", "done", "verified", "overdue"]
+
+    def row(name: str, code: str, part: pd.DataFrame, days: pd.Series) -> dict[str, Any]:
+        sums = {k: int(part[k].sum()) for k in steps}
+        median = days.dropna().median() if len(days.dropna()) else None
+        return {
+            "name": name,
+            "code": code,
+            **sums,
+            "answered_pct": _pct(sums["answered"], sums["warned"]),
+            "median_days": None if median is None else round(float(median), 1),
+        }
+
+    # The median days per county need the cases, not the townships' medians.
+    c = after.assign(
+        township_code=after["routed_township_code"].where(after["routed_township_code"].notna(), after["township_code"])
+    )
+    pub = pd.to_datetime(c["first_published"])
+    days = (pd.to_datetime(c["first_answered"]) - pub).dt.days
+    counties = []
+    for code, part in f.groupby("county_code", sort=True):
+        if not part["warned"].sum():
+            continue
+        counties.append(row(county_name.get(str(code), str(code) or "未确定区县"), str(code), part,
+                            days[c["county_code"].fillna("").eq(code)]))
+    townships = [
+        row(town_name.get(str(t.township_code), "未确定乡镇"), str(t.township_code), f.iloc[[i]],
+            days[c["township_code"].fillna("").eq(t.township_code) & c["county_code"].fillna("").eq(t.county_code)])
+        | {"county": county_name.get(str(t.county_code), "")}
+        for i, t in enumerate(f.itertuples())
+        if t.warned
+    ]
+    townships.sort(key=lambda r: (-r["overdue"], -r["warned"], r["code"]))
+    total = row("全市", "", f, days) if len(f) else None
+    old = oldest_overdue(after)
+    oldest = [
+        {
+            "warning_id": r.warning_id,
+            "id": mask_id(r.id_number),
+            "rule": r.rule,
+            "place": f"{county_name.get(str(r.county_code), '')}{town_name.get(str(r.township_code), '未确定乡镇')}",
+            "sent_on": str(r.sent_on.date()),
+            "days": (pd.Timestamp(run_date) - r.sent_on).days,
+        }
+        for r in old.itertuples()
+    ]
+    not_seen = after[after["verification"].eq(NOT_SEEN)]
+    return {
+        "days": case_rules.days,
+        "funnel_counties": counties,
+        "funnel_townships": townships,
+        "total": total,
+        "oldest_overdue": oldest,
+        "by_status": open_counts(after, case_rules),
+        "not_seen": int(len(not_seen)),
+        "not_seen_label": case_rules.verification[NOT_SEEN],
     }
 
 

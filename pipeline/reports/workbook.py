@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,23 +28,14 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.cases.config import CaseRules
 from pipeline.cells import neutralise
 from pipeline.contracts import RulesSummary
 from pipeline.eligibility.rules import RuleSet
 
-SHEET_LIST, SHEET_RULES, SHEET_HELP = "预警名单", "规则说明", "填写说明"
+SHEET_LIST, SHEET_RULES, SHEET_HELP, SHEET_REVISIT = "预警名单", "规则说明", "填写说明", "待回访"
 UNRESOLVED_TOWNSHIP = ("000000000", "未确定乡镇")
 UNRESOLVED_COUNTY = ("000000", "未确定区县")
-
-#: The verdicts a township can give (the dropdown of 核查结果); the feedback loop reads these back.
-VERDICTS = (
-    "符合，已纳入救助",
-    "符合，正在办理",
-    "不符合",
-    "已享受相应救助",
-    "人员信息有误",
-    "已死亡或迁出",
-)
 
 TITLE_ROWS = 2  # title line and the run line above the header
 HEADER_ROW = TITLE_ROWS
@@ -83,7 +74,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("建议措施", "suggestion", 16, wrap=True),
     Column("匹配可信度", "match_confidence", 6.5, "pct", wrap=True),
     Column("首次预警日期", "first_seen", 10.5, "date", wrap=True),
-    Column("状态", "status", 5),
+    Column("状态", "case_status", 5, wrap=True),
+    Column("核查记录", "case_note", 14, wrap=True),
     Column("核查结果", "", 12, "verdict"),
     Column("核查说明", "", 15, "fill"),
     Column("核查人", "", 6.5, "fill"),
@@ -92,8 +84,27 @@ COLUMNS: tuple[Column, ...] = (
 #: Only in a county's 未确定乡镇 list: the county picks the township that should take each warning.
 ROUTE = Column("应属乡镇", "", 14, "route")
 FILL_IN = tuple(c.header for c in (*COLUMNS, ROUTE) if c.kind in ("verdict", "fill", "fill_date", "route"))
-#: What the page header says on every printed page, so the answers are at hand.
-ANSWERS_LINE = "核查结果填:" + " / ".join(VERDICTS)
+#: The 待回访 sheet: cases answered 符合，已纳入救助 some months ago, to visit again.
+REVISIT_COLUMNS: tuple[Column, ...] = (
+    Column("序号", "seq", 4.5, "int"),
+    Column("预警编号", "warning_id", 13, wrap=True),
+    Column("规则", "rule_label", 14, wrap=True),
+    Column("姓名", "name", 7, wrap=True),
+    Column("身份证号", "id_number", 20, "id"),
+    Column("电话", "phone", 12),
+    Column("核查结果", "answer", 12, wrap=True),
+    Column("核查日期", "answer_date", 10.5, "date"),
+    Column("核查说明", "answer_note", 16, wrap=True),
+    Column("回访结果", "", 12, "verdict"),
+    Column("回访说明", "", 18, "fill"),
+    Column("回访人", "", 6.5, "fill"),
+    Column("回访日期", "", 10.5, "fill_date"),
+)
+
+
+def answers_line(answers: Sequence[str]) -> str:
+    """What the page header says on every printed page, so the answers are at hand."""
+    return "核查结果填:" + " / ".join(answers)
 
 _WIDE = re.compile(r"[^\x00-\xff]")
 
@@ -193,6 +204,7 @@ def _write_list(
     title: str,
     subtitle: str,
     run_date: date,
+    answers_of: Mapping[str, Sequence[str]],
     route_source: list[str] | str | None = None,
 ) -> None:
     columns = (*COLUMNS, ROUTE) if route_source else COLUMNS
@@ -261,20 +273,26 @@ def _write_list(
                     "error_message": "请从下拉列表中选择本县(市、区)的乡镇(街道)。",
                 },
             )
-        ws.data_validation(
-            FIRST_DATA_ROW,
-            verdict_col,
-            last_row,
-            verdict_col,
-            {
-                "validate": "list",
-                "source": list(VERDICTS),
-                "input_title": "核查结果",
-                "input_message": "请从下拉列表中选择一项",
-                "error_title": "核查结果无效",
-                "error_message": "请从下拉列表中选择,不要自行输入。",
-            },
-        )
+        # Each rule offers its own answers (rules/cases.yaml): one list per run of rows of a rule.
+        rules_col = rows["rule"].tolist()
+        start = 0
+        for i in range(1, n + 1):
+            if i == n or rules_col[i] != rules_col[start]:
+                ws.data_validation(
+                    FIRST_DATA_ROW + start,
+                    verdict_col,
+                    FIRST_DATA_ROW + i - 1,
+                    verdict_col,
+                    {
+                        "validate": "list",
+                        "source": list(answers_of[rules_col[start]]),
+                        "input_title": "核查结果",
+                        "input_message": "请从下拉列表中选择一项",
+                        "error_title": "核查结果无效",
+                        "error_message": "请从下拉列表中选择,不要自行输入。",
+                    },
+                )
+                start = i
         ws.data_validation(
             FIRST_DATA_ROW,
             date_col,
@@ -300,7 +318,8 @@ def _write_list(
     ws.repeat_rows(HEADER_ROW)
     ws.print_area(0, 0, last_row, last_col)
     # No font in the codes: Excel wants '&"name,style"' with a localised style name; the default is fine.
-    ws.set_header(f"&L&9{title}&R&9{ANSWERS_LINE}")
+    shown = dict.fromkeys(a for r in dict.fromkeys(rows["rule"]) for a in answers_of[r])
+    ws.set_header(f"&L&9{title}&R&9{answers_line(list(shown))}")
     ws.set_footer("&C&9第 &P 页,共 &N 页&R&9打印日期 &D")
     ws.protect(
         "",
@@ -345,9 +364,11 @@ def _write_rules(ws: Any, fmt: dict[str, Any], rule_rows: Sequence[Sequence[str]
     ws.protect("", {"select_locked_cells": True, "format_rows": True, "format_columns": True})
 
 
-def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
-    """The 填写说明 sheet: (is heading, text) lines."""
-    v = "、".join(VERDICTS)
+def help_lines(
+    township: str, run_date: date, answer_sets: Sequence[tuple[str, Sequence[str]]] = ()
+) -> list[tuple[bool, str]]:
+    """The 填写说明 sheet: (is heading, text) lines. ``answer_sets``: (the rules, their answers)."""
+    options = [(False, f"   {rules}:{'、'.join(answers)}") for rules, answers in answer_sets]
     return [
         (True, f"{township} 预警名单 填写说明(运行日期 {run_date.isoformat()})"),
         (True, "一、这份名单是什么"),
@@ -359,12 +380,26 @@ def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
             False,
             "1. 逐户上门核查,只填写黄色的四列:核查结果、核查说明、核查人、核查日期。其他列已锁定,请勿修改。",
         ),
-        (False, f"2. 核查结果:从下拉列表中选择一项,可选:{v}。"),
+        (False, "2. 核查结果:从下拉列表中选择一项,各规则的可选项不同:"),
+        *options,
         (False, "3. 核查说明:写明核查到的情况,如家庭收入、已办理的业务、信息错在哪里(例如正确的身份证号)。"),
         (False, "4. 核查人填写姓名;核查日期按 年-月-日 填写,如 " + run_date.isoformat() + "。"),
         (False, "5. 同一户有多条预警时,每条都要填写(可填写相同的核查结果)。"),
         (False, "6. “匹配可信度”底色为橙色的,表示系统对“是否为同一人”把握较低,请先核对身份再核查条件。"),
-        (False, "7. “状态”为“新增”的是本次新出现的预警;“持续”表示此前已预警、至今仍符合预警条件。"),
+        (
+            False,
+            "7. “状态”:新预警 为首次下发;已下发 为此前已下发、尚未反馈;超期 为下发后超过规定天数未反馈;"
+            "办理中 为已反馈“正在办理”,请办结后再次反馈结果。“核查记录”写明上次核查结果和情况变化。",
+        ),
+        (
+            False,
+            "8. 已反馈“不符合”等结果的预警在一段时间内不再下发,除非情况发生明显变化(如残疾等级提高、"
+            "医疗费用明显增加),届时“核查记录”会写明变化内容。",
+        ),
+        (
+            False,
+            "9. “待回访”工作表列出此前已纳入救助、到期需要回访的人员,请回访后填写黄色的四列。",
+        ),
         (True, "三、怎么交回"),
         (
             False,
@@ -379,10 +414,16 @@ def help_lines(township: str, run_date: date) -> list[tuple[bool, str]]:
     ]
 
 
-def _write_help(ws: Any, fmt: dict[str, Any], township: str, run_date: date) -> None:
+def _write_help(
+    ws: Any,
+    fmt: dict[str, Any],
+    township: str,
+    run_date: date,
+    answer_sets: Sequence[tuple[str, Sequence[str]]],
+) -> None:
     width = 78  # fits portrait A4 at 100%: the page is read, so it is not shrunk
     ws.set_column(0, 0, width)
-    for i, (heading, text) in enumerate(help_lines(township, run_date)):
+    for i, (heading, text) in enumerate(help_lines(township, run_date, answer_sets)):
         ws.set_row(i, LINE_HEIGHT * lines_needed(text, width) + 3)
         ws.write_string(i, 0, text, fmt["cell_bold"] if heading else fmt["cell"])
     ws.set_portrait()
@@ -391,19 +432,105 @@ def _write_help(ws: Any, fmt: dict[str, Any], township: str, run_date: date) -> 
     ws.protect("", {"select_locked_cells": True})
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What a township may answer: per rule (the 核查结果 dropdown), and on the 待回访 sheet."""
+
+    answers_of: dict[str, tuple[str, ...]]  # rule id -> its answers (rules/cases.yaml)
+    revisit_answers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rules: RuleSet, case_rules: CaseRules) -> Choices:
+        return cls(
+            {r.id: tuple(a.answer for a in case_rules.answers(r.answers)) for r in rules.rules},
+            case_rules.revisit_answers,
+        )
+
+    def sets(self, rule_ids: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """(the rules, their answers) per distinct answer list, for the 填写说明 sheet."""
+        by: dict[tuple[str, ...], list[str]] = {}
+        for r in rule_ids:
+            by.setdefault(self.answers_of[r], []).append(r)
+        return [("、".join(rs), answers) for answers, rs in by.items()]
+
+
+def _write_revisits(
+    ws: Any, fmt: dict[str, Any], rows: pd.DataFrame, title: str, run_date: date, answers: Sequence[str]
+) -> None:
+    last_col = len(REVISIT_COLUMNS) - 1
+    ws.merge_range(0, 0, 0, last_col, title, fmt["title"])
+    ws.merge_range(
+        1, 0, 1, last_col, f"运行日期:{run_date.isoformat()}    到期回访 {len(rows)} 人。", fmt["subtitle"]
+    )
+    ws.set_row(0, 24)
+    ws.set_row(HEADER_ROW, 30)
+    for j, c in enumerate(REVISIT_COLUMNS):
+        ws.write_string(HEADER_ROW, j, c.header, fmt["head_fill"] if not c.key else fmt["head"])
+        ws.set_column(j, j, c.width)
+    cols = {c.key: rows[c.key].tolist() for c in REVISIT_COLUMNS if c.key}
+    for i in range(len(rows)):
+        r = FIRST_DATA_ROW + i
+        note = cols["answer_note"][i]
+        ws.set_row(r, LINE_HEIGHT * max(2, lines_needed(str(note), 16) if isinstance(note, str) else 2) + 3)
+        for j, c in enumerate(REVISIT_COLUMNS):
+            if not c.key:
+                ws.write_blank(r, j, None, fmt["fill_date" if c.kind == "fill_date" else "fill"])
+                continue
+            v = cols[c.key][i]
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+                ws.write_blank(r, j, None, fmt["text"])
+            elif c.kind == "int":
+                ws.write_number(r, j, int(v), fmt["int"])
+            elif c.kind == "date":
+                ws.write_datetime(r, j, pd.Timestamp(v).to_pydatetime(), fmt["date"])
+            else:
+                ws.write_string(r, j, neutralise(str(v)), fmt["id" if c.kind == "id" else "wrap"])
+    last_row = FIRST_DATA_ROW + max(len(rows), 1) - 1
+    if len(rows):
+        answer_col = next(j for j, c in enumerate(REVISIT_COLUMNS) if c.kind == "verdict")
+        ws.data_validation(
+            FIRST_DATA_ROW,
+            answer_col,
+            last_row,
+            answer_col,
+            {
+                "validate": "list",
+                "source": list(answers),
+                "input_title": "回访结果",
+                "input_message": "请从下拉列表中选择一项",
+                "error_title": "回访结果无效",
+                "error_message": "请从下拉列表中选择,不要自行输入。",
+            },
+        )
+    else:
+        ws.write_string(FIRST_DATA_ROW, 0, "本乡镇本次没有到期需要回访的人员。", fmt["text"])
+    ws.freeze_panes(FIRST_DATA_ROW, 4)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW)
+    ws.set_header(f"&L&9{title}&R&9回访结果填:{' / '.join(answers)}")
+    ws.set_footer("&C&9第 &P 页,共 &N 页")
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "format_rows": True})
+
+
 def write_workbook(
     path: Path,
     rows: pd.DataFrame,
-    place: tuple[str, str],
+    place: tuple[str, str, str],
     run_date: date,
     rule_rows: Sequence[Sequence[str]],
+    choices: Choices,
+    revisits: pd.DataFrame | None = None,
     route_to: Sequence[str] = (),
 ) -> None:
-    """One township's workbook; ``rows`` are its warnings, prepared and sorted (see ``prepare``).
+    """One township's workbook; ``rows`` are its warnings, prepared and sorted (see ``prepare``);
+    ``place``: (county, township, the code the list is filed under); ``revisits``: its 待回访 rows.
     ``route_to``: for a county's 未确定乡镇 list, the county's townships (the 应属乡镇 dropdown)."""
     import xlsxwriter
 
-    county, township = place
+    county, township, code = place
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(
         str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
@@ -416,6 +543,9 @@ def write_workbook(
                 "comments": "含个人信息,仅限核查使用",
             }
         )
+        # Read back by the feedback import: which list this is, whatever the file is renamed to.
+        wb.set_custom_property("township_code", code)
+        wb.set_custom_property("run_date", run_date.isoformat())
         fmt = _formats(wb)
         new = int((rows["status"] == "新增").sum()) if len(rows) else 0
         title = f"{county}{township} 社会救助主动发现预警名单"
@@ -426,11 +556,21 @@ def write_workbook(
         )
         ws = wb.add_worksheet(SHEET_LIST)
         route_source = _route_source(wb, route_to) if route_to else None
-        _write_list(ws, fmt, rows, title, subtitle, run_date, route_source)
+        _write_list(ws, fmt, rows, title, subtitle, run_date, choices.answers_of, route_source)
+        due = revisits if revisits is not None else pd.DataFrame(columns=[c.key for c in REVISIT_COLUMNS if c.key])
+        _write_revisits(
+            wb.add_worksheet(SHEET_REVISIT),
+            fmt,
+            due,
+            f"{county}{township} 待回访名单",
+            run_date,
+            choices.revisit_answers,
+        )
         counts = rows["rule"].value_counts()
         with_counts = [[*r, str(int(counts.get(r[0], 0)))] for r in rule_rows]
         _write_rules(wb.add_worksheet(SHEET_RULES), fmt, with_counts)
-        _write_help(wb.add_worksheet(SHEET_HELP), fmt, f"{county}{township}", run_date)
+        sets = choices.sets([r[0] for r in rule_rows])
+        _write_help(wb.add_worksheet(SHEET_HELP), fmt, f"{county}{township}", run_date, sets)
     finally:
         wb.close()
 

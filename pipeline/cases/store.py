@@ -1,0 +1,244 @@
+"""The case store: cases, their audit trail, feedback rows and imported files, in one database.
+
+Callers work on tables: ``frame()`` reads every case into a DataFrame (a city has tens of
+thousands), the lifecycle code computes the new table, and ``save(conn, before, after, origin)``
+writes only the rows that changed, with one audit row per changed field naming the run, the
+imported file and row, or the user. Everything a caller does in one ``with store.begin() as conn``
+block commits together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Connection, bindparam, func, insert, select
+
+from pipeline.cases.db import audit, cases, database_url, engine_for, feedback, imports, upgrade
+
+log = logging.getLogger(__name__)
+
+COLUMNS: list[str] = [c.name for c in cases.columns]
+DATE_COLUMNS = [c.name for c in cases.columns if c.type.python_type is date]
+HISTORY_FILE = "warning_history.parquet"  # the state's warning history before the case store
+_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    """Bureau time, without a zone (both SQLite and PostgreSQL store it the same way)."""
+    return datetime.now(_TZ).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who made a change: a night (run_date), an imported file (and per-case row), or a user."""
+
+    run_date: date | None = None
+    by_file: str | None = None
+    by_user: str | None = None
+    rows: dict[str, int] | None = None  # warning_id -> the file's row that changed it
+
+
+def _text(v: Any) -> str | None:
+    """A value as the audit trail shows it (None for missing)."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, datetime):
+        return v.date().isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _db_value(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return v
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+
+
+class CaseStore:
+    """The database behind the cases; opened (and migrated to the newest revision) once per use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = engine_for(url)
+        upgrade(self.engine)
+
+    @classmethod
+    def for_state(cls, state: Path, url: str | None = None) -> CaseStore:
+        """The store of a state folder: DATABASE_URL when given, else ``<state>/cases.sqlite``.
+        A warning history left by an older release is moved in on first open."""
+        Path(state).mkdir(parents=True, exist_ok=True)
+        store = cls(database_url(Path(state), url))
+        store.migrate_history(Path(state) / HISTORY_FILE)
+        return store
+
+    def __repr__(self) -> str:
+        return f"CaseStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def frame(self, conn: Connection | None = None) -> pd.DataFrame:
+        """Every case, one row each (dates as ``datetime.date``, missing as None)."""
+
+        def read(c: Connection) -> pd.DataFrame:
+            rows = c.execute(select(cases)).mappings().all()
+            if not rows:
+                return empty_frame()
+            return pd.DataFrame([dict(r) for r in rows], columns=COLUMNS).astype("object")
+
+        if conn is not None:
+            return read(conn)
+        with self.engine.connect() as c:
+            return read(c)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The audit, feedback or imports table, whole (for tests, the summary and the portal)."""
+        t = {"audit": audit, "feedback": feedback, "imports": imports}[name]
+        with self.engine.connect() as c:
+            rows = c.execute(select(t)).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows], columns=[col.name for col in t.columns])
+
+    def count(self) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.count()).select_from(cases)).scalar_one())
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def save(self, conn: Connection, before: pd.DataFrame, after: pd.DataFrame, origin: Origin) -> int:
+        """Write the cases of ``after`` that are new or differ from ``before``; audit each change.
+
+        Returns the number of cases written.
+        """
+        at = now()
+        b = before.set_index("warning_id", drop=False)
+        a = after.set_index("warning_id", drop=False)
+        is_new = ~a.index.isin(b.index)
+        common = a.index[~is_new]
+        changed = pd.Series(False, index=common)
+        trail: list[dict[str, Any]] = []
+        for col in COLUMNS[1:]:
+            old = b.loc[common, col].map(_text)
+            new = a.loc[common, col].map(_text)
+            diff = (old != new) & ~(old.isna() & new.isna())
+            if diff.any():
+                changed |= diff
+                for wid, o, n in zip(common[diff.to_numpy()], old[diff], new[diff], strict=True):
+                    trail.append({"warning_id": wid, "field": col, "old": o, "new": n})
+        created = a[is_new]
+        for wid, status in zip(created.index, created["status"], strict=True):
+            trail.append({"warning_id": wid, "field": "created", "old": None, "new": status})
+        rows = origin.rows or {}
+        for t in trail:
+            t.update(
+                at=at,
+                run_date=origin.run_date,
+                by_file=origin.by_file,
+                by_row=rows.get(t["warning_id"]),
+                by_user=origin.by_user,
+            )
+        if len(created):
+            conn.execute(insert(cases), [self._row(r) for r in created[COLUMNS].to_dict("records")])
+        updated = a.loc[changed[changed].index, COLUMNS]
+        if len(updated):
+            stmt = (
+                cases.update()
+                .where(cases.c.warning_id == bindparam("_id"))
+                .values({c: bindparam(c) for c in COLUMNS[1:]})
+            )
+            params = []
+            for r in updated.to_dict("records"):
+                row = self._row(r)
+                row["_id"] = row.pop("warning_id")
+                params.append(row)
+            conn.execute(stmt, params)
+        if trail:
+            conn.execute(insert(audit), trail)
+        return int(len(created) + len(updated))
+
+    @staticmethod
+    def _row(r: dict[str, Any]) -> dict[str, Any]:
+        out = {k: _db_value(v) for k, v in r.items()}
+        out["hold_person"] = bool(out.get("hold_person") or False)
+        return out
+
+    def add_feedback(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(insert(feedback), rows)
+
+    def imported(self, conn: Connection, sha256: str) -> dict[str, Any] | None:
+        """The earlier import of a file with this content, if any."""
+        row = conn.execute(select(imports).where(imports.c.sha256 == sha256)).mappings().first()
+        return dict(row) if row else None
+
+    def add_import(self, conn: Connection, row: dict[str, Any]) -> None:
+        conn.execute(insert(imports), [row])
+
+    def copy_to(self, other: CaseStore) -> None:
+        """Every row of every table into ``other`` (an empty store): a dry run's throw-away copy."""
+        with self.engine.connect() as src, other.begin() as dst:
+            for t in (cases, audit, feedback, imports):
+                rows = [dict(r) for r in src.execute(select(t)).mappings()]
+                if rows:
+                    dst.execute(insert(t), rows)
+
+    # --- the warning history of older releases --------------------------------------------------
+
+    def migrate_history(self, path: Path) -> int:
+        """Move ``warning_history.parquet`` (warning_id, first_seen, last_seen) into the store.
+
+        Each id becomes a case already sent (the township has had it in a workbook since its
+        first night), with its first date kept; the file is renamed ``….migrated`` so it is read
+        once. Ids already in the store are left alone.
+        """
+        if not path.exists():
+            return 0
+        old = pd.read_parquet(path)
+        with self.begin() as conn:
+            before = self.frame(conn)
+            known = set(before["warning_id"])
+            old = old[~old["warning_id"].isin(known)]
+            rule_person = old["warning_id"].str.split("-", n=1)
+            first = pd.to_datetime(old["first_seen"]).dt.date
+            last = pd.to_datetime(old["last_seen"]).dt.date
+            new = empty_frame().reindex(range(len(old)))
+            new["warning_id"] = old["warning_id"].to_numpy()
+            new["rule"] = rule_person.str[0].to_numpy()
+            new["person_id"] = rule_person.str[1].to_numpy()
+            new["status"] = "sent"
+            new["first_seen"] = first.to_numpy()
+            new["last_seen"] = last.to_numpy()
+            new["first_published"] = first.to_numpy()
+            new["sent_on"] = first.to_numpy()
+            new["published_on"] = last.to_numpy()
+            new["hold_person"] = False
+            self.save(conn, before, pd.concat([before, new], ignore_index=True), Origin(by_file=path.name))
+        path.rename(path.with_name(path.name + ".migrated"))
+        log.info("cases: moved %d warnings of %s into the case store", len(old), path.name)
+        return int(len(old))
+
