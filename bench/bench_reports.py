@@ -23,16 +23,18 @@ from common import ROOT, ensure_extracts, households_for
 
 from pipeline.config import RunConfig
 from pipeline.contracts import (
+    CASES,
     HOUSEHOLDS,
     MATCH_SUMMARY,
     PERSONS,
     QUALITY,
+    REVISITS,
     RULES_SUMMARY,
     TOWNSHIPS,
     WARNINGS,
     RulesSummary,
 )
-from pipeline.reports import history, write_township_books
+from pipeline.reports import Choices, history, write_township_books
 from pipeline.reports.prepare import prepare
 from pipeline.reports.workbook import rule_rows
 from pipeline.runs import run_all, run_stages
@@ -74,7 +76,25 @@ def main() -> None:
     if len(warnings) < args.warnings:
         raise SystemExit(f"{source} has {len(warnings):,} warnings, fewer than --warnings {args.warnings:,}")
     warnings = warnings.sample(n=args.warnings, random_state=5)
-    warnings.to_parquet(WARNINGS.at(run_dir), index=False)
+    # As the cases stage hands them on a first night: every case new, no revisit due yet.
+    warnings = warnings.assign(case_status="新预警", first_seen=RUN_DATE, case_note="")
+    warnings.to_parquet(CASES.at(run_dir), index=False)
+    revisits = pd.DataFrame(
+        columns=[
+            "warning_id",
+            "rule",
+            "person_id",
+            "id_number",
+            "name",
+            "county_code",
+            "township_code",
+            "answer",
+            "answer_date",
+            "answer_note",
+            "phone",
+        ]
+    )
+    revisits.astype("object").to_parquet(REVISITS.at(run_dir), index=False)
     print(f"{len(warnings):,} warnings from {source}")
 
     settings = Settings.build(
@@ -87,10 +107,11 @@ def main() -> None:
     persons = pd.read_parquet(PERSONS.at(run_dir), columns=["person_id", "id_number", "name"])
 
     t0 = time.perf_counter()
-    prepared = prepare(history.annotate(state.warning_history(), warnings, RUN_DATE), households, persons)
+    prepared = prepare(history.mark_new(warnings, RUN_DATE), households, persons)
     t1 = time.perf_counter()
     rules_table = rule_rows(config.all_rules, rules_summary, config.source_labels)
-    books = write_township_books(prepared, work / "books", RUN_DATE, rules_table)
+    choices = Choices.of(config.all_rules, config.case_rules)
+    books = write_township_books(prepared, work / "books", RUN_DATE, rules_table, choices)
     t2 = time.perf_counter()
     print(f"prepare: {t1 - t0:.1f} s; workbooks: {len(books)} written in {t2 - t1:.1f} s")
 

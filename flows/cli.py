@@ -20,6 +20,7 @@ from pipeline.settings import Settings
 EXIT_OK = 0
 EXIT_USAGE = 2  # argparse: a wrong flag
 EXIT_REFUSED = 3  # the run failed or refused for a reason it names: a rule file, a lock, a folder
+EXIT_INCOMPLETE = 4  # feedback: some files or rows were not imported (listed, with reasons)
 
 
 def _error_names() -> tuple[str, ...]:
@@ -149,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         "--counties", nargs="+", default=None, metavar="CODE", help="only these 6-digit county codes"
     )
     run.add_argument("--rules", nargs="+", default=None, metavar="ID", help="only these rules (e.g. R05 R06)")
+    fb = sub.add_parser("feedback", help="import returned township workbooks (核查结果) into the case store")
+    fb.add_argument("files", nargs="+", type=Path, metavar="FILE", help="returned .xlsx workbooks")
+    fb.add_argument("--state", default=None, help="state folder (default: AD_STATE or data/state)")
+    fb.add_argument("--user", default=None, help="who imports (recorded in the audit trail; default: $USER)")
+    fb.add_argument(
+        "--wait", type=float, default=0, metavar="SECONDS", help="wait for a run holding the state"
+    )
     srv = sub.add_parser(
         "serve", help="serve the nightly deployment on a schedule (starts a local server if needed)"
     )
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(name)s: %(message)s", handlers=[RichHandler(console=console)]
     )
-    for noisy in ("great_expectations", "httpx"):
+    for noisy in ("great_expectations", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     progress = Progress(
         TextColumn("{task.description:<10}"),
@@ -185,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
 
         serve(cron=a.cron, port=a.port)
         return 0
+
+    if a.command == "feedback":
+        return _feedback(a)
 
     settings = Settings.build(extracts=a.extracts, out=a.out, state=a.state, run_date=a.run_date)
     try:
@@ -211,6 +222,26 @@ def main(argv: list[str] | None = None) -> int:
     for line in _summary_lines(out / settings.run_date.isoformat()):
         sys.stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _feedback(a: argparse.Namespace) -> int:
+    """``active-discovery feedback FILE...``: one line per file, then each row not imported."""
+    import getpass
+
+    from pipeline.cases.feedback import import_files
+
+    settings = Settings.build(state=a.state)
+    try:
+        results, result_book = import_files(settings, a.files, a.user or getpass.getuser(), a.wait)
+    except ActiveDiscoveryError as e:
+        sys.stderr.write(f"active-discovery: {e}\n")
+        return EXIT_REFUSED
+    for r in results:
+        sys.stdout.write(r.line() + "\n")
+        for p in r.problems:
+            sys.stdout.write(f"  {p.sheet} 第{p.row}行 {p.warning_id}: {p.reason}\n")
+    sys.stdout.write(f"导入结果: {result_book}\n")
+    return EXIT_INCOMPLETE if any(r.error or r.problems for r in results) else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -59,11 +59,14 @@ class RunConfig:
         sources = load_sources(settings.sources_file)
         all_rules = load_rules(settings.eligibility_file, {s.key for s in sources.sources})
         case_rules = load_case_rules(settings.cases_file)
-        unknown = [f"{r.id}: answers `{r.answers}`" for r in all_rules.rules if r.answers not in case_rules.answer_sets]
+        unknown = [
+            f"{r.id}: answers `{r.answers}`"
+            for r in all_rules.rules
+            if r.answers not in case_rules.answer_sets
+        ]
         if unknown:
-            raise ConfigError(
-                f"{settings.eligibility_file}: answer set(s) not in {settings.cases_file}: {'; '.join(unknown)}"
-            )
+            where = f"{settings.eligibility_file}: answer set(s) not in {settings.cases_file}"
+            raise ConfigError(f"{where}: {'; '.join(unknown)}")
         return cls(
             settings=settings,
             sources=sources,

@@ -149,7 +149,9 @@ class StateStore:
 
     def feedback_workbooks(self) -> list[Path]:
         folder = self.root / FEEDBACK_INBOX
-        return sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$")) if folder.exists() else []
+        return (
+            sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$")) if folder.exists() else []
+        )
 
     def warning_trend(self) -> pd.DataFrame:
         return self._read(TREND)

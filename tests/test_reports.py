@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
+from pipeline.cases.config import load_case_rules
 from pipeline.contracts import QualitySummary, RuleOutcome, RulesSummary, SourceStatus
 from pipeline.eligibility.rules import load_rules
 from pipeline.normalize.places import Township
@@ -24,7 +25,7 @@ from pipeline.reports import (
     SHEET_HELP,
     SHEET_LIST,
     SHEET_RULES,
-    VERDICTS,
+    Choices,
     history,
     write_township_books,
 )
@@ -54,8 +55,6 @@ from pipeline.settings import PROJECT_ROOT
 from pipeline.state import StateStore
 
 D = date(2026, 11, 29)
-# A first night: nothing remembered yet (what an empty state folder gives).
-NO_HISTORY = StateStore(Path("/nonexistent")).warning_history()
 NO_TREND = StateStore(Path("/nonexistent")).warning_trend()
 SOURCES = {"disability", "monitoring", "assistance", "subsidy", "medical", "deaths", "students"}
 
@@ -159,6 +158,15 @@ PERSONS = pd.DataFrame(
 )
 
 
+def first_night(warnings: pd.DataFrame, day: date = D) -> pd.DataFrame:
+    """Warnings as the cases stage hands them on a first night: every case new."""
+    return history.mark_new(warnings.assign(first_seen=day, case_status="新预警", case_note=""), day)
+
+
+RULES = load_rules(PROJECT_ROOT / "rules" / "eligibility.yaml", SOURCES)
+CHOICES = Choices.of(RULES, load_case_rules(PROJECT_ROOT / "rules" / "cases.yaml"))
+
+
 @pytest.fixture(scope="module")
 def rules_table() -> list[list[str]]:
     rules = load_rules(PROJECT_ROOT / "rules" / "eligibility.yaml", SOURCES)
@@ -175,9 +183,9 @@ def rules_table() -> list[list[str]]:
 @pytest.fixture(scope="module")
 def books(tmp_path_factory: pytest.TempPathFactory, rules_table: list[list[str]]) -> tuple[Path, list]:
     out = tmp_path_factory.mktemp("townships")
-    prepared = prepare(history.annotate(NO_HISTORY, WARNINGS, D), HOUSEHOLDS, PERSONS)
+    prepared = prepare(first_night(WARNINGS), HOUSEHOLDS, PERSONS)
     return out, write_township_books(
-        prepared, out, D, rules_table, {"410822": ["磨头镇", "柏山镇", "许良镇"]}
+        prepared, out, D, rules_table, CHOICES, {"410822": ["磨头镇", "柏山镇", "许良镇"]}
     )
 
 
@@ -209,7 +217,7 @@ def test_one_workbook_per_township_and_one_for_the_unresolved(books: tuple[Path,
 def test_the_list_sheet_reads_as_the_township_expects(books: tuple[Path, list]) -> None:
     out, _ = books
     wb = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")
-    assert wb.sheetnames == [SHEET_LIST, SHEET_RULES, SHEET_HELP]
+    assert wb.sheetnames == [SHEET_LIST, "待回访", SHEET_RULES, SHEET_HELP]
     ws = wb[SHEET_LIST]
     assert "磨头镇" in ws["A1"].value and "预警 3 条,涉及 1 户" in ws["A2"].value
     assert [c.value for c in ws[HEADER_ROW + 1]] == [c.header for c in COLUMNS]
@@ -217,7 +225,7 @@ def test_the_list_sheet_reads_as_the_township_expects(books: tuple[Path, list]) 
     # Visiting order: one household together, then person, then rule; numbered from 1.
     assert [(r["序号"], r["预警编号"]) for r in rows] == [(1, "R01-P01"), (2, "R03-P01"), (3, "R01-P02")]
     assert rows[0]["户"] == "监测户\n4108221050000001\n共2人"
-    assert rows[0]["状态"] == "新增" and rows[0]["首次预警日期"].date() == D
+    assert rows[0]["状态"] == "新预警" and rows[0]["首次预警日期"].date() == D
     assert rows[0]["规则"] == "R01 监测户残疾人未纳入低保"
     assert ws.freeze_panes == "E4"
     last = get_column_letter(len(COLUMNS))
@@ -250,7 +258,8 @@ def test_dropdown_and_date_validation_on_the_fill_in_columns(books: tuple[Path, 
     listed = by_type["list"]
     verdict = get_column_letter(next(i for i, c in enumerate(COLUMNS) if c.kind == "verdict") + 1)
     assert str(listed.sqref) == "{0}{1}:{0}{2}".format(verdict, *rows.split(":"))
-    assert listed.formula1.strip('"').split(",") == list(VERDICTS)
+    assert listed.formula1.strip('"').split(",") == list(CHOICES.answers_of["R01"])
+    assert "符合，已纳入救助" in CHOICES.answers_of["R01"] and "属实，已停发" in CHOICES.answers_of["R07"]
     assert listed.showErrorMessage
     dated = by_type["date"]
     day = get_column_letter(next(i for i, c in enumerate(COLUMNS) if c.kind == "fill_date") + 1)
@@ -315,39 +324,37 @@ def test_rules_sheet_lists_every_rule_with_tonights_status(books: tuple[Path, li
     assert "未确定乡镇" in unresolved[SHEET_LIST]["A1"].value
 
 
-def test_history_keeps_the_first_date_and_the_trend_counts_whole_runs(tmp_path: Path) -> None:
+def test_new_warnings_and_the_trend_counts_whole_runs(tmp_path: Path) -> None:
     state = StateStore(tmp_path / "state")
 
     def night(warnings: pd.DataFrame, day: date, whole_run: bool) -> pd.DataFrame:
-        """What the reports stage does with the state: annotate, then record."""
-        annotated = history.annotate(state.warning_history(), warnings, day)
-        prepared = prepare(annotated, HOUSEHOLDS, PERSONS)
-        state.save_warning_history(history.record(state.warning_history(), prepared, day))
+        """What the reports stage does with the trend."""
+        prepared = prepare(history.mark_new(warnings, day), HOUSEHOLDS, PERSONS)
         if whole_run:
             state.save_warning_trend(history.with_tonight(state.warning_trend(), prepared, day))
-        return annotated
+        return prepared
 
-    first = night(WARNINGS, D, whole_run=True)
+    first = night(WARNINGS.assign(first_seen=D), D, whole_run=True)
     assert set(first["status"]) == {"新增"}
     later = date(2026, 11, 30)
     tonight = pd.concat([WARNINGS.iloc[:2], WARNINGS.iloc[:1].assign(warning_id="R05-P01", rule="R05")])
-    # What went since the last whole night: its warnings not raised tonight, per rule.
-    gone = history.gone_since_last_whole_run(state.warning_history(), state.warning_trend(), tonight, later)
+    tonight = tonight.assign(first_seen=[D, D, later])
+    # What went since the last whole night: its warnings not raised tonight, per rule (the cases'
+    # first and last nights).
+    seen = WARNINGS[["warning_id"]].assign(first_seen=D, last_seen=D)
+    gone = history.gone_since_last_whole_run(seen, state.warning_trend(), tonight, later)
     assert gone == {"R01": 1, "R03": 1, "R05": 2}
     second = night(tonight, later, whole_run=True)
-    assert list(second["status"]) == ["持续", "持续", "新增"]
-    assert list(second["first_seen"]) == [D, D, later]
-    # A partial run (some counties or rules) is remembered in the history, not in the trend.
+    assert sorted(second["status"]) == ["持续", "持续", "新增"]
+    # A partial run (some counties or rules) is not in the trend.
     night(tonight, date(2026, 12, 1), whole_run=False)
-    t = history.trend(state.warning_trend(), WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
+    t = history.trend(state.warning_trend(), WARNINGS.iloc[:0].assign(first_seen=D), date(2026, 12, 1), False)
     totals = t.groupby("run_date")["warnings"].sum()
     assert totals.to_dict() == {D: 6, later: 3}
     assert t.groupby("run_date")["new"].sum().to_dict() == {D: 6, later: 1}
     # Re-running a date replaces its counts rather than adding to them.
-    state.save_warning_trend(
-        history.with_tonight(state.warning_trend(), prepare(second, HOUSEHOLDS, PERSONS), later)
-    )
-    t = history.trend(state.warning_trend(), WARNINGS.iloc[:0], date(2026, 12, 1), whole_run=False)
+    state.save_warning_trend(history.with_tonight(state.warning_trend(), second, later))
+    t = history.trend(state.warning_trend(), WARNINGS.iloc[:0].assign(first_seen=D), date(2026, 12, 1), False)
     assert t.groupby("run_date")["warnings"].sum().to_dict() == {D: 6, later: 3}
 
 
@@ -355,7 +362,7 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
     assert mask_id("41082219700822042X") == "410822********042X"
     assert mask_id(None) == "—"
     _, written = books
-    prepared = prepare(history.annotate(NO_HISTORY, WARNINGS, D), HOUSEHOLDS, PERSONS)
+    prepared = prepare(first_night(WARNINGS), HOUSEHOLDS, PERSONS)
     rules_summary = RulesSummary(
         run_date=D.isoformat(),
         rules=[RuleOutcome(r, n, "ran", [], 0) for r, n in (("R01", "a"), ("R03", "b"), ("R05", "c"))],
@@ -419,8 +426,8 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
 
 
 def test_a_night_without_warnings_still_has_a_summary_and_an_index(tmp_path: Path) -> None:
-    empty = prepare(history.annotate(NO_HISTORY, WARNINGS.iloc[:0], D), HOUSEHOLDS, PERSONS)
-    assert write_township_books(empty, tmp_path / "townships", D, []) == []
+    empty = prepare(first_night(WARNINGS.iloc[:0]), HOUSEHOLDS, PERSONS)
+    assert write_township_books(empty, tmp_path / "townships", D, [], CHOICES) == []
     rules = [RuleOutcome("R07", "死亡未停保", "ran", [], 0)]
     summary = RulesSummary(run_date=D.isoformat(), rules=rules, deceased_excluded=True, params={})
     quality = QualitySummary(run_date=D.isoformat(), counties=None, extracts="x", sources={})

@@ -106,9 +106,6 @@ WRITER = textwrap.dedent(
         big = pd.DataFrame({"key": np.arange(400_000).astype(str), "person_id": f"P{n:010d}"})
         store.save_person_keys(big)
         store.save_decisions(pd.DataFrame({"a": ["x"] * n, "b": ["y"] * n, "verdict": ["同一人"] * n}))
-        day = ["2026-11-29"]
-        history = pd.DataFrame({"warning_id": ["R01-P1"], "first_seen": day, "last_seen": day})
-        store.save_warning_history(history)
         trend = big.rename(columns={"key": "rule", "person_id": "township_code"})
         store.save_warning_trend(trend.head(50_000))
         print(n, flush=True)
@@ -119,7 +116,7 @@ WRITER = textwrap.dedent(
 def test_a_writer_killed_at_any_moment_leaves_every_state_file_readable(tmp_path: Path) -> None:
     state = tmp_path / "state"
     mid_write = 0
-    targets = ["person_keys", "warning_trend", "decisions", "warning_history"] * 2
+    targets = ["person_keys", "warning_trend", "decisions"] * 2
     for target in targets:
         before = set(state.glob(".*.tmp"))
         proc = subprocess.Popen(
@@ -135,7 +132,7 @@ def test_a_writer_killed_at_any_moment_leaves_every_state_file_readable(tmp_path
         proc.wait()
         mid_write += bool(set(state.glob(".*.tmp")) - before)  # killed inside a write
         store = StateStore(state)
-        for frame in (store.person_keys(), store.decisions(), store.warning_history(), store.warning_trend()):
+        for frame in (store.person_keys(), store.decisions(), store.warning_trend()):
             assert len(frame) > 0
         assert store.person_keys()["person_id"].nunique() == 1  # one whole round, never a mix
     assert mid_write >= 1, "at least one kill should land inside a write"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import zipfile
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ import pandas as pd
 
 from pipeline.cases.config import ANSWERED, CLOSED, PENDING, REVISIT_DUE, REVISITED, CaseRules
 from pipeline.cases.night import ANSWER, _day
-from pipeline.cases.store import COLUMNS, CaseStore, Origin, now
+from pipeline.cases.store import COLUMNS, CaseStore, Origin, now, records
 from pipeline.cells import neutralise
 from pipeline.eligibility.rules import Rule
 from pipeline.reports.workbook import (
@@ -156,7 +157,9 @@ def _sheet_rows(path: Path, sheet: str) -> tuple[list[list[Any]], int] | None:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # calamine raises several exception types for files it cannot read
-        raise FeedbackFileError(f"无法打开文件,请确认是系统下发的 Excel 预警名单(.xlsx):{type(e).__name__}") from e
+        raise FeedbackFileError(
+            f"无法打开文件,请确认是系统下发的 Excel 预警名单(.xlsx):{type(e).__name__}"
+        ) from e
     if sheet not in wb.sheet_names:
         return None
     # Empty cells above and left of the data are kept as such, so row numbers are the sheet's.
@@ -233,7 +236,7 @@ def import_workbook(
             result.duplicate_of = str(earlier["imported_at"])[:16]
             return result
         before = store.frame(conn)
-        cases: dict[str, dict[str, Any]] = {r["warning_id"]: dict(r) for r in before.to_dict("records")}
+        cases: dict[str, dict[str, Any]] = {r["warning_id"]: r for r in records(before)}
         received: list[dict[str, Any]] = []
         rows_of: dict[str, int] = {}
         seen: set[str] = set()
@@ -260,7 +263,7 @@ def import_workbook(
             wid = _cell_text(get(H_ID))
             answer, note, by = _cell_text(get(H_ANSWER)), _cell_text(get(H_NOTE)), _cell_text(get(H_BY))
             when_raw, route = get(H_DATE), _cell_text(get(H_ROUTE))
-            values = {"warning_id": wid, "answer": answer, "note": note, "checker": by}
+            values: dict[str, Any] = {"warning_id": wid, "answer": answer, "note": note, "checker": by}
             if not (answer or note or by or _cell_text(when_raw) or route):
                 if wid:
                     result.blank += 1
@@ -270,10 +273,19 @@ def import_workbook(
                 continue
             case = cases.get(wid)
             if case is None:
-                reject(SHEET_LIST, row_no, wid, "系统中没有这条预警,请核对预警编号是否被改动", "answer", values)
+                reject(
+                    SHEET_LIST, row_no, wid, "系统中没有这条预警,请核对预警编号是否被改动", "answer", values
+                )
                 continue
             if wid in seen:
-                reject(SHEET_LIST, row_no, wid, "同一预警编号在本文件中出现多次,只导入第一次出现的行", "answer", values)
+                reject(
+                    SHEET_LIST,
+                    row_no,
+                    wid,
+                    "同一预警编号在本文件中出现多次,只导入第一次出现的行",
+                    "answer",
+                    values,
+                )
                 continue
             seen.add(wid)
             if not _belongs(case, code):
@@ -286,17 +298,29 @@ def import_workbook(
                 if case.get(key) is not None and _cell_text(get(h)) != str(case[key])
             ]
             if altered:
-                reject(SHEET_LIST, row_no, wid, f"锁定的列“{'、'.join(altered)}”被修改,请交回原文件", "answer", values)
+                reject(
+                    SHEET_LIST,
+                    row_no,
+                    wid,
+                    f"锁定的列“{'、'.join(altered)}”被修改,请交回原文件",
+                    "answer",
+                    values,
+                )
                 continue
             rule = rules.get(case["rule"])
             routed = None
             if route:
                 county = case.get("county_code")
-                routed = next(
-                    (c for c, (cc, n) in townships.items() if n == route and cc == county), None
-                )
+                routed = next((c for c, (cc, n) in townships.items() if n == route and cc == county), None)
                 if routed is None or case.get("township_code") is not None:
-                    reject(SHEET_LIST, row_no, wid, f"应属乡镇“{route}”不是本县(市、区)的乡镇(街道)", "route", values)
+                    reject(
+                        SHEET_LIST,
+                        row_no,
+                        wid,
+                        f"应属乡镇“{route}”不是本县(市、区)的乡镇(街道)",
+                        "route",
+                        values,
+                    )
                     continue
             changed = False
             if routed and case.get("routed_township_code") != routed:
@@ -317,7 +341,7 @@ def import_workbook(
                 ):
                     pass  # the same answer again (a re-saved or re-sent file)
                 else:
-                    _apply_answer(case, rule, cr, answer, when, note, by)
+                    apply_answer(case, rule, cr, answer, when, note, by)
                     changed = True
             outcome = APPLIED if changed else UNCHANGED
             if changed:
@@ -326,7 +350,9 @@ def import_workbook(
             else:
                 result.unchanged += 1
             kind = "answer" if answer else "route"
-            received.append(_received(values, kind, path, result.sha256, SHEET_LIST, row_no, outcome, None, at))
+            received.append(
+                _received(values, kind, path, result.sha256, SHEET_LIST, row_no, outcome, None, at)
+            )
 
         # --- 待回访: revisits ---------------------------------------------------------------------
         if revisits is not None:
@@ -344,25 +370,45 @@ def import_workbook(
                     return raw[i] if i is not None and i < len(raw) else None
 
                 wid = _cell_text(rget(H_ID))
-                answer, note, by = _cell_text(rget(R_ANSWER)), _cell_text(rget(R_NOTE)), _cell_text(rget(R_BY))
+                answer, note, by = (
+                    _cell_text(rget(R_ANSWER)),
+                    _cell_text(rget(R_NOTE)),
+                    _cell_text(rget(R_BY)),
+                )
                 when_raw = rget(R_DATE)
                 values = {"warning_id": wid, "answer": answer, "note": note, "checker": by}
                 if not (answer or note or by or _cell_text(when_raw)):
                     continue
                 case = cases.get(wid)
                 if case is None:
-                    reject(SHEET_REVISIT, row_no, wid, "系统中没有这条预警,请核对预警编号是否被改动", "revisit", values)
+                    reject(
+                        SHEET_REVISIT,
+                        row_no,
+                        wid,
+                        "系统中没有这条预警,请核对预警编号是否被改动",
+                        "revisit",
+                        values,
+                    )
                     continue
                 if not _belongs(case, code):
                     where = _township_name(case, names)
-                    reject(SHEET_REVISIT, row_no, wid, f"这条预警属于{where},不属于本名单的乡镇", "revisit", values)
+                    reject(
+                        SHEET_REVISIT,
+                        row_no,
+                        wid,
+                        f"这条预警属于{where},不属于本名单的乡镇",
+                        "revisit",
+                        values,
+                    )
                     continue
                 when = parse_date(when_raw)
                 same = (case.get("revisit_answer"), _day(case.get("revisit_date"))) == (answer, when)
                 if case["status"] == REVISITED and same:
                     result.unchanged += 1
                     received.append(
-                        _received(values, "revisit", path, result.sha256, SHEET_REVISIT, row_no, UNCHANGED, None, at)
+                        _received(
+                            values, "revisit", path, result.sha256, SHEET_REVISIT, row_no, UNCHANGED, None, at
+                        )
                     )
                     continue
                 problem = None
@@ -371,16 +417,22 @@ def import_workbook(
                 elif answer not in cr.revisit_answers:
                     problem = f"回访结果“{answer}”不是可选项(可选:{' / '.join(cr.revisit_answers)})"
                 else:
-                    problem = _check_date(when_raw, when, _day(case.get("answer_date")), today, "回访日期", "核查日期")
+                    problem = _check_date(
+                        when_raw, when, _day(case.get("answer_date")), today, "回访日期", "核查日期"
+                    )
                 if problem:
                     reject(SHEET_REVISIT, row_no, wid, problem, "revisit", values)
                     continue
-                case.update(status=REVISITED, revisit_answer=answer, revisit_date=when, revisit_note=note or None)
+                case.update(
+                    status=REVISITED, revisit_answer=answer, revisit_date=when, revisit_note=note or None
+                )
                 values["checked_on"] = when
                 result.applied += 1
                 rows_of[wid] = row_no
                 received.append(
-                    _received(values, "revisit", path, result.sha256, SHEET_REVISIT, row_no, APPLIED, None, at)
+                    _received(
+                        values, "revisit", path, result.sha256, SHEET_REVISIT, row_no, APPLIED, None, at
+                    )
                 )
 
         after = pd.DataFrame(list(cases.values()), columns=COLUMNS).astype("object")
@@ -399,11 +451,13 @@ def import_workbook(
                 "by_user": user,
             },
         )
-    log.info("feedback %s: %s", path.name, result.line())
+    log.info("feedback: %s", result.line())
     return result
 
 
-def _check_date(raw: Any, when: date | None, floor: date | None, today: date, what: str, floor_what: str) -> str | None:
+def _check_date(
+    raw: Any, when: date | None, floor: date | None, today: date, what: str, floor_what: str
+) -> str | None:
     if _cell_text(raw) == "":
         return f"{what}未填写"
     if when is None:
@@ -435,7 +489,7 @@ def _check_answer(
     return None
 
 
-def _apply_answer(
+def apply_answer(
     case: dict[str, Any], rule: Rule, cr: CaseRules, text: str, when: date, note: str, by: str
 ) -> None:
     a = cr.answer(rule.answers, text)
@@ -506,7 +560,9 @@ def write_result(path: Path, results: list[ImportResult]) -> None:
             ws.write_string(i, 0, neutralise(r.file), cell)
             ws.write_string(i, 1, neutralise(r.line().split(": ", 1)[1]), cell)
         ws2 = wb.add_worksheet("未导入的行")
-        for j, (h, w) in enumerate((("文件", 36), ("工作表", 10), ("行号", 6), ("预警编号", 18), ("原因", 70))):
+        for j, (h, w) in enumerate(
+            (("文件", 36), ("工作表", 10), ("行号", 6), ("预警编号", 18), ("原因", 70))
+        ):
             ws2.write_string(0, j, h, head)
             ws2.set_column(j, j, w)
         i = 1
@@ -523,3 +579,42 @@ def write_result(path: Path, results: list[ImportResult]) -> None:
         ws2.freeze_panes(1, 0)
     finally:
         wb.close()
+
+
+def import_files(
+    settings: Any, paths: list[Path], user: str | None = None, wait_seconds: float = 0
+) -> tuple[list[ImportResult], Path]:
+    """Import returned workbooks named by hand (``active-discovery feedback FILE...``, the
+    ``feedback`` flow): under the state folder's lock, each file alone; the 导入结果 workbook goes
+    to ``<state>/feedback/<time>_导入结果.xlsx``. Returns the results and that path."""
+    from pipeline.config import RunConfig
+    from pipeline.settings import today_shanghai
+    from pipeline.state import StateStore
+
+    config = RunConfig.load(settings)
+    state = StateStore(settings.state, settings.database_url)
+    results: list[ImportResult] = []
+    holder = f"a feedback import by {user or 'unknown'} (pid {os.getpid()})"
+    with state.lock(holder, wait_seconds):
+        try:
+            for p in paths:
+                path = Path(p)
+                if not path.is_file():
+                    results.append(ImportResult(file=path.name, error=f"找不到文件 {path}"))
+                    continue
+                results.append(
+                    import_workbook(
+                        state.cases(),
+                        path,
+                        config.rules_by_id,
+                        config.case_rules,
+                        config.townships,
+                        today_shanghai(),
+                        user,
+                    )
+                )
+        finally:
+            state.close()
+    out = Path(settings.state) / "feedback" / f"{now().strftime('%Y%m%d-%H%M%S')}_导入结果.xlsx"
+    write_result(out, results)
+    return results, out

@@ -23,7 +23,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -39,7 +39,7 @@ from pipeline.cases.config import (
     VERIFIED,
     CaseRules,
 )
-from pipeline.cases.store import COLUMNS
+from pipeline.cases.store import COLUMNS, records
 from pipeline.eligibility.facts import FACTS
 from pipeline.eligibility.rules import Rule
 from pipeline.eligibility.warnings import fmt_value
@@ -84,6 +84,8 @@ def _day(v: Any) -> date | None:
 
 
 def _shown(v: Any) -> str:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)  # thousands separators, as the warnings quote amounts
     return fmt_value(v) or "无"
 
 
@@ -144,12 +146,12 @@ def update_cases(
     days = cr.days
     result = NightCases(after=before, send=[])
     n = result.counts
-    cases: dict[str, dict[str, Any]] = {r["warning_id"]: r for r in before.to_dict("records")}
+    cases: dict[str, dict[str, Any]] = {r["warning_id"]: r for r in records(before)}
     person_facts: dict[str, dict[str, Any]] = {}
     wanted = set(before["person_id"]) | set(tonight["person_id"])
     if len(facts):
         sub = facts[facts.index.isin(wanted)]
-        person_facts = {str(k): v for k, v in sub.to_dict("index").items()}
+        person_facts = {str(k): cast(dict[str, Any], v) for k, v in sub.to_dict("index").items()}
 
     # People held by 已死亡或迁出: until a record of them newer than the answer arrives.
     held: set[str] = set()
@@ -179,11 +181,11 @@ def update_cases(
             c["note"] = "此人已反馈为“已死亡或迁出”,有新记录前暂不下发"
         n["person_held"] += 1
 
-    for w in tonight[list(CARRIED) + ["warning_id"]].to_dict("records"):
+    for w in records(tonight[list(CARRIED) + ["warning_id"]]):
         wid = w["warning_id"]
-        c = cases.get(wid)
-        if c is None:
-            c = dict.fromkeys(COLUMNS)
+        found = cases.get(wid)
+        if found is None:
+            c = cast(dict[str, Any], dict.fromkeys(COLUMNS))
             c.update(warning_id=wid, status=NEW, first_seen=d, last_seen=d, hold_person=False)
             c.update({k: w[k] for k in CARRIED})
             cases[wid] = c
@@ -192,6 +194,7 @@ def update_cases(
             else:
                 n["opened"] += 1
             continue
+        c = found
         c.update({k: w[k] for k in CARRIED if not _missing(w[k]) or k == "township_code"})
         last = _day(c.get("last_seen"))
         c["last_seen"] = d if last is None or last < d else last
@@ -256,7 +259,11 @@ def update_cases(
                 c["status"] = REVISIT_DUE
                 n["revisit_due"] += 1
         sent_on = _day(c.get("sent_on"))
-        if c["status"] == SENT and sent_on is not None and d > sent_on + timedelta(days=days["feedback_deadline"]):
+        if (
+            c["status"] == SENT
+            and sent_on is not None
+            and d > sent_on + timedelta(days=days["feedback_deadline"])
+        ):
             c["status"] = OVERDUE
             n["overdue"] += 1
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -67,6 +67,11 @@ def _db_value(v: Any) -> Any:
     if hasattr(v, "item"):  # numpy scalars
         return v.item()
     return v
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts keyed by column name."""
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
 
 
 def empty_frame() -> pd.DataFrame:
@@ -163,7 +168,7 @@ class CaseStore:
                 by_user=origin.by_user,
             )
         if len(created):
-            conn.execute(insert(cases), [self._row(r) for r in created[COLUMNS].to_dict("records")])
+            conn.execute(insert(cases), [self._row(r) for r in records(created[COLUMNS])])
         updated = a.loc[changed[changed].index, COLUMNS]
         if len(updated):
             stmt = (
@@ -172,7 +177,7 @@ class CaseStore:
                 .values({c: bindparam(c) for c in COLUMNS[1:]})
             )
             params = []
-            for r in updated.to_dict("records"):
+            for r in records(updated):
                 row = self._row(r)
                 row["_id"] = row.pop("warning_id")
                 params.append(row)
@@ -241,4 +246,3 @@ class CaseStore:
         path.rename(path.with_name(path.name + ".migrated"))
         log.info("cases: moved %d warnings of %s into the case store", len(old), path.name)
         return int(len(old))
-

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from pipeline.cases.config import IN_PROGRESS, NEW, OVERDUE, REVISIT_DUE, SENT, VERIFIED, CaseRules
-from pipeline.cases.night import _day
+from pipeline.cases.night import _day, _missing
+from pipeline.cases.store import records
 from pipeline.eligibility.rules import Rule
 
 #: Columns the reports read from data/cases.parquet besides the warning's own.
@@ -19,17 +20,21 @@ CASE_STATUS, CASE_NOTE, FIRST_SEEN = "case_status", "case_note", "first_seen"
 def case_note(c: Mapping[str, Any], cr: CaseRules) -> str:
     """The workbook's 核查记录 cell: the last answer, what changed, or how late the answer is."""
     parts = []
-    if c.get("note"):
+    if not _missing(c.get("note")):
         parts.append(str(c["note"]))
-    if c.get("status") == IN_PROGRESS and c.get("answer"):
+    if c.get("status") == IN_PROGRESS and not _missing(c.get("answer")):
         parts.append(f"上次反馈:{c['answer']}({_day(c.get('answer_date'))})")
-    if c.get("status") == OVERDUE and c.get("sent_on") is not None:
+    if c.get("status") == OVERDUE and _day(c.get("sent_on")) is not None:
         parts.append(f"{_day(c['sent_on'])} 下发,超过{cr.days['feedback_deadline']}天未反馈")
     return "\n".join(parts)
 
 
 def to_send(
-    warnings: pd.DataFrame, after: pd.DataFrame, send: list[str], cr: CaseRules, township_names: Mapping[str, str]
+    warnings: pd.DataFrame,
+    after: pd.DataFrame,
+    send: list[str],
+    cr: CaseRules,
+    township_names: Mapping[str, str],
 ) -> pd.DataFrame:
     """Tonight's warnings that go out, with their case's status (Chinese), first date and note.
 
@@ -40,7 +45,7 @@ def to_send(
     c = cases.loc[out["warning_id"]]
     out[CASE_STATUS] = c["status"].map(cr.label).to_numpy()
     out[FIRST_SEEN] = [_day(v) for v in c["first_seen"]]
-    out[CASE_NOTE] = [case_note(r, cr) for r in c.to_dict("records")]
+    out[CASE_NOTE] = [case_note(r, cr) for r in records(c)]
     routed = c["routed_township_code"].to_numpy()
     move = out["township_code"].isna().to_numpy() & pd.notna(routed)
     if move.any():
@@ -54,8 +59,12 @@ def revisits_due(after: pd.DataFrame, persons: pd.DataFrame, counties: tuple[str
     due = after[after["status"].eq(REVISIT_DUE)].copy()
     if counties:
         due = due[due["county_code"].isin(counties)]
-    due["township_code"] = due["routed_township_code"].where(due["routed_township_code"].notna(), due["township_code"])
-    phone = persons.set_index("person_id")["phone"] if "phone" in persons.columns else pd.Series(dtype="object")
+    due["township_code"] = due["routed_township_code"].where(
+        due["routed_township_code"].notna(), due["township_code"]
+    )
+    phone = (
+        persons.set_index("person_id")["phone"] if "phone" in persons.columns else pd.Series(dtype="object")
+    )
     due["phone"] = due["person_id"].map(phone)
     cols = [
         "warning_id",
@@ -79,14 +88,28 @@ def funnel(after: pd.DataFrame, rules: Mapping[str, Rule], cr: CaseRules, run_da
     c = after.copy()
     if c.empty:
         return pd.DataFrame(
-            columns=["county_code", "township_code", "warned", "answered", "eligible", "done", "verified",
-                     "overdue", "median_days"]
+            columns=[
+                "county_code",
+                "township_code",
+                "warned",
+                "answered",
+                "eligible",
+                "done",
+                "verified",
+                "overdue",
+                "median_days",
+            ]
         )
     answer_of = {
-        (rid, a.answer): a for rid, r in rules.items() for a in cr.answers(r.answers) if r.answers in cr.answer_sets
+        (rid, a.answer): a
+        for rid, r in rules.items()
+        for a in cr.answers(r.answers)
+        if r.answers in cr.answer_sets
     }
     flags = [answer_of.get((r, a)) for r, a in zip(c["rule"], c["answer"], strict=True)]
-    c["township_code"] = c["routed_township_code"].where(c["routed_township_code"].notna(), c["township_code"])
+    c["township_code"] = c["routed_township_code"].where(
+        c["routed_township_code"].notna(), c["township_code"]
+    )
     c["warned"] = c["first_published"].notna()
     c["answered"] = c["first_answered"].notna()
     c["eligible"] = [bool(f and f.eligible) for f in flags]

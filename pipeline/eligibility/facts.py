@@ -132,7 +132,9 @@ FACTS: dict[str, FactDoc] = {
         "死亡信息关联依据", "why the death record's link is strong (text), see death_link_strong"
     ),
     "death_date": FactDoc("死亡日期", "the latest linked death record's 死亡日期 on or before D"),
-    "guardian_death_date": FactDoc("监护人死亡日期", "the most recent guardian death date (see guardian_death_days)"),
+    "guardian_death_date": FactDoc(
+        "监护人死亡日期", "the most recent guardian death date (see guardian_death_days)"
+    ),
     "latest_record_date": FactDoc(
         "最近记录日期",
         "the latest date on any of the person's records (出院、入院、发放月份、死亡): newer evidence "

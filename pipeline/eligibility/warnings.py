@@ -214,7 +214,9 @@ def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
     rows = grouped[S.ROW].agg(lambda r: row_list([int(x) for x in r]))
     merged[S.ROW] = key[first].map(rows).to_numpy()
     for f in names:
-        joined = grouped[f].agg(lambda v: "、".join(dict.fromkeys(str(x) for x in v if fmt_value(x) is not None)))
+        joined = grouped[f].agg(
+            lambda v: "、".join(dict.fromkeys(str(x) for x in v if fmt_value(x) is not None))
+        )
         joined = joined.where(joined.ne(""), None)
         merged[f] = key[first].map(joined).to_numpy()
     m = m.copy()
@@ -276,10 +278,16 @@ def key_facts(rule: Rule, facts: pd.DataFrame) -> list[str]:
     """Per row of ``facts`` (the warned people), the rule's fingerprint facts as sorted JSON."""
     names = sorted({m.fact for m in rule.fingerprint})
     cols = [facts[n].tolist() for n in names]
-    return [
-        json.dumps({n: _plain(v) for n, v in zip(names, vals, strict=True)}, ensure_ascii=False, sort_keys=True)
-        for vals in zip(*cols, strict=True)
-    ] if names else ["{}"] * len(facts)
+    return (
+        [
+            json.dumps(
+                {n: _plain(v) for n, v in zip(names, vals, strict=True)}, ensure_ascii=False, sort_keys=True
+            )
+            for vals in zip(*cols, strict=True)
+        ]
+        if names
+        else ["{}"] * len(facts)
+    )
 
 
 def _fact_lines(rule: Rule, hits: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
@@ -287,7 +295,9 @@ def _fact_lines(rule: Rule, hits: pd.DataFrame, facts: pd.DataFrame) -> pd.Serie
         return pd.Series("", index=hits.index)
     sub = facts.loc[hits[PERSON_ID], list(rule.facts)].reset_index(drop=True)
     cols = [
-        sub[f].map(lambda v, lab=FACTS[f].label: f"{lab} {fmt_value(v) if fmt_value(v) is not None else '未知'}")
+        sub[f].map(
+            lambda v, lab=FACTS[f].label: f"{lab} {fmt_value(v) if fmt_value(v) is not None else '未知'}"
+        )
         for f in rule.facts
     ]
     text = pd.concat(cols, axis=1).apply(lambda row: ";".join(row), axis=1)

@@ -2,12 +2,13 @@
 
 The first date of each warning is its case's (``pipeline.cases``: a warning id is ``<rule>-<person>``
 and person ids are stable across nights, so the same warning keeps its first date, also when it goes
-away and comes back). The trend lives in the state folder (``pipeline.state.StateStore``): run_date, county_code, township_code, rule, warnings, new; one set of rows
-  per run date (a re-run replaces its date). Only whole runs are kept: a run limited to some counties
-  or rules would look like a drop in the trend.
+away and comes back). The trend lives in the state folder (``pipeline.state.StateStore``):
+run_date, county_code, township_code, rule, warnings, new; one set of rows per run date (a re-run
+replaces its date). Only whole runs are kept: a run limited to some counties or rules would look
+like a drop in the trend.
 
-These functions take and return tables; the reports stage reads and writes them through the state
-store, and writes them last, after every report file.
+These functions take and return tables; the reports stage reads and writes the trend through the
+state store, last, after every report file.
 """
 
 from __future__ import annotations

@@ -101,7 +101,9 @@ def prepare_revisits(
     r.loc[unresolved, "township_code"] = UNRESOLVED_TOWNSHIP[0]
     county_of = {code[:6]: county for code, (county, _) in places.items()}
     r["county"] = r["county_code"].map(county_of).fillna(UNRESOLVED_COUNTY[1])
-    r["township"] = r["township_code"].map({k: v[1] for k, v in places.items()}).fillna(UNRESOLVED_TOWNSHIP[1])
+    r["township"] = (
+        r["township_code"].map({k: v[1] for k, v in places.items()}).fillna(UNRESOLVED_TOWNSHIP[1])
+    )
     r["rule_label"] = r["rule"] + " " + r["rule"].map(rule_names or {}).fillna("")
     r = r.sort_values(["county_code", "township_code", "answer_date", "warning_id"], kind="stable")
     r = r.reset_index(drop=True)

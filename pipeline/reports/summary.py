@@ -19,6 +19,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.cases.config import NOT_SEEN, CaseRules
+from pipeline.cases.store import records
 from pipeline.cases.views import funnel, oldest_overdue, open_counts
 from pipeline.contracts import (
     INDEX_HTML,
@@ -277,7 +278,9 @@ def cases_context(
 
     # The median days per county need the cases, not the townships' medians.
     c = after.assign(
-        township_code=after["routed_township_code"].where(after["routed_township_code"].notna(), after["township_code"])
+        township_code=after["routed_township_code"].where(
+            after["routed_township_code"].notna(), after["township_code"]
+        )
     )
     pub = pd.to_datetime(c["first_published"])
     days = (pd.to_datetime(c["first_answered"]) - pub).dt.days
@@ -285,28 +288,38 @@ def cases_context(
     for code, part in f.groupby("county_code", sort=True):
         if not part["warned"].sum():
             continue
-        counties.append(row(county_name.get(str(code), str(code) or "未确定区县"), str(code), part,
-                            days[c["county_code"].fillna("").eq(code)]))
-    townships = [
-        row(town_name.get(str(t.township_code), "未确定乡镇"), str(t.township_code), f.iloc[[i]],
-            days[c["township_code"].fillna("").eq(t.township_code) & c["county_code"].fillna("").eq(t.county_code)])
-        | {"county": county_name.get(str(t.county_code), "")}
-        for i, t in enumerate(f.itertuples())
-        if t.warned
-    ]
+        counties.append(
+            row(
+                county_name.get(str(code), str(code) or "未确定区县"),
+                str(code),
+                part,
+                days[c["county_code"].fillna("").eq(code)],
+            )
+        )
+    townships = []
+    for i, t in enumerate(records(f)):
+        if not t["warned"]:
+            continue
+        town, county = str(t["township_code"]), str(t["county_code"])
+        mine = c["township_code"].fillna("").eq(town) & c["county_code"].fillna("").eq(county)
+        townships.append(
+            row(town_name.get(town, "未确定乡镇"), town, f.iloc[[i]], days[mine])
+            | {"county": county_name.get(county, "")}
+        )
     townships.sort(key=lambda r: (-r["overdue"], -r["warned"], r["code"]))
     total = row("全市", "", f, days) if len(f) else None
     old = oldest_overdue(after)
     oldest = [
         {
-            "warning_id": r.warning_id,
-            "id": mask_id(r.id_number),
-            "rule": r.rule,
-            "place": f"{county_name.get(str(r.county_code), '')}{town_name.get(str(r.township_code), '未确定乡镇')}",
-            "sent_on": str(r.sent_on.date()),
-            "days": (pd.Timestamp(run_date) - r.sent_on).days,
+            "warning_id": r["warning_id"],
+            "id": mask_id(r["id_number"]),
+            "rule": r["rule"],
+            "place": county_name.get(str(r["county_code"]), "")
+            + town_name.get(str(r["township_code"]), "未确定乡镇"),
+            "sent_on": pd.Timestamp(r["sent_on"]).date().isoformat(),
+            "days": (pd.Timestamp(run_date) - pd.Timestamp(r["sent_on"])).days,
         }
-        for r in old.itertuples()
+        for r in records(old)
     ]
     not_seen = after[after["verification"].eq(NOT_SEEN)]
     return {

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.cases.config import CaseRules
 from pipeline.cells import neutralise
@@ -105,6 +106,7 @@ REVISIT_COLUMNS: tuple[Column, ...] = (
 def answers_line(answers: Sequence[str]) -> str:
     """What the page header says on every printed page, so the answers are at hand."""
     return "核查结果填:" + " / ".join(answers)
+
 
 _WIDE = re.compile(r"[^\x00-\xff]")
 
@@ -238,7 +240,7 @@ def _write_list(
                     ws.write_blank(r, j, None, fmt["fill"])
                 continue
             v = cols[c.key][i]
-            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) or v == "":
                 ws.write_blank(r, j, None, fmt["text"])
             elif c.kind == "int":
                 ws.write_number(r, j, int(v), fmt["int"])
@@ -273,26 +275,33 @@ def _write_list(
                     "error_message": "请从下拉列表中选择本县(市、区)的乡镇(街道)。",
                 },
             )
-        # Each rule offers its own answers (rules/cases.yaml): one list per run of rows of a rule.
-        rules_col = rows["rule"].tolist()
+        # Each rule offers its own answers (rules/cases.yaml): one dropdown per distinct answer
+        # list, over every run of rows offering it (xlsxwriter's multi_range).
+        offered = [tuple(answers_of[r]) for r in rows["rule"]]
+        runs: dict[tuple[str, ...], list[str]] = {}
         start = 0
         for i in range(1, n + 1):
-            if i == n or rules_col[i] != rules_col[start]:
-                ws.data_validation(
-                    FIRST_DATA_ROW + start,
-                    verdict_col,
-                    FIRST_DATA_ROW + i - 1,
-                    verdict_col,
-                    {
-                        "validate": "list",
-                        "source": list(answers_of[rules_col[start]]),
-                        "input_title": "核查结果",
-                        "input_message": "请从下拉列表中选择一项",
-                        "error_title": "核查结果无效",
-                        "error_message": "请从下拉列表中选择,不要自行输入。",
-                    },
+            if i == n or offered[i] != offered[start]:
+                first, last = (
+                    xl_rowcol_to_cell(FIRST_DATA_ROW + start, verdict_col),
+                    xl_rowcol_to_cell(FIRST_DATA_ROW + i - 1, verdict_col),
                 )
+                runs.setdefault(offered[start], []).append(first if first == last else f"{first}:{last}")
                 start = i
+        for answers, ranges in runs.items():
+            first_cell = ranges[0].split(":")[0]
+            ws.data_validation(
+                first_cell,
+                {
+                    "validate": "list",
+                    "source": list(answers),
+                    "multi_range": " ".join(ranges),
+                    "input_title": "核查结果",
+                    "input_message": "请从下拉列表中选择一项",
+                    "error_title": "核查结果无效",
+                    "error_message": "请从下拉列表中选择,不要自行输入。",
+                },
+            )
         ws.data_validation(
             FIRST_DATA_ROW,
             date_col,
@@ -557,7 +566,11 @@ def write_workbook(
         ws = wb.add_worksheet(SHEET_LIST)
         route_source = _route_source(wb, route_to) if route_to else None
         _write_list(ws, fmt, rows, title, subtitle, run_date, choices.answers_of, route_source)
-        due = revisits if revisits is not None else pd.DataFrame(columns=[c.key for c in REVISIT_COLUMNS if c.key])
+        due = (
+            revisits
+            if revisits is not None
+            else pd.DataFrame(columns=[c.key for c in REVISIT_COLUMNS if c.key])
+        )
         _write_revisits(
             wb.add_worksheet(SHEET_REVISIT),
             fmt,
