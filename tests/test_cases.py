@@ -14,7 +14,7 @@ import pytest
 from pipeline.cases.config import load_case_rules
 from pipeline.cases.feedback import apply_answer
 from pipeline.cases.night import NightCases, mark_published, material_changes, update_cases
-from pipeline.cases.store import COLUMNS, empty_frame
+from pipeline.cases.store import as_frame, empty_frame
 from pipeline.cases.views import case_note, funnel, to_send
 from pipeline.eligibility.rules import load_rules
 from pipeline.errors import ConfigError
@@ -78,7 +78,7 @@ def answered(frame: pd.DataFrame, wid: str, text: str, day: date, note: str = "�
     rows = {r["warning_id"]: dict(r) for _, r in frame.iterrows()}
     c = rows[wid]
     apply_answer(c, RULES[c["rule"]], CR, text, day, note, "张三")
-    return pd.DataFrame(list(rows.values()), columns=COLUMNS).astype("object")
+    return as_frame(list(rows.values()))
 
 
 def test_a_new_warning_opens_a_case_sent_tonight_and_published() -> None:
@@ -120,7 +120,11 @@ def test_a_final_answer_holds_the_case_then_sends_it_again_after_the_hold() -> N
     day = D0 + timedelta(days=3)
     cases = answered(cases, "R03-P1", "不符合", day)
     c = case(cases, "R03-P1")
-    assert (c["status"], c["closed_reason"], c["suppressed_until"]) == ("closed", "answer", day + timedelta(180))
+    assert (c["status"], c["closed_reason"], c["suppressed_until"]) == (
+        "closed",
+        "answer",
+        day + timedelta(180),
+    )
     held = night(cases, [warn("R03", "P1", disability_grade="二级")], D0 + timedelta(days=30))
     assert held.send == [] and held.counts["suppressed"] == 1
     assert case(held.after, "R03-P1")["status"] == "closed"
@@ -258,7 +262,9 @@ def test_dead_or_moved_away_holds_every_rule_for_the_person_until_a_newer_record
     day = D0 + timedelta(days=3)
     cases = answered(cases, "R01-P1", "已死亡或迁出", day)
     quiet = facts(P1={"latest_record_date": D0 - timedelta(days=40)})
-    held = night(cases, [warn("R01", "P1"), warn("R03", "P1"), warn("R05", "P1")], D0 + timedelta(days=7), quiet)
+    held = night(
+        cases, [warn("R01", "P1"), warn("R03", "P1"), warn("R05", "P1")], D0 + timedelta(days=7), quiet
+    )
     assert held.send == [] and held.counts["person_held"] == 3
     assert case(held.after, "R03-P1")["closed_reason"] == "person_held"
     assert case(held.after, "R05-P1")["status"] == "closed"  # a new rule for the person is held too
@@ -272,10 +278,19 @@ def test_the_funnel_counts_each_step_per_township() -> None:
     cases = night(empty_frame(), [warn("R01", "P1"), warn("R01", "P2"), warn("R03", "P3")], D0).after
     cases = answered(cases, "R01-P1", "符合，已纳入救助", D0 + timedelta(days=4))
     cases = answered(cases, "R01-P2", "不符合", D0 + timedelta(days=6))
-    cases = night(cases, [warn("R03", "P3")], D0 + timedelta(days=20), facts(P1={"active_assistance": True})).after
+    cases = night(
+        cases, [warn("R03", "P3")], D0 + timedelta(days=20), facts(P1={"active_assistance": True})
+    ).after
     f = funnel(cases, RULES, CR, D0 + timedelta(days=20)).set_index("township_code")
     row = f.loc[TOWN]
-    assert (row["warned"], row["answered"], row["eligible"], row["done"], row["verified"], row["overdue"]) == (
+    assert (
+        row["warned"],
+        row["answered"],
+        row["eligible"],
+        row["done"],
+        row["verified"],
+        row["overdue"],
+    ) == (
         3,
         2,
         1,

@@ -28,11 +28,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import pandas as pd
-
 from pipeline.cases.config import ANSWERED, CLOSED, PENDING, REVISIT_DUE, REVISITED, CaseRules
 from pipeline.cases.night import ANSWER, _day
-from pipeline.cases.store import COLUMNS, CaseStore, Origin, now, records
+from pipeline.cases.store import CaseStore, Origin, as_frame, now, records
 from pipeline.cells import neutralise
 from pipeline.eligibility.rules import Rule
 from pipeline.reports.workbook import (
@@ -435,7 +433,7 @@ def import_workbook(
                     )
                 )
 
-        after = pd.DataFrame(list(cases.values()), columns=COLUMNS).astype("object")
+        after = as_frame(list(cases.values()))
         store.save(conn, before, after, Origin(by_file=path.name, by_user=user, rows=rows_of))
         store.add_feedback(conn, received)
         store.add_import(

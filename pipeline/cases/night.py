@@ -39,7 +39,7 @@ from pipeline.cases.config import (
     VERIFIED,
     CaseRules,
 )
-from pipeline.cases.store import COLUMNS, records
+from pipeline.cases.store import COLUMNS, as_frame, records
 from pipeline.eligibility.facts import FACTS
 from pipeline.eligibility.rules import Rule
 from pipeline.eligibility.warnings import fmt_value
@@ -267,7 +267,7 @@ def update_cases(
             c["status"] = OVERDUE
             n["overdue"] += 1
 
-    result.after = pd.DataFrame(list(cases.values()), columns=COLUMNS).astype("object")
+    result.after = as_frame(list(cases.values()))
     result.send = [wid for wid in tonight["warning_id"] if cases[wid]["status"] in cr.send]
     n["sent"] = len(result.send)
     return result

@@ -74,6 +74,12 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], frame.to_dict("records"))
 
 
+def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Cases as a frame of Python objects: missing stays None (pandas would infer NaN), so code
+    that asks ``is None`` and the database see the same thing."""
+    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+
+
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
 
@@ -115,7 +121,7 @@ class CaseStore:
             rows = c.execute(select(cases)).mappings().all()
             if not rows:
                 return empty_frame()
-            return pd.DataFrame([dict(r) for r in rows], columns=COLUMNS).astype("object")
+            return as_frame([dict(r) for r in rows])
 
         if conn is not None:
             return read(conn)
