@@ -180,8 +180,9 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
     if dry_run:
         final = replace(final, out=final.out / "dry-run")
     date_text = final.run_date.isoformat()
-    real_state = StateStore(final.state)
+    real_state = StateStore(final.state, final.database_url)
     with _lock(final.out, date_text, _holder(final), wait_seconds), ExitStack() as stack:
+        stack.callback(real_state.close)
         staging_root = final.out / STAGING
         for leftover in staging_root.glob(f"{date_text}-*"):  # from a run that was killed
             shutil.rmtree(leftover, ignore_errors=True)
@@ -190,6 +191,7 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
         if dry_run:
             with real_state.lock(f"a dry run copying it ({_holder(final)})", wait_seconds):
                 state = real_state.copy_to(work / "state")
+            stack.callback(state.close)
         else:
             stack.enter_context(real_state.lock(_holder(final), wait_seconds))
             state = real_state
@@ -303,7 +305,11 @@ def run_in_place(
     """Some stages straight into ``settings.run_dir``: no staging, locks or manifest (tests and
     benchmarks that look at one stage). Returns the run folder."""
     config = RunConfig.load(settings, counties, rules)
-    run_stages(config, settings.run_dir, StateStore(settings.state), names)
+    state = StateStore(settings.state, settings.database_url)
+    try:
+        run_stages(config, settings.run_dir, state, names)
+    finally:
+        state.close()
     return settings.run_dir
 
 
