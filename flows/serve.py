@@ -2,7 +2,7 @@
 
 ``active-discovery serve`` (or ``make serve``) starts a local Prefect server on 127.0.0.1 when
 PREFECT_API_URL is not set, then serves every deployment in ``deployments()``. A later flow (the
-feedback import) joins by adding one line there.
+feedback import) joined by adding one line there.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def deployments(cron: str = DEFAULT_CRON) -> list[Any]:
     """Every deployment this project serves. Add a flow here to have it served and scheduled."""
     from prefect.schedules import Cron
 
+    from flows.feedback import feedback
     from flows.nightly import nightly
 
     return [
@@ -38,6 +39,9 @@ def deployments(cron: str = DEFAULT_CRON) -> list[Any]:
             schedules=[Cron(cron, timezone=TIMEZONE)],
             description="Nightly run on the department extracts; analysts run it by hand with parameters.",
             tags=["nightly"],
+        ),
+        feedback.to_deployment(
+            name="feedback", description="Import returned township workbooks now.", tags=["feedback"]
         ),
     ]
 

@@ -39,8 +39,8 @@ def test_the_migrations_run_from_an_empty_database_and_from_the_previous_revisio
         with engine.begin() as conn:  # a case written by the previous release
             conn.execute(
                 sa.text(
-                    "INSERT INTO cases (warning_id, rule, person_id, status, first_seen, last_seen, hold_person)"
-                    " VALUES ('R05-P7', 'R05', 'P7', 'sent', :d, :d, false)"
+                    "INSERT INTO cases (warning_id, rule, person_id, status, first_seen, last_seen,"
+                    " hold_person) VALUES ('R05-P7', 'R05', 'P7', 'sent', :d, :d, false)"
                 ),
                 {"d": D},
             )

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,35 @@ def test_serve_then_trigger_the_nightly_deployment(tmp_path: Path, sample_dir: P
         assert manifest["outcome"] == "completed" and manifest["rows"]["persons"] > 0
         assert manifest["parameters"]["counties"] == ["410822", "410823"]
         assert (out / "2026-11-29" / "data" / "person_index.parquet").exists()
+
+        # A county clerk imports a returned workbook now, through the feedback deployment.
+        import openpyxl
+
+        book = sorted((out / "2026-11-29" / "townships").rglob("*.xlsx"))[0]
+        wb = openpyxl.load_workbook(book)
+        ws = wb["预警名单"]
+        head = {c.value: c.column for c in ws[3] if c.value}
+        wid = ws.cell(4, head["预警编号"]).value
+        ws.cell(4, head["核查结果"]).value = "不符合"
+        ws.cell(4, head["核查日期"]).value = date(2026, 11, 30)
+        returned = tmp_path / "returned.xlsx"
+        wb.save(returned)
+        with temporary_settings({PREFECT_API_URL: api}):
+            done = run_deployment(
+                "feedback/feedback",
+                parameters={"files": [str(returned)], "state": str(tmp_path / "state"), "user": "县民政局"},
+                timeout=300,
+                poll_interval=2,
+                as_subflow=False,
+            )
+        assert done.state is not None and done.state.is_completed(), done.state
+        from pipeline.cases.store import CaseStore
+
+        store = CaseStore(f"sqlite:///{tmp_path / 'state' / 'cases.sqlite'}")
+        case = store.frame().set_index("warning_id").loc[wid]
+        assert (case["status"], case["answer"]) == ("closed", "不符合")
+        assert set(store.table("audit").query("by_file == 'returned.xlsx'")["by_user"]) == {"县民政局"}
+        store.dispose()
     finally:
         if served is not None:
             _stop(served)
