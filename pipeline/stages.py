@@ -268,7 +268,13 @@ def match(ctx: StageContext) -> MatchSummary:
         link,
     )
     from pipeline.match.prepare import ANCHOR_ID, DETACHED, INPUT_COLUMNS, NATURAL_KEY
-    from pipeline.match.review import as_decisions, merge_decisions, review_table, write_review
+    from pipeline.match.review import (
+        as_decisions,
+        merge_decisions,
+        person_check_table,
+        review_table,
+        write_review,
+    )
     from pipeline.match.stable import assign
 
     step("match", 0, 3)
@@ -330,8 +336,13 @@ def match(ctx: StageContext) -> MatchSummary:
     persons.reset_index().to_parquet(ctx.output(PERSONS), index=False)
 
     review = review_table(result.review, r, ctx.config.source_labels)
+    checks = person_check_table(_answered_wrong_person(ctx), r, ctx.config.source_labels)
     write_review(
-        ctx.output(REVIEW_BOOK), review, ctx.config.settings.run_date.isoformat(), ctx.state.review_inbox
+        ctx.output(REVIEW_BOOK),
+        review,
+        ctx.config.settings.run_date.isoformat(),
+        ctx.state.review_inbox,
+        checks,
     )
     summary = MatchSummary(
         records=int(len(r)),
@@ -349,6 +360,16 @@ def match(ctx: StageContext) -> MatchSummary:
     step("match", 3, 3)
     log.info("match: %d records -> %d people; %d pairs for review", len(r), persons.shape[0], len(review))
     return summary
+
+
+def _answered_wrong_person(ctx: StageContext) -> pd.DataFrame:
+    """Cases a township answered with a `review` answer (人员信息有误) and still held: their people's
+    records go to the matching review."""
+    review = {a.answer for answers in ctx.config.case_rules.answer_sets.values() for a in answers if a.review}
+    c = ctx.state.cases().frame()
+    until = pd.to_datetime(c["suppressed_until"])
+    held = c["answer"].isin(review) & (until.isna() | (until >= pd.Timestamp(ctx.config.settings.run_date)))
+    return c.loc[held, ["warning_id", "person_id", "answer", "answer_date", "answer_note"]]
 
 
 def households(ctx: StageContext) -> None:

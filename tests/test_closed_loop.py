@@ -94,9 +94,11 @@ def test_three_nights_close_the_loop(tmp_path: Path, sample_dir: Path) -> None:
     a = pick("R05", set())
     b = pick("R01", {a.person_id})
     c = pick("R03", {a.person_id, b.person_id})
+    e = pick("R01", {a.person_id, b.person_id, c.person_id})
     inbox = state / "inbox"
-    answers = {a.township_code: {a.warning_id: "不符合"}, b.township_code: {}}
-    answers[b.township_code][b.warning_id] = "符合，已纳入救助"
+    answers: dict[str, dict[str, str]] = {}
+    for who, said in ((a, "不符合"), (b, "符合，已纳入救助"), (e, "人员信息有误")):
+        answers.setdefault(who.township_code, {})[who.warning_id] = said
     for town, given in answers.items():
         fill(book_of(run1, town), given, D1 + timedelta(days=1), inbox)
 
@@ -120,7 +122,7 @@ def test_three_nights_close_the_loop(tmp_path: Path, sample_dir: Path) -> None:
     )
     run2 = night(D2)
     imported = json.loads(FEEDBACK_SUMMARY.at(run2).read_text(encoding="utf-8"))["files"]
-    assert sum(f["applied"] for f in imported) == 2 and not any(f["rejected"] or f["error"] for f in imported)
+    assert sum(f["applied"] for f in imported) == 3 and not any(f["rejected"] or f["error"] for f in imported)
     assert not list(inbox.glob("*.xlsx")) and len(list((inbox / "done").glob("*_导入结果.xlsx"))) == len(
         answers
     )
@@ -144,7 +146,11 @@ def test_three_nights_close_the_loop(tmp_path: Path, sample_dir: Path) -> None:
     assert shown["状态"] == "已下发" and shown["首次预警日期"].date() == D1
     manifest = json.loads(MANIFEST.at(run2).read_text(encoding="utf-8"))
     assert manifest["rows"]["cases"]["closed_vanished"] >= 1 and manifest["rows"]["cases"]["suppressed"] >= 2
-    assert manifest["rows"]["feedback"]["rows_applied"] == 2
+    assert manifest["rows"]["feedback"]["rows_applied"] == 3
+    # 人员信息有误: not sent again, and the person's records are in the matching review.
+    assert e.warning_id not in sent2.index and cases.loc[e.warning_id, "status"] == "answered"
+    checks = pd.read_excel(run2 / "review" / "match_review.xlsx", sheet_name="乡镇反馈人员信息有误", header=2)
+    assert set(checks["预警编号"]) == {e.warning_id} and len(checks) >= 1
 
     # --- night 3: A's new hospital stay; B on the roster ---------------------------------------------
     medical = extracts / "medical"
@@ -195,7 +201,7 @@ def test_three_nights_close_the_loop(tmp_path: Path, sample_dir: Path) -> None:
     expected = [
         len(published),
         int(published["first_answered"].notna().sum()),
-        1,  # B eligible (A's 不符合 was cleared when it was sent again)
+        1,  # B eligible (A's 不符合 was cleared when it was sent again; E's answer is not eligible)
         1,
         1,
         int((published["status"] == "overdue").sum()),

@@ -54,6 +54,7 @@ H_ANSWER, H_NOTE, H_BY, H_DATE = "核查结果", "核查说明", "核查人", "�
 H_ROUTE = ROUTE.header
 R_ANSWER, R_NOTE, R_BY, R_DATE = (c.header for c in REVISIT_COLUMNS if not c.key)
 _CODE_IN_NAME = re.compile(r"^(\d{9})_")
+_WARNING_ID = re.compile(r"[A-Z]\d{2,3}-\S+")
 
 
 class FeedbackFileError(Exception):
@@ -233,7 +234,11 @@ def import_workbook(
         if earlier is not None:
             result.duplicate_of = str(earlier["imported_at"])[:16]
             return result
-        before = store.frame(conn)
+        # Only the cases the file names: a city has tens of thousands, a township's file a few dozen.
+        named = {
+            _cell_text(v) for rows_, _ in filter(None, (listed, revisits)) for row in rows_[1:] for v in row
+        }
+        before = store.frame(conn, ids=[v for v in named if _WARNING_ID.fullmatch(v)])
         cases: dict[str, dict[str, Any]] = {r["warning_id"]: r for r in records(before)}
         received: list[dict[str, Any]] = []
         rows_of: dict[str, int] = {}

@@ -10,7 +10,7 @@ block commits together or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 COLUMNS: list[str] = [c.name for c in cases.columns]
 DATE_COLUMNS = [c.name for c in cases.columns if c.type.python_type is date]
+#: Bookkeeping that changes every night a case is raised or sent: written, not audited (a city's
+#: 30,000 open cases would add 60,000 audit rows a night that say nothing).
+QUIET = frozenset({"last_seen", "published_on"})
 HISTORY_FILE = "warning_history.parquet"  # the state's warning history before the case store
 _TZ = ZoneInfo("Asia/Shanghai")
 
@@ -114,11 +117,18 @@ class CaseStore:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def frame(self, conn: Connection | None = None) -> pd.DataFrame:
-        """Every case, one row each (dates as ``datetime.date``, missing as None)."""
+    def frame(self, conn: Connection | None = None, ids: Collection[str] | None = None) -> pd.DataFrame:
+        """Every case (or those of ``ids``), one row each (dates as ``datetime.date``, missing as
+        None)."""
 
         def read(c: Connection) -> pd.DataFrame:
-            rows = c.execute(select(cases)).mappings().all()
+            if ids is None:
+                rows = list(c.execute(select(cases)).mappings())
+            else:
+                wanted, rows = sorted(set(ids)), []
+                for i in range(0, len(wanted), 500):  # SQLite allows a limited number of parameters
+                    chunk = wanted[i : i + 500]
+                    rows += c.execute(select(cases).where(cases.c.warning_id.in_(chunk))).mappings()
             if not rows:
                 return empty_frame()
             return as_frame([dict(r) for r in rows])
@@ -159,6 +169,8 @@ class CaseStore:
             diff = (old != new) & ~(old.isna() & new.isna())
             if diff.any():
                 changed |= diff
+                if col in QUIET:
+                    continue
                 for wid, o, n in zip(common[diff.to_numpy()], old[diff], new[diff], strict=True):
                     trail.append({"warning_id": wid, "field": col, "old": o, "new": n})
         created = a[is_new]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -66,9 +67,16 @@ def review_table(
     return pd.DataFrame(out)
 
 
-def write_review(path: Path, table: pd.DataFrame, run_date: str, inbox: Path | None = None) -> None:
+def write_review(
+    path: Path,
+    table: pd.DataFrame,
+    run_date: str,
+    inbox: Path | None = None,
+    person_checks: pd.DataFrame | None = None,
+) -> None:
     """The review workbook; ``inbox`` is where a filled-in copy goes (``<state>/review/``), spelled
-    out in the instructions."""
+    out in the instructions. ``person_checks`` (``person_check_table``): the records of people a
+    township answered 人员信息有误 for, on a second sheet."""
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +124,83 @@ def write_review(path: Path, table: pd.DataFrame, run_date: str, inbox: Path | N
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(2)
+        if person_checks is not None:
+            _write_person_checks(wb.add_worksheet(PERSON_CHECKS), person_checks, title, head, wrap)
     finally:
         wb.close()
+
+
+PERSON_CHECKS = "乡镇反馈人员信息有误"
+
+
+def person_check_table(flagged: pd.DataFrame, records: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """Every record of the people a township answered 人员信息有误 (or 死亡信息有误) for, with how
+    each was linked: what a reviewer needs to see whether records of two people were joined.
+
+    ``flagged``: warning_id, person_id, answer, answer_date, answer_note (from the case store).
+    """
+    cols = [
+        "预警编号",
+        "乡镇反馈",
+        "反馈日期",
+        "核查说明",
+        "数据源",
+        "文件",
+        "行号",
+        "姓名",
+        "身份证号",
+        "关联方式",
+        "匹配概率",
+    ]
+    if flagged.empty:
+        return pd.DataFrame(columns=cols)
+    from pipeline.match import LINK_RULE, MATCH_PROBABILITY, PERSON_ID
+
+    mine = flagged.merge(records, left_on="person_id", right_on=PERSON_ID)
+    mine = mine.sort_values(["warning_id", S.SOURCE, S.FILE, S.ROW])
+    return pd.DataFrame(
+        {
+            "预警编号": mine["warning_id"].to_numpy(),
+            "乡镇反馈": mine["answer"].to_numpy(),
+            "反馈日期": mine["answer_date"].astype(str).to_numpy(),
+            "核查说明": mine["answer_note"].fillna("").to_numpy(),
+            "数据源": mine[S.SOURCE].map(labels).fillna(mine[S.SOURCE]).to_numpy(),
+            "文件": mine[S.FILE].to_numpy(),
+            "行号": mine[S.ROW].astype(int).to_numpy(),
+            "姓名": mine[S.NAME].fillna("").to_numpy(),
+            "身份证号": mine[S.ID_NUMBER].fillna("").to_numpy(),
+            "关联方式": mine[LINK_RULE]
+            .map({"id": "身份证号一致", "model": "模型关联"})
+            .fillna("仅此一条")
+            .to_numpy(),
+            "匹配概率": mine[MATCH_PROBABILITY].astype(float).round(4).to_numpy(),
+        }
+    )
+
+
+def _write_person_checks(ws: Any, table: pd.DataFrame, title: Any, head: Any, wrap: Any) -> None:
+    ws.write_string(
+        0, 0, f"乡镇反馈“人员信息有误”的人员及其全部记录(共 {table['预警编号'].nunique()} 条预警)", title
+    )
+    ws.write_string(
+        1,
+        0,
+        "请核对这些记录是否属于同一人;不属于的,在“待复核”表中将相应记录对判定为“不同人”,"
+        "或修正源数据后下次运行自动更新。",
+    )
+    for j, c in enumerate(table.columns):
+        ws.write_string(2, j, c, head)
+    for i, row in enumerate(table.itertuples(index=False), start=3):
+        for j, v in enumerate(row):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                ws.write_number(i, j, v)
+            else:
+                ws.write_string(i, j, neutralise(str(v)), wrap)
+    if table.empty:
+        ws.write_string(3, 0, "目前没有乡镇反馈人员信息有误的预警。")
+    ws.set_column(0, len(table.columns) - 1, 12)
+    ws.set_column(3, 3, 30)
+    ws.freeze_panes(3, 1)
 
 
 def merge_decisions(stored: pd.DataFrame, workbooks: list[Path]) -> tuple[pd.DataFrame, bool]:
