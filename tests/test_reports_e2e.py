@@ -55,7 +55,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
 
 @pytest.mark.slow
 def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> None:
-    warnings = pd.read_parquet(run_dir / "data" / "warnings.parquet")
+    # What goes out: the warnings with their case (none is held: nobody answered).
+    warnings = pd.read_parquet(run_dir / "data" / "cases.parquet")
+    assert len(warnings) == len(pd.read_parquet(run_dir / "data" / "warnings.parquet"))
     warnings["township_code"] = warnings["township_code"].fillna("000000000")
     books = sorted((run_dir / "townships").rglob("*.xlsx"))
     assert len(books) == warnings.groupby(["county_code", "township_code"]).ngroups
@@ -76,11 +78,15 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
         assert sorted(ids) == sorted(mine["warning_id"]), book
         assert all(isinstance(r[id_col], str) and len(r[id_col]) == 18 for r in rows if r[id_col])
         last = FIRST_DATA_ROW + len(rows)
-        kinds = {(dv.type, str(dv.sqref)) for dv in ws.data_validations.dataValidation}
-        expected = {
-            ("list", data_range(letter("verdict"), last)),
-            ("date", data_range(letter("fill_date"), last)),
-        }
+        # Each rule's answers: one dropdown per answer list, together covering every row.
+        verdict = letter("verdict")
+        answers = [dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith(verdict)]
+        covered = sorted(
+            r for dv in answers for cr in dv.sqref.ranges for r in range(cr.min_row, cr.max_row + 1)
+        )
+        assert covered == list(range(FIRST_DATA_ROW + 1, last + 1)), book.name
+        kinds = {(dv.type, str(dv.sqref)) for dv in ws.data_validations.dataValidation if dv not in answers}
+        expected = {("date", data_range(letter("fill_date"), last))}
         if unresolved:  # the county routes each row to one of its townships
             expected.add(("list", data_range(get_column_letter(len(columns)), last)))
         assert kinds == expected, book.name
@@ -91,12 +97,12 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
                 assert c.data_type != "f" and not (isinstance(c.value, str) and c.value[:1] in "=+-@")
         seen += ids
     assert sorted(seen) == sorted(warnings["warning_id"])  # none lost, none twice
-    # The second night: warnings raised the night before are 持续 with the first night's date.
+    # The second night: warnings sent the night before are 已下发 with the first night's date.
     first = next(iter(sorted((run_dir / "townships").rglob("*.xlsx"))))
     ws = openpyxl.load_workbook(first)[SHEET_LIST]
     headers = [c.value for c in ws[HEADER_ROW + 1]]
     row = dict(zip(headers, [c.value for c in ws[FIRST_DATA_ROW + 1]], strict=True))
-    assert row["状态"] == "持续" and row["首次预警日期"].date() == NIGHTS[0]
+    assert row["状态"] == "已下发" and row["首次预警日期"].date() == NIGHTS[0]
     assert "趋势" in (run_dir / "summary.html").read_text(encoding="utf-8")
     assert "<svg" in (run_dir / "summary.html").read_text(encoding="utf-8")
     # The second whole night compares with the first: the 已消失 column is there.
