@@ -1,6 +1,7 @@
-"""The case lifecycle night by night, on hand-made cases (no database: ``update_cases`` is tables in,
-tables out). Every transition of rules/cases.yaml has a test here; the store and the feedback import
-are tested on SQLite and PostgreSQL in test_case_store.py and test_feedback.py."""
+"""The case lifecycle night by night, on hand-made cases. Every transition of rules/cases.yaml has a
+test here. ``update_cases`` is tables in, tables out; every table a test passes from one night to the
+next is written to the case store and read back, once on SQLite and once on PostgreSQL, so what a
+night leaves is what the next night reads (dates, None, JSON, booleans) on both databases."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from pipeline.cases.config import load_case_rules
 from pipeline.cases.feedback import apply_answer
 from pipeline.cases.night import NightCases, mark_published, material_changes, update_cases
-from pipeline.cases.store import as_frame, empty_frame
+from pipeline.cases.store import CaseStore, Origin, as_frame, empty_frame
 from pipeline.cases.views import case_note, funnel, to_send
 from pipeline.eligibility.rules import load_rules
 from pipeline.errors import ConfigError
@@ -48,6 +49,25 @@ def facts(**people: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("person_id") if rows else pd.DataFrame()
 
 
+STORES: list[CaseStore] = []
+
+
+@pytest.fixture(autouse=True)
+def through_the_store(db_url: str) -> Any:
+    STORES.append(CaseStore(db_url))
+    yield
+    STORES.pop().dispose()
+
+
+def kept(after: pd.DataFrame, day: date) -> pd.DataFrame:
+    """``after`` written to the store and read back (the store holds only this test's cases)."""
+    store = STORES[-1]
+    with store.begin() as conn:
+        store.save(conn, store.frame(conn), after, Origin(run_date=day))
+    back = store.frame()
+    return back[back["warning_id"].isin(set(after["warning_id"]))].reset_index(drop=True)
+
+
 def night(
     cases: pd.DataFrame,
     warnings: list[dict[str, Any]],
@@ -64,6 +84,7 @@ def night(
     )
     if publish:
         result.after = mark_published(result.after, result.send, day)
+    result.after = kept(result.after, day)
     return result
 
 
@@ -78,7 +99,7 @@ def answered(frame: pd.DataFrame, wid: str, text: str, day: date, note: str = "�
     rows = {r["warning_id"]: dict(r) for _, r in frame.iterrows()}
     c = rows[wid]
     apply_answer(c, RULES[c["rule"]], CR, text, day, note, "张三")
-    return as_frame(list(rows.values()))
+    return kept(as_frame(list(rows.values())), day)
 
 
 def test_a_new_warning_opens_a_case_sent_tonight_and_published() -> None:

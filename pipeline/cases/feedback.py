@@ -29,13 +29,11 @@ from typing import Any
 from xml.etree import ElementTree
 
 from pipeline.cases.config import ANSWERED, CLOSED, PENDING, REVISIT_DUE, REVISITED, CaseRules
-from pipeline.cases.night import ANSWER, _day
-from pipeline.cases.store import CaseStore, Origin, as_frame, now, records
+from pipeline.cases.night import ANSWER
+from pipeline.cases.store import CaseStore, Origin, as_date, as_frame, now, records
 from pipeline.cells import neutralise
 from pipeline.eligibility.rules import Rule
-from pipeline.reports.workbook import (
-    COLUMNS as LIST_COLUMNS,
-)
+from pipeline.reports.workbook import COLUMNS as LIST_COLUMNS
 from pipeline.reports.workbook import (
     REVISIT_COLUMNS,
     ROUTE,
@@ -47,10 +45,11 @@ from pipeline.reports.workbook import (
 log = logging.getLogger(__name__)
 
 APPLIED, UNCHANGED, REJECTED = "applied", "unchanged", "rejected"
-OUTCOME_ZH = {APPLIED: "已导入", UNCHANGED: "无变化(已导入过)", REJECTED: "未导入"}
-_HEAD = {c.key or c.header: c.header for c in LIST_COLUMNS}
-H_ID, H_NAME, H_IDNO = "预警编号", "姓名", "身份证号"
-H_ANSWER, H_NOTE, H_BY, H_DATE = "核查结果", "核查说明", "核查人", "核查日期"
+# The headers read back, from the columns the workbook writer declares (never spelled twice).
+H_ID, H_NAME, H_IDNO = (
+    next(c.header for c in LIST_COLUMNS if c.key == k) for k in ("warning_id", "name", "id_number")
+)
+H_ANSWER, H_NOTE, H_BY, H_DATE = (c.header for c in LIST_COLUMNS if not c.key)
 H_ROUTE = ROUTE.header
 R_ANSWER, R_NOTE, R_BY, R_DATE = (c.header for c in REVISIT_COLUMNS if not c.key)
 _CODE_IN_NAME = re.compile(r"^(\d{9})_")
@@ -337,7 +336,7 @@ def import_workbook(
                 when = parse_date(when_raw)
                 assert when is not None and rule is not None
                 values["checked_on"] = when
-                if (case.get("answer"), _day(case.get("answer_date")), case.get("answer_note") or "") == (
+                if (case.get("answer"), as_date(case.get("answer_date")), case.get("answer_note") or "") == (
                     answer,
                     when,
                     note,
@@ -405,7 +404,7 @@ def import_workbook(
                     )
                     continue
                 when = parse_date(when_raw)
-                same = (case.get("revisit_answer"), _day(case.get("revisit_date"))) == (answer, when)
+                same = (case.get("revisit_answer"), as_date(case.get("revisit_date"))) == (answer, when)
                 if case["status"] == REVISITED and same:
                     result.unchanged += 1
                     received.append(
@@ -421,7 +420,7 @@ def import_workbook(
                     problem = f"回访结果“{answer}”不是可选项(可选:{' / '.join(cr.revisit_answers)})"
                 else:
                     problem = _check_date(
-                        when_raw, when, _day(case.get("answer_date")), today, "回访日期", "核查日期"
+                        when_raw, when, as_date(case.get("answer_date")), today, "回访日期", "核查日期"
                     )
                 if problem:
                     reject(SHEET_REVISIT, row_no, wid, problem, "revisit", values)
@@ -483,10 +482,10 @@ def _check_answer(
         options = " / ".join(a.answer for a in cr.answers(rule.answers))
         return f"核查结果“{answer}”不是本规则的可选项(可选:{options})"
     when = parse_date(when_raw)
-    problem = _check_date(when_raw, when, _day(case.get("first_seen")), today, "核查日期", "首次预警日期")
+    problem = _check_date(when_raw, when, as_date(case.get("first_seen")), today, "核查日期", "首次预警日期")
     if problem:
         return problem
-    recorded = _day(case.get("answer_date"))
+    recorded = as_date(case.get("answer_date"))
     if recorded is not None and when is not None and when < recorded:
         return f"系统中已有更新的核查结果({case.get('answer')},{recorded.isoformat()}),本行较旧,未覆盖"
     return None
@@ -497,7 +496,7 @@ def apply_answer(
 ) -> None:
     a = cr.answer(rule.answers, text)
     assert a is not None
-    first = _day(case.get("first_answered"))
+    first = as_date(case.get("first_answered"))
     case.update(
         answer=text,
         answer_date=when,

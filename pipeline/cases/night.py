@@ -28,7 +28,6 @@ from typing import Any, cast
 import pandas as pd
 
 from pipeline.cases.config import (
-    ANSWERED,
     CLOSED,
     NEW,
     NOT_SEEN,
@@ -39,7 +38,7 @@ from pipeline.cases.config import (
     VERIFIED,
     CaseRules,
 )
-from pipeline.cases.store import COLUMNS, as_frame, records
+from pipeline.cases.store import COLUMNS, as_date, as_frame, missing, records
 from pipeline.eligibility.facts import FACTS
 from pipeline.eligibility.rules import Rule
 from pipeline.eligibility.warnings import fmt_value
@@ -67,20 +66,6 @@ class NightCases:
     after: pd.DataFrame  # every case, updated
     send: list[str]  # tonight's warning ids to list in the township workbooks
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
-
-
-def _missing(v: Any) -> bool:
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
-
-
-def _day(v: Any) -> date | None:
-    if _missing(v):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    if isinstance(v, str):
-        return date.fromisoformat(v[:10])
-    return v if isinstance(v, date) else None
 
 
 def _shown(v: Any) -> str:
@@ -158,8 +143,8 @@ def update_cases(
     for c in cases.values():
         if not c.get("hold_person"):
             continue
-        latest = _day((person_facts.get(c["person_id"]) or {}).get("latest_record_date"))
-        answered = _day(c.get("answer_date"))
+        latest = as_date((person_facts.get(c["person_id"]) or {}).get("latest_record_date"))
+        answered = as_date(c.get("answer_date"))
         if latest is not None and answered is not None and latest > answered:
             c["hold_person"] = False
             c["note"] = f"{latest.isoformat()} 有此人的新记录,解除“{c.get('answer')}”的暂停"
@@ -167,7 +152,7 @@ def update_cases(
             held.add(c["person_id"])
 
     def reopen(c: dict[str, Any], note: str) -> None:
-        if not _missing(c.get("answer")):
+        if not missing(c.get("answer")):
             c["previous_answer"], c["previous_answer_date"] = c["answer"], c["answer_date"]
         for k in ("answer", "answer_date", "answer_note", "answer_by", "suppressed_until"):
             c[k] = None
@@ -195,10 +180,10 @@ def update_cases(
                 n["opened"] += 1
             continue
         c = found
-        c.update({k: w[k] for k in CARRIED if not _missing(w[k]) or k == "township_code"})
-        last = _day(c.get("last_seen"))
+        c.update({k: w[k] for k in CARRIED if not missing(w[k]) or k == "township_code"})
+        last = as_date(c.get("last_seen"))
         c["last_seen"] = d if last is None or last < d else last
-        first = _day(c.get("first_seen"))
+        first = as_date(c.get("first_seen"))
         c["first_seen"] = d if first is None or first > d else first
         if w["person_id"] in held:
             hold_for_person(c)
@@ -208,8 +193,8 @@ def update_cases(
             reopen(c, "预警条件再次出现")
             n["reraised"] += 1
         else:
-            until = _day(c.get("suppressed_until"))
-            said = f"{c.get('answer') or ''}({_shown(_day(c.get('answer_date')))})"
+            until = as_date(c.get("suppressed_until"))
+            said = f"{c.get('answer') or ''}({_shown(as_date(c.get('answer_date')))})"
             if until is not None and d < until:
                 changed = material_changes(rules[c["rule"]], c.get("facts_at_answer"), w["key_facts"])
                 if changed:
@@ -235,13 +220,13 @@ def update_cases(
     for c in cases.values():
         rule = rules.get(c["rule"])
         in_scope = rule is not None and c["rule"] in ran and (not scope or c.get("county_code") in scope)
-        last = _day(c.get("last_seen"))
+        last = as_date(c.get("last_seen"))
         if in_scope and c["status"] in cr.send and last is not None and last < d:
             c["status"], c["closed_reason"], c["closed_on"] = CLOSED, VANISHED, d
             c["note"] = "条件已消失:" + facts_text(rule, person_facts.get(c["person_id"]))  # type: ignore[arg-type]
             n["closed_vanished"] += 1
         if in_scope and c.get("verification") in (PENDING, NOT_SEEN):
-            answered = _day(c.get("answer_date"))
+            answered = as_date(c.get("answer_date"))
             if verified.get(c["warning_id"], False):
                 c["verification"], c["verified_on"] = VERIFIED, d
                 n["verified"] += 1
@@ -252,13 +237,13 @@ def update_cases(
             ):
                 c["verification"] = NOT_SEEN
                 n["not_seen"] += 1
-        answered = _day(c.get("answer_date"))
+        answered = as_date(c.get("answer_date"))
         if c["status"] == CLOSED and c.get("closed_reason") == ANSWER and answered is not None:
             a = cr.answer(rule.answers, c.get("answer") or "") if rule is not None else None
             if a is not None and a.revisit and d >= answered + timedelta(days=days["revisit_after"]):
                 c["status"] = REVISIT_DUE
                 n["revisit_due"] += 1
-        sent_on = _day(c.get("sent_on"))
+        sent_on = as_date(c.get("sent_on"))
         if (
             c["status"] == SENT
             and sent_on is not None
@@ -284,4 +269,4 @@ def mark_published(before: pd.DataFrame, sent: Collection[str], run_date: date) 
     return after
 
 
-__all__ = ["ANSWERED", "NightCases", "mark_published", "material_changes", "update_cases"]
+__all__ = ["NightCases", "mark_published", "material_changes", "update_cases"]

@@ -49,6 +49,22 @@ class Origin:
     rows: dict[str, int] | None = None  # warning_id -> the file's row that changed it
 
 
+def missing(v: Any) -> bool:
+    """None, NA, NaT or NaN: a value the case does not have."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def as_date(v: Any) -> date | None:
+    """A case's date field as a ``datetime.date`` (from a date, a Timestamp or ISO text)."""
+    if missing(v):
+        return None
+    if isinstance(v, pd.Timestamp | datetime):
+        return v.date()
+    if isinstance(v, str):
+        return date.fromisoformat(v[:10])
+    return v if isinstance(v, date) else None
+
+
 def _text(v: Any) -> str | None:
     """A value as the audit trail shows it (None for missing)."""
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):

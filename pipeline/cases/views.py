@@ -8,9 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.cases.config import IN_PROGRESS, NEW, OVERDUE, REVISIT_DUE, SENT, VERIFIED, CaseRules
-from pipeline.cases.night import _day, _missing
-from pipeline.cases.store import records
+from pipeline.cases.config import IN_PROGRESS, OVERDUE, REVISIT_DUE, VERIFIED, CaseRules
+from pipeline.cases.store import as_date, missing, records
 from pipeline.eligibility.rules import Rule
 
 #: Columns the reports read from data/cases.parquet besides the warning's own.
@@ -20,12 +19,12 @@ CASE_STATUS, CASE_NOTE, FIRST_SEEN = "case_status", "case_note", "first_seen"
 def case_note(c: Mapping[str, Any], cr: CaseRules) -> str:
     """The workbook's 核查记录 cell: the last answer, what changed, or how late the answer is."""
     parts = []
-    if not _missing(c.get("note")):
+    if not missing(c.get("note")):
         parts.append(str(c["note"]))
-    if c.get("status") == IN_PROGRESS and not _missing(c.get("answer")):
-        parts.append(f"上次反馈:{c['answer']}({_day(c.get('answer_date'))})")
-    if c.get("status") == OVERDUE and _day(c.get("sent_on")) is not None:
-        parts.append(f"{_day(c['sent_on'])} 下发,超过{cr.days['feedback_deadline']}天未反馈")
+    if c.get("status") == IN_PROGRESS and not missing(c.get("answer")):
+        parts.append(f"上次反馈:{c['answer']}({as_date(c.get('answer_date'))})")
+    if c.get("status") == OVERDUE and as_date(c.get("sent_on")) is not None:
+        parts.append(f"{as_date(c['sent_on'])} 下发,超过{cr.days['feedback_deadline']}天未反馈")
     return "\n".join(parts)
 
 
@@ -44,7 +43,7 @@ def to_send(
     out = warnings[warnings["warning_id"].isin(set(send))].copy()
     c = cases.loc[out["warning_id"]]
     out[CASE_STATUS] = c["status"].map(cr.label).to_numpy()
-    out[FIRST_SEEN] = [_day(v) for v in c["first_seen"]]
+    out[FIRST_SEEN] = [as_date(v) for v in c["first_seen"]]
     out[CASE_NOTE] = [case_note(r, cr) for r in records(c)]
     routed = c["routed_township_code"].to_numpy()
     move = out["township_code"].isna().to_numpy() & pd.notna(routed)
@@ -139,8 +138,4 @@ def open_counts(after: pd.DataFrame, cr: CaseRules) -> dict[str, int]:
     return {cr.label(str(k)): int(v) for k, v in after["status"].value_counts().sort_index().items()}
 
 
-def is_open(status: str) -> bool:
-    return status in (NEW, SENT, OVERDUE, IN_PROGRESS)
-
-
-__all__ = ["case_note", "funnel", "is_open", "oldest_overdue", "open_counts", "revisits_due", "to_send"]
+__all__ = ["case_note", "funnel", "oldest_overdue", "open_counts", "revisits_due", "to_send"]
