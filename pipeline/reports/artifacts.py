@@ -31,6 +31,15 @@ def markdown_summary(context: dict[str, Any], run_dir: Path) -> str:
     ]
     if not context["whole_run"]:
         lines.append("- 部分运行(部分区县或规则),不计入趋势")
+    total = (context.get("cases") or {}).get("total")
+    if total:
+        median = "—" if total["median_days"] is None else f"{total['median_days']} 天"
+        lines.append(
+            f"- 核查反馈:已下发 {total['warned']:,},"
+            f"已反馈 {total['answered']:,}({total['answered_pct']:.0f}%),"
+            f"符合 {total['eligible']:,},已纳入 {total['done']:,},名册已见 {total['verified']:,},"
+            f"超期 {total['overdue']:,};反馈用时中位数 {median}"
+        )
     lines += ["", "| 规则 | 名称 | 预警 | 状态 |", "|---|---|---:|---|"]
     for r in context["rules"]:
         status = "已跳过:缺少 " + "、".join(r["missing_sources"]) if r["status"] == "skipped" else "已运行"

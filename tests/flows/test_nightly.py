@@ -75,6 +75,9 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         f"预警 **{len(warnings):,}** 条" in markdown.data
         and "R05 | 大额医疗自付 | 0 | 已跳过" in markdown.data
     )
+    # The first night's cases: every warning sent, none answered yet.
+    assert f"核查反馈:已下发 {len(warnings):,},已反馈 0(0%)" in markdown.data
+    assert manifest["rows"]["cases"]["opened"] == manifest["rows"]["cases"]["sent"] == len(warnings)
     # One Prefect task per stage of the library's one stage list, in its order.
     from prefect.client.orchestration import get_client
 
