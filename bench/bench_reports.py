@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from common import ROOT, ensure_extracts, households_for
 
+from pipeline.cases.views import REVISIT_FIELDS
 from pipeline.config import RunConfig
 from pipeline.contracts import (
     CASES,
@@ -79,21 +80,7 @@ def main() -> None:
     # As the cases stage hands them on a first night: every case new, no revisit due yet.
     warnings = warnings.assign(case_status="新预警", first_seen=RUN_DATE, case_note="")
     warnings.to_parquet(CASES.at(run_dir), index=False)
-    revisits = pd.DataFrame(
-        columns=[
-            "warning_id",
-            "rule",
-            "person_id",
-            "id_number",
-            "name",
-            "county_code",
-            "township_code",
-            "answer",
-            "answer_date",
-            "answer_note",
-            "phone",
-        ]
-    )
+    revisits = pd.DataFrame(columns=list(REVISIT_FIELDS))
     revisits.astype("object").to_parquet(REVISITS.at(run_dir), index=False)
     print(f"{len(warnings):,} warnings from {source}")
 

@@ -7,7 +7,6 @@ test_reports.py) and filled in through openpyxl as an officer would in a spreads
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from pipeline.cases.store import CaseStore, Origin
 from pipeline.reports import history, write_township_books
 from pipeline.reports.prepare import prepare, prepare_revisits
 from pipeline.settings import PROJECT_ROOT
+from tests.office import libreoffice
 from tests.test_reports import CHOICES, HOUSEHOLDS, PERSONS, RULES, WARNINGS, D
 
 CR = load_case_rules(PROJECT_ROOT / "rules" / "cases.yaml")
@@ -289,27 +289,10 @@ def test_dates_as_officers_type_them() -> None:
 
 @pytest.mark.slow
 def test_a_workbook_resaved_by_libreoffice_imports_the_same(tmp_path: Path) -> None:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.fail("LibreOffice is not installed: run `make test`, which installs it with apt-get")
     out = books(tmp_path / "townships")
     filled = fill(out / MOTOU, {"R01-P01": answer("不符合"), "R03-P01": answer("符合，已纳入救助", note="")})
     resaved = tmp_path / "lo"
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
-            "--headless",
-            "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
-            "--outdir",
-            str(resaved),
-            str(filled),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = libreoffice([filled], "xlsx:Calc MS Excel 2007 XML", resaved, tmp_path / "lo-profile", 300)
     assert done.returncode == 0, done.stderr
     frames = []
     for name, path in (("original", filled), ("libreoffice", resaved / filled.name)):

@@ -8,7 +8,6 @@ and say so, rather than pass without looking.
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import subprocess
 from datetime import date
@@ -23,6 +22,7 @@ from pipeline.reports import COLUMNS, FILL_IN, SHEET_LIST
 from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, ROUTE
 from pipeline.runs import run_all
 from pipeline.settings import Settings
+from tests.office import libreoffice, program
 
 NIGHTS = (date(2026, 11, 28), date(2026, 11, 29))
 
@@ -36,13 +36,6 @@ def data_range(column: str, last: int) -> str:
     """The cells of ``column`` from the first data row to ``last``, as a spreadsheet writes them."""
     first = FIRST_DATA_ROW + 1
     return f"{column}{first}" if first == last else f"{column}{first}:{column}{last}"
-
-
-def _program(*names: str) -> str:
-    for n in names:
-        if found := shutil.which(n):
-            return found
-    pytest.fail(f"none of {names} is installed: run `make test`, which installs it with apt-get")
 
 
 @pytest.fixture(scope="module")
@@ -112,23 +105,8 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
 
 @pytest.mark.slow
 def test_libreoffice_converts_every_workbook_to_pdf(run_dir: Path, tmp_path: Path) -> None:
-    soffice = _program("soffice", "libreoffice")
     books = sorted((run_dir / "townships").rglob("*.xlsx")) + [run_dir / "summary.xlsx"]
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",  # never the user's profile
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path / "pdf"),
-            *map(str, books),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = libreoffice(books, "pdf", tmp_path / "pdf", tmp_path / "lo-profile")
     assert done.returncode == 0, done.stderr
     for book in books:
         pdf = tmp_path / "pdf" / (book.stem + ".pdf")
@@ -140,7 +118,7 @@ def test_libreoffice_converts_every_workbook_to_pdf(run_dir: Path, tmp_path: Pat
 
 @pytest.mark.slow
 def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: Path) -> None:
-    chromium = _program("chromium", "chromium-browser", "google-chrome")
+    chromium = program("chromium", "chromium-browser", "google-chrome")
     shot = tmp_path / "summary.png"
     flags = [
         "--headless",
@@ -183,23 +161,8 @@ def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: P
 @pytest.mark.slow
 def test_libreoffice_reads_the_validations_locks_and_ids_as_written(run_dir: Path, tmp_path: Path) -> None:
     """Saved again by a real spreadsheet program, the workbook keeps what the township relies on."""
-    soffice = _program("soffice", "libreoffice")
     book = max((run_dir / "townships").rglob("*.xlsx"), key=lambda p: p.stat().st_size)
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
-            "--headless",
-            "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
-            "--outdir",
-            str(tmp_path / "resaved"),
-            str(book),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = libreoffice([book], "xlsx:Calc MS Excel 2007 XML", tmp_path / "resaved", tmp_path / "lo-profile")
     assert done.returncode == 0, done.stderr
     ws = openpyxl.load_workbook(tmp_path / "resaved" / book.name)[SHEET_LIST]
     last = ws.max_row

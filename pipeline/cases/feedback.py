@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -176,6 +176,16 @@ def _columns(header: list[Any], need: list[str], sheet: str) -> dict[str, int]:
     return {h: names.index(h) for h in names if h}
 
 
+def _reader(row: list[Any], cols: dict[str, int]) -> Callable[[str], Any]:
+    """The cell of ``row`` under a header (None when the column or the cell is not there)."""
+
+    def get(header: str) -> Any:
+        i = cols.get(header)
+        return row[i] if i is not None and i < len(row) else None
+
+    return get
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -258,9 +268,7 @@ def import_workbook(
         for k, raw in enumerate(rows[1:], start=1):
             row_no = header_row + k
 
-            def get(h: str, raw: list[Any] = raw) -> Any:
-                i = cols.get(h)
-                return raw[i] if i is not None and i < len(raw) else None
+            get = _reader(raw, cols)
 
             wid = _cell_text(get(H_ID))
             answer, note, by = _cell_text(get(H_ANSWER)), _cell_text(get(H_NOTE)), _cell_text(get(H_BY))
@@ -367,9 +375,7 @@ def import_workbook(
             for k, raw in enumerate(rrows[1:], start=1):
                 row_no = rheader + k
 
-                def rget(h: str, raw: list[Any] = raw) -> Any:
-                    i = rcols.get(h)
-                    return raw[i] if i is not None and i < len(raw) else None
+                rget = _reader(raw, rcols)
 
                 wid = _cell_text(rget(H_ID))
                 answer, note, by = (

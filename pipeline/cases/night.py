@@ -68,6 +68,11 @@ class NightCases:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
 
 
+def _days_past(day: date, since: date | None, days: int) -> bool:
+    """Whether ``day`` is more than ``days`` days after ``since`` (never, without a ``since``)."""
+    return since is not None and day > since + timedelta(days=days)
+
+
 def _shown(v: Any) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
         v = float(v)  # thousands separators, as the warnings quote amounts
@@ -219,36 +224,26 @@ def update_cases(
     scope = set(counties)
     for c in cases.values():
         rule = rules.get(c["rule"])
-        in_scope = rule is not None and c["rule"] in ran and (not scope or c.get("county_code") in scope)
+        in_scope = c["rule"] in ran and (not scope or c.get("county_code") in scope)
         last = as_date(c.get("last_seen"))
-        if in_scope and c["status"] in cr.send and last is not None and last < d:
+        if rule is not None and in_scope and c["status"] in cr.send and last is not None and last < d:
             c["status"], c["closed_reason"], c["closed_on"] = CLOSED, VANISHED, d
-            c["note"] = "条件已消失:" + facts_text(rule, person_facts.get(c["person_id"]))  # type: ignore[arg-type]
+            c["note"] = "条件已消失:" + facts_text(rule, person_facts.get(c["person_id"]))
             n["closed_vanished"] += 1
+        answered = as_date(c.get("answer_date"))
         if in_scope and c.get("verification") in (PENDING, NOT_SEEN):
-            answered = as_date(c.get("answer_date"))
             if verified.get(c["warning_id"], False):
                 c["verification"], c["verified_on"] = VERIFIED, d
                 n["verified"] += 1
-            elif (
-                c["verification"] == PENDING
-                and answered is not None
-                and d > answered + timedelta(days=days["verify_within"])
-            ):
+            elif c["verification"] == PENDING and _days_past(d, answered, days["verify_within"]):
                 c["verification"] = NOT_SEEN
                 n["not_seen"] += 1
-        answered = as_date(c.get("answer_date"))
-        if c["status"] == CLOSED and c.get("closed_reason") == ANSWER and answered is not None:
-            a = cr.answer(rule.answers, c.get("answer") or "") if rule is not None else None
-            if a is not None and a.revisit and d >= answered + timedelta(days=days["revisit_after"]):
+        if c["status"] == CLOSED and c.get("closed_reason") == ANSWER and rule is not None:
+            a = cr.answer(rule.answers, c.get("answer") or "")
+            if a is not None and a.revisit and _days_past(d, answered, days["revisit_after"] - 1):
                 c["status"] = REVISIT_DUE
                 n["revisit_due"] += 1
-        sent_on = as_date(c.get("sent_on"))
-        if (
-            c["status"] == SENT
-            and sent_on is not None
-            and d > sent_on + timedelta(days=days["feedback_deadline"])
-        ):
+        if c["status"] == SENT and _days_past(d, as_date(c.get("sent_on")), days["feedback_deadline"]):
             c["status"] = OVERDUE
             n["overdue"] += 1
 

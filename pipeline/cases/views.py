@@ -10,8 +10,11 @@ import pandas as pd
 
 from pipeline.cases.config import IN_PROGRESS, OVERDUE, REVISIT_DUE, VERIFIED, CaseRules
 from pipeline.cases.store import as_date, missing, records
+from pipeline.contracts import REVISITS
 from pipeline.eligibility.rules import Rule
 
+#: data/revisits.parquet: the contract's columns, then what the 待回访 sheet shows.
+REVISIT_FIELDS = (*REVISITS.columns, "id_number", "name", "answer", "answer_date", "answer_note", "phone")
 #: Columns the reports read from data/cases.parquet besides the warning's own.
 CASE_STATUS, CASE_NOTE, FIRST_SEEN = "case_status", "case_note", "first_seen"
 
@@ -65,20 +68,7 @@ def revisits_due(after: pd.DataFrame, persons: pd.DataFrame, counties: tuple[str
         persons.set_index("person_id")["phone"] if "phone" in persons.columns else pd.Series(dtype="object")
     )
     due["phone"] = due["person_id"].map(phone)
-    cols = [
-        "warning_id",
-        "rule",
-        "person_id",
-        "id_number",
-        "name",
-        "county_code",
-        "township_code",
-        "answer",
-        "answer_date",
-        "answer_note",
-        "phone",
-    ]
-    return due[cols].astype("object").reset_index(drop=True)
+    return due[list(REVISIT_FIELDS)].astype("object").reset_index(drop=True)
 
 
 def funnel(after: pd.DataFrame, rules: Mapping[str, Rule], cr: CaseRules, run_date: date) -> pd.DataFrame:
