@@ -438,16 +438,18 @@ def feedback(ctx: StageContext) -> FeedbackSummary:
     ``inbox/failed/``. A bad file never stops the night.
     """
     import shutil
+    from datetime import datetime
 
-    from pipeline.cases.feedback import import_workbook, write_result
-    from pipeline.cases.store import now
-    from pipeline.settings import today_shanghai
+    from pipeline.cases.results import ImportResult, write_result
+    from pipeline.settings import TIMEZONE, today_shanghai
 
     files = ctx.state.feedback_workbooks()
-    results = []
+    results: list[ImportResult] = []
     entries: list[dict[str, Any]] = []
-    stamp = now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(TIMEZONE).strftime("%Y%m%d-%H%M%S")
     for path in files:
+        from pipeline.cases.feedback import import_workbook  # the database libraries: only when needed
+
         r = import_workbook(
             ctx.state.cases(),
             path,
