@@ -21,6 +21,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2  # argparse: a wrong flag
 EXIT_REFUSED = 3  # the run failed or refused for a reason it names: a rule file, a lock, a folder
 EXIT_INCOMPLETE = 4  # feedback: some files or rows were not imported (listed, with reasons)
+EXIT_PARTIAL = 5  # the night ran and published, but a source was not read whole (summary's banner)
 
 
 def _error_names() -> tuple[str, ...]:
@@ -103,7 +104,9 @@ def _summary_lines(run_dir: Path) -> list[str]:
         if e.ok:
             lines.append(f"  {key:<11} ok      read {e.rows_read:>8}  rejected {e.rejected:>6}")
         else:
-            lines.append(f"  {key:<11} {e.status.upper():<7} {e.error or e.error_zh or ''}")
+            lines.append(
+                f"  {key:<11} {e.status.upper():<7} read {e.rows_read:>8}  {e.error or e.error_zh or ''}"
+            )
     if s.unknown_folders:
         lines.append(f"  skipped folders naming no known source: {', '.join(s.unknown_folders)}")
     return lines
@@ -219,9 +222,27 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"active-discovery: {e}\n")
         return EXIT_REFUSED
     out = settings.out / "dry-run" if a.dry_run else settings.out
-    for line in _summary_lines(out / settings.run_date.isoformat()):
+    run_dir = out / settings.run_date.isoformat()
+    for line in _summary_lines(run_dir):
         sys.stdout.write(line + "\n")
+    from pipeline.contracts import SUMMARY_HTML
+
+    if _outcome(run_dir) == "partial":
+        sys.stderr.write(
+            "active-discovery: the run is PARTIAL: a source was not read whole; its rules were skipped "
+            f"or may miss warnings (see the banner of {SUMMARY_HTML.at(run_dir)})\n"
+        )
+        return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _outcome(run_dir: Path) -> str | None:
+    import json
+
+    from pipeline.contracts import MANIFEST
+
+    path = MANIFEST.at(run_dir)
+    return json.loads(path.read_text(encoding="utf-8")).get("outcome") if path.exists() else None
 
 
 def _feedback(a: argparse.Namespace) -> int:

@@ -238,7 +238,9 @@ class JsonFile:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-OK, FAILED, MISSING = "ok", "failed", "missing"
+#: A source's night: every file read (ok); some files could not be read, the rest are used
+#: (partial); no file could be used (failed); no folder (missing).
+OK, PARTIAL, FAILED, MISSING = "ok", "partial", "failed", "missing"
 
 
 @dataclass
@@ -246,7 +248,7 @@ class SourceStatus(JsonFile):
     """One source's night: read (ingest), then accepted and rejected (validate)."""
 
     label: str
-    status: str  # OK | FAILED | MISSING
+    status: str  # OK | PARTIAL | FAILED | MISSING
     error_zh: str | None = None
     folder: str | None = None
     files: list[FileReport] = field(default_factory=list)
@@ -261,7 +263,17 @@ class SourceStatus(JsonFile):
 
     @property
     def ok(self) -> bool:
+        """Every file of the source was read: its rows are the department's whole extract."""
         return self.status == OK
+
+    @property
+    def used(self) -> bool:
+        """Some of its rows are used tonight (all of them, or the readable files')."""
+        return self.status in (OK, PARTIAL)
+
+    @property
+    def failed_files(self) -> list[FileReport]:
+        return [f for f in self.files if f.error]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Self:
@@ -290,11 +302,18 @@ class QualitySummary(JsonFile):
         return out
 
     def ok_sources(self) -> list[str]:
-        return [k for k, e in self.sources.items() if e.ok]
+        """Sources with rows to use tonight: read whole, or partly (their readable files)."""
+        return [k for k, e in self.sources.items() if e.used]
 
     def not_read(self) -> set[str]:
-        """Sources not used tonight (failed or missing): the rules needing them are skipped."""
+        """Sources not read whole tonight (partial, failed or missing): the rules that need one of
+        them complete (``requires``: they reason about absences) are skipped."""
         return {k for k, e in self.sources.items() if not e.ok}
+
+    @property
+    def complete(self) -> bool:
+        """Every source read whole: the night may count as a whole night."""
+        return not self.not_read()
 
     @property
     def rows_read(self) -> int:
@@ -326,6 +345,8 @@ class RuleOutcome(JsonFile):
     status: str  # "ran" | "skipped"
     missing_sources: list[str]
     warnings: int
+    #: Ran, but with evidence sources not read whole: warnings from their unread files may be missing.
+    incomplete_sources: list[str] = field(default_factory=list)
 
     @property
     def skipped(self) -> bool:

@@ -44,6 +44,9 @@ from pipeline.state import StateStore
 log = logging.getLogger(__name__)
 
 STAGING, FAILED, LOCKS = ".staging", ".failed", ".locks"
+#: A run's outcome in its manifest: completed; partial (published, but a source was not read whole:
+#: the summary's banner says which files and rules); failed (set aside in .failed/).
+COMPLETED, PARTIAL, FAILED_OUTCOME = "completed", "partial", "failed"
 
 
 class RunLockedError(ActiveDiscoveryError):
@@ -130,9 +133,9 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 
 
 def notify_failure(manifest: dict[str, Any]) -> None:
-    """Call the optional hook: AD_NOTIFY_COMMAND (a shell command; the manifest JSON on stdin) and/or
-    AD_NOTIFY_WEBHOOK (a URL that receives the manifest as a JSON POST). A failing hook is logged,
-    never raised: the run has failed already."""
+    """Call the optional hook for a failed or partial run: AD_NOTIFY_COMMAND (a shell command; the
+    manifest JSON on stdin) and/or AD_NOTIFY_WEBHOOK (a URL that receives the manifest as a JSON
+    POST); the manifest's ``outcome`` says which. A failing hook is logged, never raised."""
     body = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
     command = os.environ.get("AD_NOTIFY_COMMAND")
     if command:
@@ -207,7 +210,7 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
             yield run
         except BaseException as e:
             reason = f"{type(e).__name__}: {e}"
-            manifest = build_manifest(run, "failed", reason)
+            manifest = build_manifest(run, FAILED_OUTCOME, reason)
             manifest["traceback"] = traceback.format_exc(limit=20)
             failed = final.out / FAILED / f"{date_text}-{stamp}"
             failed.parent.mkdir(parents=True, exist_ok=True)
@@ -217,8 +220,19 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
             log.error("run %s failed: %s; partial output set aside in %s", date_text, reason, failed)
             notify_failure(manifest)
             raise
-        _write_manifest(run.run_dir, build_manifest(run, "completed", None))
+        incomplete = run.rows.get("sources_incomplete") or {}
+        outcome = PARTIAL if incomplete else COMPLETED
+        manifest = build_manifest(run, outcome, None)
+        _write_manifest(run.run_dir, manifest)
         _publish(run.run_dir, final.run_dir)
+        if incomplete:
+            # Published, but not whole: somebody must learn that a month of visits may be missing.
+            log.error(
+                "run %s is partial: source(s) not read whole: %s",
+                date_text,
+                "; ".join(f"{k}: {v}" for k, v in incomplete.items()),
+            )
+            notify_failure(manifest)
         shutil.rmtree(work, ignore_errors=True)
         log.info("run %s published to %s", date_text, final.run_dir)
 

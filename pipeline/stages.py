@@ -39,6 +39,7 @@ from pipeline.contracts import (
     MISSING,
     NORMALIZED,
     OK,
+    PARTIAL,
     PERSON_INDEX,
     PERSONS,
     QUALITY,
@@ -150,17 +151,19 @@ def ingest(ctx: StageContext) -> QualitySummary:
             continue
         entry = SourceStatus(
             label=spec.label,
-            status=FAILED if sr.error else OK,
+            status=PARTIAL if sr.partial else FAILED if sr.error else OK,
             folder=sr.folder,
             files=list(sr.files),
             error=sr.error,
             error_zh=sr.error_zh,
         )
-        if entry.ok:
+        if entry.used:
             _write_text_parquet(sr.rows, ctx.output(RAW, spec.key))
             _write_text_parquet(sr.rejected, ctx.output(UNSPLIT, spec.key))
             entry.rows_read = int(len(sr.rows) + len(sr.rejected))
-        else:
+        if entry.status == PARTIAL:
+            log.error("source %s: only some files read; the others are skipped: %s", spec.key, sr.error)
+        elif not entry.used:
             log.error("source %s failed and is not used this run: %s", spec.key, sr.error)
         sources[spec.key] = entry
     report = QualitySummary(
@@ -417,6 +420,9 @@ def rules(ctx: StageContext) -> RulesSummary:
                 status="skipped" if r.id in skipped else "ran",
                 missing_sources=skipped.get(r.id, []),
                 warnings=int(counts.get(r.id, 0)),
+                incomplete_sources=[]
+                if r.id in skipped
+                else sorted({e.source for e in r.evidence} & missing),
             )
             for r in rule_set.rules
         ],
@@ -552,7 +558,8 @@ def reports(ctx: StageContext) -> Any:
         cfg.settings.run_date,
         cfg.all_rules,
         cfg.source_labels,
-        cfg.whole_run,
+        # A night with a source not read whole is not a whole night: it stays out of the trend.
+        cfg.whole_run and inputs.quality.complete,
         places,
         cfg.case_rules,
     )
@@ -606,6 +613,10 @@ def row_counts(run_dir: Path) -> dict[str, Any]:
         out["rows_read"] = q.rows_read
         out["rows_rejected"] = q.rows_rejected
         out["records"] = q.records
+        # Sources not read whole, with the files that could not be read: the run is partial.
+        out["sources_incomplete"] = {
+            k: e.error or e.error_zh or e.status for k, e in q.sources.items() if not e.ok
+        }
     if MATCH_SUMMARY.at(run_dir).exists():
         m = MatchSummary.read(MATCH_SUMMARY.at(run_dir))
         out["persons"] = m.persons

@@ -71,3 +71,43 @@ def test_the_ad_variables_are_the_defaults_of_flags(tmp_path: Path, monkeypatch:
     assert (s.extracts, s.out, s.state, s.rules_dir) == tuple(Path(v) for v in env.values())
     flagged = Settings.build(extracts="e", out="o2", state="s2", run_date="2026-11-29")
     assert (flagged.extracts, flagged.out, flagged.state) == (Path("e"), Path("o2"), Path("s2"))
+
+
+@pytest.mark.slow
+def test_a_night_with_a_source_not_read_whole_exits_partial_and_calls_the_hook(
+    tmp_path: Path, sample_dir: Path
+) -> None:
+    from flows.cli import EXIT_PARTIAL
+
+    extracts = tmp_path / "extracts"
+    shutil.copytree(sample_dir, extracts)
+    (extracts / "disability" / "残疾人信息_补充.xlsx").write_bytes(b"")  # an empty file in a folder
+    hook = tmp_path / "hook.json"
+    done = _cli(
+        "run",
+        "--extracts",
+        str(extracts),
+        "--out",
+        str(tmp_path / "out"),
+        "--state",
+        str(tmp_path / "state"),
+        "--run-date",
+        "2026-11-29",
+        env={"AD_NOTIFY_COMMAND": f"cat > {hook}"},
+    )
+    assert done.returncode == EXIT_PARTIAL, done.stderr[-2000:]
+    assert "PARTIAL" in done.stderr and "summary.html" in done.stderr
+    assert "disability  PARTIAL" in done.stdout
+    import json
+
+    manifest = json.loads(hook.read_text(encoding="utf-8"))  # the hook fired for a partial night
+    assert (
+        manifest["outcome"] == "partial"
+        and "残疾人信息_补充.xlsx" in manifest["rows"]["sources_incomplete"]["disability"]
+    )
+    # The disability registry only adds evidence: its readable file's warnings are all there.
+    warnings = tmp_path / "out" / "2026-11-29" / "data" / "warnings.parquet"
+    import pandas as pd
+
+    assert {"R01", "R02", "R03"} <= set(pd.read_parquet(warnings)["rule"])
+    assert not (tmp_path / "state" / "warning_trend.parquet").exists()  # not a whole night

@@ -20,7 +20,17 @@ def test_the_shipped_rules_load() -> None:
     rules = load_rules(RULES, SOURCES)
     assert rules.ids() == ["R01", "R02", "R03", "R04", "R05", "R06", "R07"]
     r07 = rules.select(["R07"]).rules[0]
-    assert not r07.exclude_deceased and set(r07.requires) == {"assistance", "deaths"}
+    # Only sources read as evidence of an absence must be whole: R07 (on the roster and dead) reads
+    # none that way; R03 and R04 ("no payment") need the subsidy file whole, the others the roster.
+    assert not r07.exclude_deceased and r07.requires == ()
+    assert {r.id: r.requires for r in rules.rules if r.id != "R07"} == {
+        "R01": ("assistance",),
+        "R02": ("assistance",),
+        "R03": ("subsidy",),
+        "R04": ("subsidy",),
+        "R05": ("assistance",),
+        "R06": ("assistance",),
+    }
     assert all(r.exclude_deceased for r in rules.rules if r.id != "R07")
 
 

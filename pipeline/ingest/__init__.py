@@ -259,8 +259,9 @@ class SourceRead:
     rows: pd.DataFrame
     rejected: pd.DataFrame
     files: list[FileReport]
-    error: str | None = None  # set when the source failed; its rows are then not used
+    error: str | None = None  # set when a file (or the whole source) could not be read
     error_zh: str | None = None
+    partial: bool = False  # some files failed; the rows of the others are used
 
 
 @dataclass
@@ -281,9 +282,12 @@ def list_tables(folder: Path) -> tuple[list[Path], list[Path]]:
 def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
     """Read every known source folder under ``extracts``.
 
-    A folder naming no known source is reported and skipped. Any file of a source that cannot be
-    used fails that whole source: rules reason about absences ("no subsidy payment found"), so a
-    half-read source would produce false warnings; the summary names the failing file instead.
+    A folder naming no known source is reported and skipped. A file of a source that cannot be
+    used is reported, and the source's other files are read: the source is *partial*. What a
+    partial source may be used for is the rules' decision (``requires`` in rules/eligibility.yaml):
+    a rule that reasons about an absence in it ("no subsidy payment found") is skipped, since a
+    half-read source would produce false warnings; a rule that only takes evidence from it runs,
+    and the summary says which file's warnings may be missing.
     """
     root = Path(extracts)
     if not root.is_dir():
@@ -334,9 +338,10 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
         if not tables:
             read.error, read.error_zh = "no .csv or .xlsx file in the folder", "文件夹中没有CSV或xlsx文件"
         elif failure is not None:
-            name = Path(failure.path).name
-            read.error = f"{name}: {failure.message}"
-            read.error_zh = f"{name}:{failure.message_zh}"
+            bad = [r for r in reports if r.error]
+            read.error = "; ".join(f"{Path(r.path).name}: {r.error}" for r in bad)
+            read.error_zh = ";".join(f"{Path(r.path).name}:{r.error_zh}" for r in bad)
+            read.partial = len(bad) < len(tables)
         result.sources[spec.key] = read
     step("ingest", len(folders), len(folders))
     return result

@@ -208,6 +208,22 @@ def summary_context(
         }
         for r in low.itertuples()
     ]
+    incomplete = []
+    for key, src in quality.sources.items():
+        if src.ok:
+            continue
+        incomplete.append(
+            {
+                "label": src.label,
+                "status": src.status,
+                "files": [(Path(f.path).name, f.error_zh or f.error or "") for f in src.failed_files],
+                "error": src.error_zh or src.error or "",
+                "skipped": [f"{r['id']} {r['name']}" for r in rules if key in r["missing_sources"]],
+                "affected": [
+                    f"{r['id']} {r['name']}" for r in rules if key in r.get("incomplete_sources", [])
+                ],
+            }
+        )
     trend_rows = trend.groupby("run_date", as_index=False)[["warnings", "new"]].sum().sort_values("run_date")
     return {
         "run_date": run_date.isoformat(),
@@ -232,6 +248,8 @@ def summary_context(
         },
         "rules": rule_rows,
         "skipped": [r for r in rules if r["status"] == "skipped"],
+        # Sources not read whole tonight: the red banner (files, reasons, rules skipped or short).
+        "incomplete": incomplete,
         "deceased_excluded": rules_summary.deceased_excluded,
         "counties": counties,
         "townships": townships,

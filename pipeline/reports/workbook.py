@@ -598,6 +598,12 @@ def rule_rows(rules: RuleSet, rules_summary: RulesSummary, labels: dict[str, str
             ran = "本次未运行"
         elif s.skipped:
             ran = "已跳过:缺少" + "、".join(labels.get(m, m) for m in s.missing_sources)
+        elif s.incomplete_sources:
+            ran = (
+                "已运行;但"
+                + "、".join(labels.get(m, m) for m in s.incomplete_sources)
+                + "有文件未能读取,这些文件中人员的预警可能缺失"
+            )
         else:
             ran = "已运行"
         sources = "、".join(dict.fromkeys(labels.get(e.source, e.source) for e in r.evidence))

@@ -19,8 +19,11 @@ from pipeline import schema as S
 def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
     extracts = tmp_path / "extracts"
     shutil.copytree(sample_dir, extracts)
-    # A department's broken file must not stop the night: only its source is skipped.
+    # A department's broken file must not stop the night, nor lose more than it forces: the hospital
+    # file only adds evidence (R05 runs on the readable files); a broken subsidy file makes "no
+    # payment" unknowable, so R03 and R04, which reason about that absence, are skipped.
     (extracts / "medical" / "住院结算_broken.xlsx").write_bytes(b"not a workbook")
+    (extracts / "subsidy" / "两项补贴发放_2026-11.csv").write_bytes(b"")
     result = nightly(
         run_date=date(2026, 11, 29),
         extracts=str(extracts),
@@ -38,21 +41,33 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         "disability",
         "assistance",
         "subsidy",
+        "medical",
         "deaths",
         "students",
     }
-    # R05 reasons about hospital costs: with the medical source failed it is skipped, not run blind.
     warnings = pd.read_parquet(result)
-    assert len(warnings) > 0 and "R05" not in set(warnings["rule"])
-    rules = json.loads((run_dir / "data" / "rules_summary.json").read_text(encoding="utf-8"))
-    r05 = next(r for r in rules["rules"] if r["id"] == "R05")
-    assert r05["status"] == "skipped" and r05["missing_sources"] == ["medical"]
+    assert "R05" in set(warnings["rule"]) and not {"R03", "R04"} & set(warnings["rule"])
+    rules = {
+        r["id"]: r for r in json.loads((run_dir / "data" / "rules_summary.json").read_text("utf-8"))["rules"]
+    }
+    assert rules["R05"]["status"] == "ran" and rules["R05"]["incomplete_sources"] == ["medical"]
+    assert rules["R03"]["status"] == "skipped" and rules["R03"]["missing_sources"] == ["subsidy"]
     manifest = json.loads((run_dir / "run_manifest.json").read_text(encoding="utf-8"))
-    assert manifest["outcome"] == "completed" and manifest["sources"]["medical"]["status"] == "failed"
-    assert manifest["rows"]["rules_skipped"] == ["R05"] and manifest["parameters"]["rules"] is None
+    assert manifest["outcome"] == "partial" and manifest["sources"]["medical"]["status"] == "partial"
+    assert set(manifest["rows"]["sources_incomplete"]) == {"medical", "subsidy"}
+    assert manifest["rows"]["rules_skipped"] == ["R03", "R04"] and manifest["parameters"]["rules"] is None
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["sources"]["medical"]["status"] == "failed"
+    assert summary["sources"]["medical"]["status"] == "partial"
     assert "住院结算_broken.xlsx" in summary["sources"]["medical"]["error_zh"]
+    page = (run_dir / "summary.html").read_text(encoding="utf-8")
+    banner = page[page.index('class="banner"') : page.index("</div>", page.index('class="banner"'))]
+    assert "住院结算_broken.xlsx" in banner and "两项补贴发放_2026-11.csv" in banner
+    assert "R03 重度残疾人护理补贴未享受" in banner and "R05 大额医疗自付" in banner
+    book = next((run_dir / "townships").rglob("*.xlsx"))
+    said = {
+        r[0]: r[5] for r in openpyxl.load_workbook(book)["规则说明"].iter_rows(min_row=2, values_only=True)
+    }
+    assert said["R03"].startswith("已跳过") and "可能缺失" in said["R05"]
     for source in ("monitoring", "disability", "assistance", "subsidy"):
         wb = openpyxl.load_workbook(run_dir / "data_quality" / f"{source}_rejected.xlsx")
         ws = wb.worksheets[0]
@@ -73,7 +88,7 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
     markdown = Artifact.get("run-summary")
     assert (
         f"预警 **{len(warnings):,}** 条" in markdown.data
-        and "R05 | 大额医疗自付 | 0 | 已跳过" in markdown.data
+        and "R03 | 重度残疾人护理补贴未享受 | 0 | 已跳过" in markdown.data
     )
     # The first night's cases: every warning sent, none answered yet.
     assert f"核查反馈:已下发 {len(warnings):,},已反馈 0(0%)" in markdown.data
