@@ -81,7 +81,7 @@ def _write_rows_as_sent(
         wb.close()
 
 
-_STATUS_ZH = {"ok": "正常", "failed": "失败(未使用)", "missing": "未提供"}
+_STATUS_ZH = {"ok": "正常", "partial": "部分文件未读取", "failed": "失败(未使用)", "missing": "未提供"}
 
 
 def write_summary_xlsx(path: Path, summary: QualitySummary) -> None:
@@ -129,13 +129,15 @@ def write_summary_xlsx(path: Path, summary: QualitySummary) -> None:
             for j, v in enumerate(r):
                 if isinstance(v, int):
                     ws.write_number(i, j, v)
-                else:
-                    ws.write_string(i, j, str(v), wrap)
+                else:  # reasons quote file names and values a department sent
+                    ws.write_string(i, j, neutralise(str(v)), wrap)
         ws.set_column(0, 0, 18)
         ws.set_column(1, 6, 10)
         ws.set_column(7, 9, 45)
         ws.freeze_panes(2, 0)
         if summary.unknown_folders:
-            ws.write_string(len(rows) + 3, 0, "未识别的文件夹(已跳过):" + "、".join(summary.unknown_folders))
+            ws.write_string(
+                len(rows) + 3, 0, neutralise("未识别的文件夹(已跳过):" + "、".join(summary.unknown_folders))
+            )
     finally:
         wb.close()

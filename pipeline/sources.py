@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ class FieldSpec:
     required: bool
     not_null: bool
     on_bad: str = REJECT  # BLANK: an unreadable or implausible value is blanked and flagged, row kept
+    #: Plausible values (``range: [min, max]`` in the sources file; numbers, or dates as text).
+    #: None: the kind's default (amounts >= 0, counts 0–150, dates 1900 to the run date).
+    range: tuple[Any, Any] | None = None
 
     @property
     def kind(self) -> Kind:
@@ -109,7 +113,7 @@ def load_sources(path: str | Path) -> SourcesConfig:
                 problems.append(f"{where}: unknown canonical field (add it to pipeline/schema.py first)")
                 continue
             fbody = fbody or {}
-            unknown = set(fbody) - {"headers", "required", "not_null", "on_bad"}
+            unknown = set(fbody) - {"headers", "required", "not_null", "on_bad", "range"}
             if unknown:
                 problems.append(f"{where}: unknown keys {sorted(unknown)}")
             headers = fbody.get("headers") or []
@@ -125,6 +129,24 @@ def load_sources(path: str | Path) -> SourcesConfig:
                 problems.append(f"{where}: 'on_bad' must be '{REJECT}' or '{BLANK}', not {on_bad!r}")
             elif on_bad == BLANK and fbody.get("not_null"):
                 problems.append(f"{where}: a not_null field cannot be blanked (on_bad: {BLANK})")
+            bounds = fbody.get("range")
+            if bounds is not None:
+                numeric = FIELD_KINDS[fname] in (Kind.MONEY, Kind.INT)
+                ok_type = (int, float) if numeric else (date,)
+                if (
+                    not isinstance(bounds, list)
+                    or len(bounds) != 2
+                    or not all(
+                        b is None or (isinstance(b, ok_type) and not isinstance(b, bool)) for b in bounds
+                    )
+                    or (None not in bounds and bounds[0] > bounds[1])
+                ):
+                    what = "numbers" if numeric else "dates (YYYY-MM-DD)"
+                    problems.append(f"{where}: 'range' must be [min, max] of {what}, min <= max (null: open)")
+                    bounds = None
+                elif FIELD_KINDS[fname] not in (Kind.MONEY, Kind.INT, Kind.DATE, Kind.MONTH):
+                    problems.append(f"{where}: 'range' applies to amounts, counts and dates only")
+                    bounds = None
             fields.append(
                 FieldSpec(
                     name=fname,
@@ -132,6 +154,7 @@ def load_sources(path: str | Path) -> SourcesConfig:
                     required=bool(fbody.get("required", False)),
                     not_null=bool(fbody.get("not_null", False)),
                     on_bad=str(on_bad),
+                    range=tuple(bounds) if bounds is not None else None,
                 )
             )
         sources.append(
@@ -184,6 +207,7 @@ def dump_sources(cfg: SourcesConfig) -> dict[str, Any]:
                         "required": f.required,
                         "not_null": f.not_null,
                         "on_bad": f.on_bad,
+                        **({"range": list(f.range)} if f.range is not None else {}),
                     }
                     for f in s.fields
                 },

@@ -80,27 +80,30 @@ def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Ch
             )
         )
     elif kind in (S.Kind.DATE, S.Kind.MONTH):
+        lo, hi = f.range or (None, None)
+        first = datetime.combine(lo, datetime.min.time()) if lo else datetime(1900, 1, 1)
+        last = min(datetime.combine(hi, datetime.max.time()), latest) if hi else latest
+        text = "晚于运行日期或早于1900年" if not f.range else f"应在{first:%Y-%m-%d}到{last:%Y-%m-%d}之间"
         out.append(
             Check(
                 "ExpectColumnValuesToBeBetween",
                 f.name,
                 HARD,
-                f"{label}不合理(晚于运行日期或早于1900年)",
-                {"min_value": datetime(1900, 1, 1), "max_value": latest},
+                f"{label}不合理({text})",
+                {"min_value": first, "max_value": last},
             )
         )
-    elif kind is S.Kind.MONEY:
-        out.append(Check("ExpectColumnValuesToBeBetween", f.name, HARD, f"{label}为负数", {"min_value": 0}))
-    elif kind is S.Kind.INT:
-        out.append(
-            Check(
-                "ExpectColumnValuesToBeBetween",
-                f.name,
-                HARD,
-                f"{label}不合理(应在0到150之间)",
-                {"min_value": 0, "max_value": 150},
-            )
-        )
+    elif kind in (S.Kind.MONEY, S.Kind.INT):
+        # Plausible values are data (``range`` in rules/sources.yaml): an ID number pasted into an
+        # amount column is a number, but not an amount anyone is paid.
+        default = (0, None) if kind is S.Kind.MONEY else (0, 150)
+        lo, hi = f.range or default
+        bounds = {k: v for k, v in (("min_value", lo), ("max_value", hi)) if v is not None}
+        if lo is not None and hi is None:
+            text = f"{label}为负数" if lo == 0 else f"{label}不合理(应不小于{lo:,})"
+        else:
+            text = f"{label}不合理(应在{lo if lo is not None else '-∞'}到{hi:,}之间)"
+        out.append(Check("ExpectColumnValuesToBeBetween", f.name, HARD, text, bounds))
     elif kind is S.Kind.ID and f.name == S.ID_NUMBER:
         statuses = [s.value for s in S.IdStatus]
         out.append(

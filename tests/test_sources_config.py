@@ -156,3 +156,81 @@ def test_a_bad_value_in_a_blank_field_costs_the_value_not_the_row(cfg: SourcesCo
     assert pd.isna(kept["age"]) and pd.isna(kept["total_cost"]) and kept["out_of_pocket"] == 21000
     assert "年龄" in kept["flags"] and "已置空" in kept["flags"]
     assert "出院日期" in rejected[REASON].iloc[0]
+
+
+def test_an_id_number_in_an_amount_column_is_caught_by_the_fields_range(cfg: SourcesConfig) -> None:
+    """Plausible values are data (``range`` in rules/sources.yaml): an 18-digit ID pasted into an
+    amount column reads as a number, 4.1×10¹⁷, and must never reach a rule's threshold."""
+    from datetime import date
+
+    import pandas as pd
+
+    from pipeline.normalize import normalize_source
+    from pipeline.normalize.places import Gazetteer
+    from pipeline.settings import PROJECT_ROOT
+    from pipeline.validate import REASON, Validator
+
+    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
+    subsidy = pd.DataFrame(
+        {
+            "file": ["s.csv"] * 3,
+            "row": [2, 3, 4],
+            "county": ["博爱县"] * 3,
+            "township": ["磨头镇"] * 3,
+            "name": ["张三", "李四", "王五"],
+            "id_number": ["410822196803150310", "41082219700822042X", "410822195001010011"],
+            "subsidy_category": ["重度残疾人护理补贴"] * 3,
+            "pay_month": ["2026-10"] * 3,
+            "amount": ["410822196803150310", "100", "20001"],
+        }
+    )
+    frame = normalize_source(subsidy, cfg.by_key("subsidy"), cfg, gaz)
+    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("subsidy", frame)
+    assert list(accepted["row"]) == [3] and sorted(rejected["row"]) == [2, 4]
+    assert all("发放金额不合理(应在0到20,000之间)" in r for r in rejected[REASON])
+    # A field that only informs (on_bad: blank) loses the value, not the row.
+    medical = pd.DataFrame(
+        {
+            "file": ["m.csv"],
+            "row": [2],
+            "settlement_no": ["S1"],
+            "name": ["张三"],
+            "id_number": ["410822196803150310"],
+            "discharge_date": ["2026-10-01"],
+            "total_cost": ["410822196803150310"],
+            "out_of_pocket": ["21000"],
+        }
+    )
+    frame = normalize_source(medical, cfg.by_key("medical"), cfg, gaz)
+    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("medical", frame)
+    assert (
+        len(accepted) == 1
+        and pd.isna(accepted.iloc[0]["total_cost"])
+        and "医疗费总额" in accepted.iloc[0]["flags"]
+    )
+
+
+def test_a_range_is_two_bounds_of_the_fields_kind(tmp_path: Path) -> None:
+    from datetime import date
+
+    p = tmp_path / "sources.yaml"
+    body = {
+        "sources": {
+            "a": {
+                "fields": {
+                    "age": {"headers": ["年龄"], "range": [150, 0]},
+                    "amount": {"headers": ["金额"], "range": ["a", 5]},
+                    "name": {"headers": ["姓名"], "range": [0, 1]},
+                    "death_date": {"headers": ["死亡日期"], "range": [date(2000, 1, 1), None]},
+                }
+            }
+        }
+    }
+    p.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_sources(p)
+    msg = str(e.value)
+    assert "field 'age': 'range' must be [min, max] of numbers, min <= max" in msg
+    assert "field 'amount': 'range' must be" in msg
+    assert "field 'name': 'range' must be [min, max] of dates" in msg
+    assert "death_date" not in msg  # a date range, open at the top

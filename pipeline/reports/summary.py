@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pipeline.cases.config import NOT_SEEN, CaseRules
 from pipeline.cases.store import records
 from pipeline.cases.views import funnel, oldest_overdue, open_counts
+from pipeline.cells import neutralise
 from pipeline.contracts import (
     INDEX_HTML,
     STEWARD_HTML,
@@ -444,7 +445,7 @@ def _write_count_sheet(
     for i, row in enumerate(table[keys].itertuples(index=False), start=2):
         for j, v in enumerate(row):
             if j < len(places):
-                ws.write_string(i, j, str(v), text)
+                ws.write_string(i, j, neutralise(str(v)), text)
             else:
                 ws.write_number(i, j, int(v), cell)
     last = 2 + len(table)
