@@ -42,7 +42,7 @@ def test_every_workbook_of_a_night_neutralises_formula_text(tmp_path: Path, samp
         "monitoring_flagged.xlsx",
         "match_review.xlsx",
     } <= names
-    seen = 0
+    texts: list[str] = []
     for book in books:
         for ws in openpyxl.load_workbook(book).worksheets:
             for row in ws.iter_rows():
@@ -50,5 +50,7 @@ def test_every_workbook_of_a_night_neutralises_formula_text(tmp_path: Path, samp
                     assert c.data_type != "f", (book.name, ws.title, c.coordinate)
                     if isinstance(c.value, str) and c.value:
                         assert not c.value.startswith(FORMULAS), (book.name, ws.title, c.coordinate, c.value)
-                        seen += "'=HYPERLINK" in c.value or "'-cmd" in c.value or "=cmd.csv" in c.value
-    assert seen >= 3  # the texts are there, quoted, not dropped
+                        texts.append(c.value)
+    # The texts are there, quoted as sent and made inert, not dropped.
+    assert "'-cmd|' /C calc'!A0" in texts  # the rejected row as the department sent it
+    assert any(t.startswith("'=cmd.csv") for t in texts)  # the file name in the quality summary
