@@ -41,6 +41,9 @@ class FieldSpec:
     #: Plausible values (``range: [min, max]`` in the sources file; numbers, or dates as text).
     #: None: the kind's default (amounts >= 0, counts 0–150, dates 1900 to the run date).
     range: tuple[Any, Any] | None = None
+    #: Two columns of a file with this field's header: an error naming both (None), or take the
+    #: first or the last (``duplicates: first | last``, when a department's export is known to).
+    duplicates: str | None = None
 
     @property
     def kind(self) -> Kind:
@@ -113,7 +116,7 @@ def load_sources(path: str | Path) -> SourcesConfig:
                 problems.append(f"{where}: unknown canonical field (add it to pipeline/schema.py first)")
                 continue
             fbody = fbody or {}
-            unknown = set(fbody) - {"headers", "required", "not_null", "on_bad", "range"}
+            unknown = set(fbody) - {"headers", "required", "not_null", "on_bad", "range", "duplicates"}
             if unknown:
                 problems.append(f"{where}: unknown keys {sorted(unknown)}")
             headers = fbody.get("headers") or []
@@ -147,6 +150,10 @@ def load_sources(path: str | Path) -> SourcesConfig:
                 elif FIELD_KINDS[fname] not in (Kind.MONEY, Kind.INT, Kind.DATE, Kind.MONTH):
                     problems.append(f"{where}: 'range' applies to amounts, counts and dates only")
                     bounds = None
+            duplicates = fbody.get("duplicates")
+            if duplicates not in (None, "first", "last"):
+                problems.append(f"{where}: 'duplicates' must be 'first' or 'last', not {duplicates!r}")
+                duplicates = None
             fields.append(
                 FieldSpec(
                     name=fname,
@@ -155,6 +162,7 @@ def load_sources(path: str | Path) -> SourcesConfig:
                     not_null=bool(fbody.get("not_null", False)),
                     on_bad=str(on_bad),
                     range=tuple(bounds) if bounds is not None else None,
+                    duplicates=duplicates,
                 )
             )
         sources.append(
@@ -208,6 +216,7 @@ def dump_sources(cfg: SourcesConfig) -> dict[str, Any]:
                         "not_null": f.not_null,
                         "on_bad": f.on_bad,
                         **({"range": list(f.range)} if f.range is not None else {}),
+                        **({"duplicates": f.duplicates} if f.duplicates else {}),
                     }
                     for f in s.fields
                 },

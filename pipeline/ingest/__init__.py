@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -27,8 +28,20 @@ from pipeline.sources import SourcesConfig, SourceSpec, header_key
 
 log = logging.getLogger(__name__)
 
-TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
+#: Text tables (Excel's "Unicode text" export is a tab-separated .txt) and workbooks.
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+TABLE_SUFFIXES = (*TEXT_SUFFIXES, ".xlsx", ".xlsm", ".xls")
 _HEADER_SCAN_ROWS = 10  # a title line or two above the header is common in government extracts
+#: Column separators seen in exported text: Excel's CSV, its "Unicode text" (tabs), European
+#: locales' semicolons, some systems' pipes. The one that finds the header wins.
+_DELIMITERS = (",", "\t", ";", "|")
+#: A total or subtotal row, its label in any column (合计, 总 计:, 小计 …).
+_TOTAL = re.compile(r"^(合|总|小)\s*计\s*[:：]?$")
+#: Stands in for a CSV line that could not be decoded, so it is quarantined with its row number.
+_UNDECODABLE = "\ue000undecodable\ue000"
+REASON_TOTAL = "合计行(不是人员,已剔除)"
+REASON_HEADER = "重复的表头行(已剔除)"
+REASON_UNDECODABLE = "该行含无法识别的字符(编码损坏),整行未读取,请检查原文件"
 REJECT_REASON = "reason"
 REJECT_TEXT = "raw_text"
 
@@ -46,6 +59,9 @@ class FileReport:
     rejected_rows: int = 0  # rows that could not be split into columns
     unknown_columns: list[str] = field(default_factory=list)
     duplicate_columns: list[str] = field(default_factory=list)
+    delimiter: str | None = None  # CSV: the column separator found
+    sheets: list[str] = field(default_factory=list)  # workbook: the sheets read
+    skipped_sheets: list[str] = field(default_factory=list)  # workbook: non-empty sheets without the header
     error: str | None = None
     error_zh: str | None = None
 
@@ -116,29 +132,73 @@ def cell_text(value: Any) -> str | None:
 
 
 # --- tables ----------------------------------------------------------------------------------
-def _read_csv_rows(path: Path, report: FileReport) -> list[list[str]]:
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """(text, encoding). A file with a line or two that do not decode (a bad byte in one line) keeps
+    its other lines: each bad line becomes a marker that is quarantined with its row number, rather
+    than the whole file failing or being read in a wrong encoding."""
+    if (
+        data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        or b"\x00" in data[:65536]
+    ):
+        enc = detect_encoding(data, str(path))  # a BOM says it; NUL bytes: binary, raises
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError as e:
+            raise SourceFileError(
+                str(path), f"not valid {enc}", "文件编码损坏,无法读取,请另存为UTF-8或GBK编码的CSV,或xlsx"
+            ) from e
+    lines = data.split(b"\n")
+    bad_lines: dict[str, list[int]] = {}
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            bad = []
+            for k, line in enumerate(lines):
+                try:
+                    line.decode(enc)
+                except UnicodeDecodeError:
+                    bad.append(k)
+            bad_lines[enc] = bad
+    enc = min(bad_lines, key=lambda e: len(bad_lines[e]))
+    if len(bad_lines[enc]) > max(1, len(lines) // 100):  # not a bad line or two: another encoding
+        enc = detect_encoding(data, str(path))
+        return data.decode(enc, errors="strict"), enc
+    bad_set = set(bad_lines[enc])
+    text = "\n".join(_UNDECODABLE if k in bad_set else line.decode(enc) for k, line in enumerate(lines))
+    return text, enc
+
+
+def _parse_csv(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def _read_csv_rows(path: Path, report: FileReport, header_map: dict[str, str]) -> list[list[str]]:
     data = path.read_bytes()
     if not data.strip():
         raise SourceFileError(str(path), "the file is empty", "文件为空(0行),请检查导出是否成功后重新提交")
-    enc = detect_encoding(data, str(path))
+    text, enc = _decode(data, path)
     report.encoding = enc
-    text = data.decode(enc)
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        # The separator is the one under which the first lines show this source's header.
+        head = "\n".join(text.splitlines()[: _HEADER_SCAN_ROWS + 2])
+        hits = {d: _header_at(_parse_csv(head, d), header_map)[1] for d in _DELIMITERS}
+        delimiter = max(_DELIMITERS, key=lambda d: (hits[d], d == ","))
+        report.delimiter = delimiter
+        return _parse_csv(text, delimiter)
     except csv.Error as e:
         raise SourceFileError(
             str(path), f"not a readable CSV: {e}", "CSV格式损坏,无法按列读取,请重新导出后提交"
         ) from e
 
 
-def _read_excel_rows(path: Path, report: FileReport) -> list[list[Any]]:
+def _read_excel_sheets(path: Path, report: FileReport) -> list[tuple[str, list[list[Any]]]]:
+    """Every sheet's cells (cached values of formulas, hidden rows and columns included)."""
     from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        names = wb.sheet_names
-        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False) if names else []
-        others = [n for n in names[1:] if wb.get_sheet_by_name(n).to_python(nrows=2)]
+        sheets = [(n, wb.get_sheet_by_name(n).to_python(skip_empty_area=False)) for n in wb.sheet_names]
     except Exception as e:  # calamine raises several exception types for corrupt files
         raise SourceFileError(
             str(path),
@@ -146,21 +206,26 @@ def _read_excel_rows(path: Path, report: FileReport) -> list[list[Any]]:
             "Excel文件损坏或不是xlsx格式,无法打开,请在Excel/WPS中另存为xlsx后重新提交",
         ) from e
     report.encoding = "xlsx"
-    if others:
-        log.warning(
-            "%s: only the first sheet is read; %d other non-empty sheet(s) ignored", path.name, len(others)
-        )
-    return [list(r) for r in rows]
+    return [(n, [list(r) for r in rows]) for n, rows in sheets]
+
+
+def _header_hits(row: list[Any], header_map: dict[str, str]) -> int:
+    return len({header_map[k] for c in row if (k := header_key(str(c or ""))) in header_map})
+
+
+def _header_at(rows: list[list[Any]], header_map: dict[str, str]) -> tuple[int | None, int]:
+    """(index, known columns named) of the row naming the most known columns (at least two) among
+    the first rows."""
+    best, best_hits = None, 1
+    for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        hits = _header_hits(row, header_map)
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best, best_hits if best is not None else 0
 
 
 def _find_header(rows: list[list[Any]], header_map: dict[str, str]) -> int | None:
-    """Index of the row naming the most known columns (at least two) among the first rows."""
-    best, best_hits = None, 1
-    for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
-        hits = len({header_map[k] for c in row if (k := header_key(str(c or ""))) in header_map})
-        if hits > best_hits:
-            best, best_hits = i, hits
-    return best
+    return _header_at(rows, header_map)[0]
 
 
 def _blank_to_none(values: tuple[str, ...]) -> pd.Series:
@@ -169,45 +234,61 @@ def _blank_to_none(values: tuple[str, ...]) -> pd.Series:
     return col.where(col != "", None)
 
 
-def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
-    """Read one file of a source.
+def _column_letter(i: int) -> str:
+    """A 0-based column index as a spreadsheet letter (0 -> A, 27 -> AB)."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
-    Returns (rows, rejected, report). ``rows`` has FILE, ROW and one text column per canonical
-    field found; ``rejected`` has FILE, ROW, reason and the raw text of rows that could not be
-    split into columns. Raises SourceFileError when the file cannot be used at all.
-    """
-    report = FileReport(source=spec.key, path=str(path))
-    rows: list[list[Any]]
-    if path.suffix.lower() == ".csv":
-        rows = list(_read_csv_rows(path, report))
-    else:
-        # Workbook cells as the text a person would type; "" for blanks, like the CSV reader.
-        rows = [[cell_text(c) or "" for c in r] for r in _read_excel_rows(path, report)]
-        if not rows:
-            raise SourceFileError(
-                str(path), "the workbook is empty", "Excel文件没有任何数据,请检查后重新提交"
-            )
-    header_map = spec.header_map()
-    h = _find_header(rows, header_map)
-    if h is None:
-        expected = "、".join(f.standard_header for f in spec.fields if f.required)
-        raise SourceFileError(
-            str(path),
-            "no header row with this source's column names in the first rows",
-            f"找不到表头:前{_HEADER_SCAN_ROWS}行中没有本数据源的列名,请确认文件是否放错文件夹;应包含的列:{expected}",
-        )
-    report.header_row = h + 1
-    header = [cell_text(c) or "" for c in rows[h]]
+
+def _positions(
+    header: list[str], spec: SourceSpec, header_map: dict[str, str], path: Path, report: FileReport
+) -> dict[str, int]:
+    """Canonical field -> column index. Two columns with one field's header are an error naming
+    both, unless the sources file says which to take (``duplicates: first | last``)."""
     positions: dict[str, int] = {}
     for i, name in enumerate(header):
         fname = header_map.get(header_key(name))
         if fname is None:
             if name.strip():
                 report.unknown_columns.append(name)
-        elif fname in positions:
-            report.duplicate_columns.append(name)
-        else:
+            continue
+        if fname not in positions:
             positions[fname] = i
+            continue
+        report.duplicate_columns.append(name)
+        field_spec = spec.field(fname)
+        rule = field_spec.duplicates if field_spec is not None else None
+        if rule == "last":
+            positions[fname] = i
+        elif rule != "first":
+            first = positions[fname]
+            raise SourceFileError(
+                str(path),
+                f"two columns for {fname}: {header[first]!r} ({_column_letter(first)}) and {name!r} "
+                f"({_column_letter(i)})",
+                f"列名重复:第{_column_letter(first)}列“{header[first]}”和第{_column_letter(i)}列“{name}”"
+                "是同一项数据,请删除或改名其中一列后重新提交",
+            )
+    return positions
+
+
+def _read_table(
+    rows: list[list[str]],
+    h: int,
+    label: str,
+    spec: SourceSpec,
+    header_map: dict[str, str],
+    path: Path,
+    report: FileReport,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data rows under header row ``h``: kept rows, and rows set aside with their reason (not
+    split into columns, a total row, the header repeated, a line that could not be decoded)."""
+    header = [cell_text(c) or "" for c in rows[h]]
+    positions = _positions(header, spec, header_map, path, report)
     missing = [f for f in spec.fields if f.required and f.name not in positions]
     if missing:
         names = "、".join(f.standard_header for f in missing)
@@ -216,7 +297,8 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
             f"missing required column(s): {', '.join(f.standard_header for f in missing)}",
             f"缺少必需的列:{names}。请按标准表头补齐这些列后重新提交",
         )
-
+    header_keys = [header_key(c) for c in header]
+    named = sum(1 for k in header_keys if k)
     ncols = len(header)
     data_rows, row_numbers, rejected = [], [], []
     for offset, row in enumerate(rows[h + 1 :]):
@@ -224,6 +306,15 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
         # Cells are str (CSV) or str/None (workbooks, via cell_text); blanks become None below.
         if not "".join(row).strip():
             report.blank_rows += 1
+            continue
+        if row and row[0] == _UNDECODABLE:
+            rejected.append((number, REASON_UNDECODABLE, "(无法解码)"))
+            continue
+        if any(_TOTAL.match(c.strip()) for c in row if c):
+            rejected.append((number, REASON_TOTAL, ",".join(row)))
+            continue
+        if sum(1 for a, b in zip(row, header_keys, strict=False) if b and header_key(a) == b) * 2 >= named:
+            rejected.append((number, REASON_HEADER, ",".join(row)))
             continue
         if len(row) > ncols:
             if "".join(row[ncols:]).strip():
@@ -234,19 +325,72 @@ def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.Dat
             row = row + [""] * (ncols - len(row))
         data_rows.append(row)
         row_numbers.append(number)
-    if not data_rows and not rejected:
-        raise SourceFileError(
-            str(path), "no data rows below the header", "文件只有表头,没有数据行,请确认导出范围后重新提交"
-        )
-    report.rows = len(data_rows)
-    report.rejected_rows = len(rejected)
-    name = path.name
+    report.rows += len(data_rows)
+    report.rejected_rows += len(rejected)
     columns = list(zip(*data_rows, strict=True)) if data_rows else [()] * ncols
     frame = pd.DataFrame({fname: _blank_to_none(columns[i]) for fname, i in positions.items()})
     frame.insert(0, S.ROW, pd.Series(row_numbers, dtype="int64"))
-    frame.insert(0, S.FILE, name)
+    frame.insert(0, S.FILE, label)
     rej = pd.DataFrame(rejected, columns=[S.ROW, REJECT_REASON, REJECT_TEXT])
-    rej.insert(0, S.FILE, name)
+    rej.insert(0, S.FILE, label)
+    return frame, rej
+
+
+def read_source_file(path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+    """Read one file of a source: a CSV (any usual separator and encoding), or every sheet of a
+    workbook whose header names this source's columns (``file.xlsx(Sheet2)`` for sheets after the
+    first one read; the others are named in the report).
+
+    Returns (rows, rejected, report). ``rows`` has FILE, ROW and one text column per canonical
+    field found; ``rejected`` has FILE, ROW, reason and the raw text of rows set aside. Raises
+    SourceFileError when the file cannot be used at all.
+    """
+    report = FileReport(source=spec.key, path=str(path))
+    header_map = spec.header_map()
+    tables: list[tuple[str | None, list[list[str]]]]
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        tables = [(None, _read_csv_rows(path, report, header_map))]
+    else:
+        # Workbook cells as the text a person would type; "" for blanks, like the CSV reader.
+        tables = [
+            (n, [[cell_text(c) or "" for c in r] for r in rows])
+            for n, rows in _read_excel_sheets(path, report)
+        ]
+        if not any("".join(r).strip() for _, rows in tables for r in rows):
+            raise SourceFileError(
+                str(path), "the workbook is empty", "Excel文件没有任何数据,请检查后重新提交"
+            )
+    frames: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = []
+    for sheet, rows in tables:
+        h = _find_header(rows, header_map)
+        if h is None:
+            if sheet is not None and any("".join(r).strip() for r in rows):
+                report.skipped_sheets.append(sheet)
+            continue
+        label = path.name if sheet is None or not frames else f"{path.name}({sheet})"
+        if sheet is not None:
+            report.sheets.append(sheet)
+        if not frames:
+            report.header_row = h + 1
+        frame, rej = _read_table(rows, h, label, spec, header_map, path, report)
+        frames.append(frame)
+        rejects.append(rej)
+    if not frames:
+        expected = "、".join(f.standard_header for f in spec.fields if f.required)
+        raise SourceFileError(
+            str(path),
+            "no header row with this source's column names in the first rows",
+            f"找不到表头:前{_HEADER_SCAN_ROWS}行中没有本数据源的列名,请确认文件是否放错文件夹;应包含的列:{expected}",
+        )
+    if report.skipped_sheets:
+        log.warning("%s: sheet(s) without this source's header skipped: %s", path.name, report.skipped_sheets)
+    if not report.rows and not report.rejected_rows:
+        raise SourceFileError(
+            str(path), "no data rows below the header", "文件只有表头,没有数据行,请确认导出范围后重新提交"
+        )
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    rej = pd.concat(rejects, ignore_index=True) if len(rejects) > 1 else rejects[0]
     return frame, rej, report
 
 
@@ -314,14 +458,21 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
             try:
                 frame, rej, rep = read_source_file(path, spec)
             except SourceFileError as e:
+                if path.suffix.lower() in (".txt", ".tsv") and e.message.startswith("no header row"):
+                    # A .txt is a table only when it has the source's header (Excel's "Unicode
+                    # text" export); otherwise it is a note left in the folder.
+                    result.ignored_files.append(str(path.relative_to(root)))
+                    continue
                 log.error("source %s: %s", spec.key, e)
                 reports.append(FileReport(spec.key, str(path), error=e.message, error_zh=e.message_zh))
                 failure = failure or e
                 continue
             # Two files of one folder may share a name in different subfolders: keep the path.
             rel = str(path.relative_to(folder))
-            frame[S.FILE] = rel
-            rej[S.FILE] = rel
+            parent = str(Path(rel).parent)
+            if parent != ".":
+                frame[S.FILE] = parent + "/" + frame[S.FILE].astype(str)
+                rej[S.FILE] = parent + "/" + rej[S.FILE].astype(str)
             frames.append(frame)
             rejects.append(rej)
             reports.append(rep)
@@ -335,13 +486,13 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
             else pd.DataFrame(columns=[S.FILE, S.ROW, REJECT_REASON, REJECT_TEXT]),
             files=reports,
         )
-        if not tables:
+        if not frames and failure is None:
             read.error, read.error_zh = "no .csv or .xlsx file in the folder", "文件夹中没有CSV或xlsx文件"
         elif failure is not None:
             bad = [r for r in reports if r.error]
             read.error = "; ".join(f"{Path(r.path).name}: {r.error}" for r in bad)
             read.error_zh = ";".join(f"{Path(r.path).name}:{r.error_zh}" for r in bad)
-            read.partial = len(bad) < len(tables)
+            read.partial = bool(frames)  # the readable files are used
         result.sources[spec.key] = read
     step("ingest", len(folders), len(folders))
     return result
