@@ -299,21 +299,27 @@ def _read_table(
         )
     header_keys = [header_key(c) for c in header]
     named = sum(1 for k in header_keys if k)
+    # Cheap tests first (a million rows pass here): only a row containing 计 can be a total row,
+    # only a row containing one of the two longest header texts can be the header repeated.
+    telltales = sorted((c for c in header if c.strip()), key=len, reverse=True)[:2]
     ncols = len(header)
     data_rows, row_numbers, rejected = [], [], []
     for offset, row in enumerate(rows[h + 1 :]):
         number = h + 2 + offset  # spreadsheet row number: 1-based, header included
         # Cells are str (CSV) or str/None (workbooks, via cell_text); blanks become None below.
-        if not "".join(row).strip():
+        joined = "".join(row)
+        if not joined.strip():
             report.blank_rows += 1
             continue
         if row and row[0] == _UNDECODABLE:
             rejected.append((number, REASON_UNDECODABLE, "(无法解码)"))
             continue
-        if any(_TOTAL.match(c.strip()) for c in row if c):
+        if "计" in joined and any(_TOTAL.match(c.strip()) for c in row if c):
             rejected.append((number, REASON_TOTAL, ",".join(row)))
             continue
-        if sum(1 for a, b in zip(row, header_keys, strict=False) if b and header_key(a) == b) * 2 >= named:
+        if any(t in joined for t in telltales) and (
+            sum(1 for a, b in zip(row, header_keys, strict=False) if b and header_key(a) == b) * 2 >= named
+        ):
             rejected.append((number, REASON_HEADER, ",".join(row)))
             continue
         if len(row) > ncols:
