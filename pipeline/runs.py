@@ -107,7 +107,26 @@ def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
     if QUALITY.at(run.run_dir).exists():
         summary = QualitySummary.read(QUALITY.at(run.run_dir))
         rejected = {
-            k: {"status": e.status, "rows_read": e.rows_read, "rejected": e.rejected, "error": e.error}
+            k: {
+                "status": e.status,
+                "rows_read": e.rows_read,
+                "rejected": e.rejected,
+                "error": e.error,
+                # Per file: every row below the header accounted for (read = accepted +
+                # out_of_scope + quarantined by reason; blank rows apart; a failed file's error).
+                "files": [
+                    {
+                        "file": Path(f.path).name,
+                        "read": f.rows + f.rejected_rows,
+                        "accepted": f.accepted,
+                        "out_of_scope": f.out_of_scope,
+                        "quarantined": f.quarantined,
+                        "blank": f.blank_rows,
+                        "error": f.error,
+                    }
+                    for f in e.files
+                ],
+            }
             for k, e in summary.sources.items()
         }
     return {

@@ -213,6 +213,7 @@ def validate(ctx: StageContext) -> QualitySummary:
             entry = report.sources[key]
             accepted, rejected, v = validator.validate(key, pd.read_parquet(ctx.input(NORMALIZED, key)))
             in_scope = len(accepted)
+            in_scope_files = accepted[S.FILE].tolist() if counties else []
             if counties:
                 accepted = accepted[accepted[S.COUNTY_CODE].isin(counties)]
             table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
@@ -234,6 +235,17 @@ def validate(ctx: StageContext) -> QualitySummary:
             reasons = dict(v.reasons)
             for r, c in unsplit["reason"].value_counts().items():
                 reasons[str(r)] = reasons.get(str(r), 0) + int(c)
+            # Every row of every file accounted for: accepted, out of the run's counties, or
+            # quarantined with its reason (the manifest lists them per file).
+            kept = accepted[S.FILE].value_counts()
+            scoped = pd.Series(in_scope_files).value_counts() if counties else pd.Series(dtype="int64")
+            by_file = rej.groupby([S.FILE, REASON]).size()
+            for f in entry.files:
+                f.accepted = int(kept.reindex(f.labels).fillna(0).sum())
+                f.out_of_scope = int(scoped.reindex(f.labels).fillna(0).sum()) - f.accepted if counties else 0
+                mine = by_file[by_file.index.get_level_values(0).isin(f.labels)]
+                per_reason = mine.groupby(level=1).sum()
+                f.quarantined = {str(r): int(n) for r, n in per_reason.items()}
             entry.rejected = int(len(rej))
             entry.accepted = int(len(accepted))
             entry.out_of_scope = int(in_scope - len(accepted))

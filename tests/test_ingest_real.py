@@ -95,3 +95,56 @@ def test_a_folder_of_the_corpus_loses_only_the_broken_files_and_says_so(
     assert len(read.rejected) == sum(sum(c.set_aside.values()) for c in good)
     assert not any(f.path.endswith("说明.txt") for f in read.files)
     assert pd.Series([f.error is not None for f in read.files]).sum() == 3
+
+
+def test_every_row_of_every_file_is_accounted_for(tmp_path: Path, sample_dir: Path) -> None:
+    """The corpus dropped into the sample's subsidy folder, through ingest, normalize and validate:
+    per file, rows read = accepted + out of scope + quarantined (by reason); a failed file says why."""
+    import json
+    import shutil
+
+    from pipeline.contracts import QUALITY, QualitySummary
+    from pipeline.runs import run_all
+    from pipeline.settings import Settings
+
+    extracts = tmp_path / "extracts"
+    shutil.copytree(sample_dir, extracts)
+    for case in CORPUS.values():
+        case.write(extracts / "subsidy")
+    run = run_all(
+        Settings.build(
+            extracts=extracts, out=tmp_path / "out", state=tmp_path / "state", run_date="2026-11-29"
+        ),
+        counties=["410822"],
+    )
+    quality = QualitySummary.read(QUALITY.at(run))
+    for key, source in quality.sources.items():
+        for f in source.files:
+            assert f.accounted, (
+                key,
+                f.path,
+                f.rows,
+                f.rejected_rows,
+                f.accepted,
+                f.out_of_scope,
+                f.quarantined,
+            )
+    subsidy = {Path(f.path).name: f for f in quality.sources["subsidy"].files}
+    assert quality.sources["subsidy"].status == "partial"
+    for name, case in CORPUS.items():
+        f = subsidy[
+            case.write(
+                tmp_path / "again" if (tmp_path / "again").mkdir(exist_ok=True) is None else tmp_path
+            ).name
+        ]
+        if case.error:
+            assert f.error_zh and case.error in f.error_zh and f.rows == 0, name
+        else:
+            assert f.rows + f.rejected_rows == case.rows + sum(case.set_aside.values()), name
+            for reason, n in case.set_aside.items():
+                assert f.quarantined.get(reason) == n, name
+    manifest = json.loads((run / "run_manifest.json").read_text(encoding="utf-8"))
+    files = {f["file"]: f for f in manifest["sources"]["subsidy"]["files"]}
+    totals = files["带合计行.csv"]
+    assert totals["read"] == 5 and totals["quarantined"]["合计行(不是人员,已剔除)"] == 2
+    assert totals["accepted"] + totals["out_of_scope"] + sum(totals["quarantined"].values()) == totals["read"]

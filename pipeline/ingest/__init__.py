@@ -62,6 +62,19 @@ class FileReport:
     delimiter: str | None = None  # CSV: the column separator found
     sheets: list[str] = field(default_factory=list)  # workbook: the sheets read
     skipped_sheets: list[str] = field(default_factory=list)  # workbook: non-empty sheets without the header
+    labels: list[str] = field(default_factory=list)  # the `file` values its rows carry (a sheet each)
+    # Filled in by validation: what became of the rows (rows + rejected_rows, every one accounted).
+    accepted: int = 0
+    out_of_scope: int = 0  # accepted, but outside the run's counties
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> rows set aside or rejected
+
+    @property
+    def accounted(self) -> bool:
+        """Every non-blank row below the header is accepted, out of scope or quarantined."""
+        return self.rows + self.rejected_rows == self.accepted + self.out_of_scope + sum(
+            self.quarantined.values()
+        )
+
     error: str | None = None
     error_zh: str | None = None
 
@@ -479,6 +492,7 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
             if parent != ".":
                 frame[S.FILE] = parent + "/" + frame[S.FILE].astype(str)
                 rej[S.FILE] = parent + "/" + rej[S.FILE].astype(str)
+            rep.labels = sorted(set(frame[S.FILE]) | set(rej[S.FILE]))
             frames.append(frame)
             rejects.append(rej)
             reports.append(rep)
