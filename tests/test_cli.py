@@ -74,13 +74,20 @@ def test_the_ad_variables_are_the_defaults_of_flags(tmp_path: Path, monkeypatch:
 
 
 @pytest.mark.slow
-def test_a_night_with_a_source_not_read_whole_exits_partial_and_calls_the_hook(
-    tmp_path: Path, sample_dir: Path
-) -> None:
+def test_the_bad_input_corpus_through_the_cli(tmp_path: Path, sample_dir: Path) -> None:
+    """Every kind of real extract in the subsidy folder, an empty file in the disability folder:
+    the night runs, every case ends as documented, no good row is lost, exit 5, the hook fires,
+    and the summary's banner names each file that could not be read."""
+    import json
+
+    import pandas as pd
+
     from flows.cli import EXIT_PARTIAL
+    from tests.bad_inputs import CORPUS
 
     extracts = tmp_path / "extracts"
     shutil.copytree(sample_dir, extracts)
+    names = {name: case.write(extracts / "subsidy").name for name, case in CORPUS.items()}
     (extracts / "disability" / "残疾人信息_补充.xlsx").write_bytes(b"")  # an empty file in a folder
     hook = tmp_path / "hook.json"
     done = _cli(
@@ -96,18 +103,32 @@ def test_a_night_with_a_source_not_read_whole_exits_partial_and_calls_the_hook(
         env={"AD_NOTIFY_COMMAND": f"cat > {hook}"},
     )
     assert done.returncode == EXIT_PARTIAL, done.stderr[-2000:]
-    assert "PARTIAL" in done.stderr and "summary.html" in done.stderr
-    assert "disability  PARTIAL" in done.stdout
-    import json
-
+    assert "PARTIAL" in done.stderr and "summary.html" in done.stderr and "Traceback" not in done.stderr
+    assert "disability  PARTIAL" in done.stdout and "subsidy     PARTIAL" in done.stdout
     manifest = json.loads(hook.read_text(encoding="utf-8"))  # the hook fired for a partial night
-    assert (
-        manifest["outcome"] == "partial"
-        and "残疾人信息_补充.xlsx" in manifest["rows"]["sources_incomplete"]["disability"]
-    )
-    # The disability registry only adds evidence: its readable file's warnings are all there.
-    warnings = tmp_path / "out" / "2026-11-29" / "data" / "warnings.parquet"
-    import pandas as pd
-
-    assert {"R01", "R02", "R03"} <= set(pd.read_parquet(warnings)["rule"])
+    assert manifest["outcome"] == "partial"
+    assert "残疾人信息_补充.xlsx" in manifest["rows"]["sources_incomplete"]["disability"]
+    files = {f["file"]: f for f in manifest["sources"]["subsidy"]["files"]}
+    for name, case in CORPUS.items():
+        f = files[names[name]]
+        if case.error:
+            assert f["error"] and f["read"] == 0, name
+        else:  # every row read, and each accepted or set aside with its reason
+            assert f["read"] == case.rows + sum(case.set_aside.values()), name
+            assert f["accepted"] + f["out_of_scope"] + sum(f["quarantined"].values()) == f["read"], name
+            for reason, n in case.set_aside.items():
+                assert f["quarantined"][reason] == n, name
+    run = tmp_path / "out" / "2026-11-29"
+    records = pd.read_parquet(run / "data" / "records.parquet", columns=["source", "file"])
+    good = [names[n] for n, c in CORPUS.items() if not c.error]
+    assert set(good) <= set(records.loc[records["source"] == "subsidy", "file"].str.split("(").str[0])
+    page = (run / "summary.html").read_text(encoding="utf-8")
+    banner = page[page.index('class="banner"') : page.index("</div>", page.index('class="banner"'))]
+    for name, case in CORPUS.items():
+        assert (names[name] in banner) == bool(case.error), name
+    assert "残疾人信息_补充.xlsx" in banner and "R03 重度残疾人护理补贴未享受" in banner
+    # The registry only adds evidence: its readable file's warnings are there; "no payment" is not
+    # knowable with a subsidy file unread, so R03 and R04 did not run.
+    rules = set(pd.read_parquet(run / "data" / "warnings.parquet")["rule"])
+    assert {"R01", "R02"} <= rules and not {"R03", "R04"} & rules
     assert not (tmp_path / "state" / "warning_trend.parquet").exists()  # not a whole night
