@@ -203,6 +203,25 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
         final = replace(final, out=final.out / "dry-run")
     date_text = final.run_date.isoformat()
     real_state = StateStore(final.state, final.database_url)
+    # Personal data: what the run creates is for its owner and group only (folders 0750, files 0640).
+    previous_umask = os.umask(0o027)
+    with ExitStack() as outer:
+        outer.callback(os.umask, previous_umask)
+        yield from _staged(final, dry_run, wait_seconds, date_text, real_state)
+
+
+def restrict(root: Path) -> None:
+    """Folders 0750, files 0640 under ``root``: also what was copied in with other modes (the Data
+    Docs' static files keep their package's 0644 when copied)."""
+    root.chmod(0o750)
+    for p in root.rglob("*"):
+        if not p.is_symlink():
+            p.chmod(0o750 if p.is_dir() else 0o640)
+
+
+def _staged(
+    final: Settings, dry_run: bool, wait_seconds: float, date_text: str, real_state: StateStore
+) -> Iterator[Run]:
     with _lock(final.out, date_text, _holder(final), wait_seconds), ExitStack() as stack:
         stack.callback(real_state.close)
         staging_root = final.out / STAGING
@@ -243,6 +262,7 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
         outcome = PARTIAL if incomplete else COMPLETED
         manifest = build_manifest(run, outcome, None)
         _write_manifest(run.run_dir, manifest)
+        restrict(run.run_dir)
         _publish(run.run_dir, final.run_dir)
         if incomplete:
             # Published, but not whole: somebody must learn that a month of visits may be missing.

@@ -239,7 +239,12 @@ def validate(ctx: StageContext) -> QualitySummary:
             # quarantined with its reason (the manifest lists them per file).
             kept = accepted[S.FILE].value_counts()
             scoped = pd.Series(in_scope_files).value_counts() if counties else pd.Series(dtype="int64")
-            by_file = rej.groupby([S.FILE, REASON]).size()
+            # By kind of reason: a parse message "label: problem: value" counts as "label: problem",
+            # so no value a department sent reaches the manifest.
+            kinds = rej[REASON].astype(str).map(
+                lambda r: "; ".join(dict.fromkeys(": ".join(p.split(": ")[:2]) for p in r.split("; ")))
+            )
+            by_file = rej.assign(**{REASON: kinds}).groupby([S.FILE, REASON]).size()
             for f in entry.files:
                 f.accepted = int(kept.reindex(f.labels).fillna(0).sum())
                 f.out_of_scope = int(scoped.reindex(f.labels).fillna(0).sum()) - f.accepted if counties else 0

@@ -267,9 +267,41 @@ class Validator:
         return frame.loc[~bad].drop(columns=[S.PARSE_ERRORS]), rejected, summary
 
     def finish(self) -> None:
-        """Build the Data Docs of every suite run."""
+        """Build the Data Docs of every suite run, from results without a single cell value."""
         if self.docs_dir is not None and self.ran:
+            scrub_values(self.docs_dir)
             self.ctx.build_data_docs()
+
+
+#: Parts of a GX result that quote cell values or index them: a failed check would otherwise
+#: show people's IDs, names, phones and addresses on the Data Docs pages.
+_VALUE_KEYS = (
+    "partial_unexpected_list",
+    "partial_unexpected_counts",
+    "partial_unexpected_index_list",
+    "unexpected_list",
+    "unexpected_index_list",
+    "unexpected_index_query",
+)
+
+
+def scrub_values(docs_dir: Path) -> int:
+    """Remove every quoted value from the stored validation results under ``docs_dir``; the counts
+    and percentages stay (the rows are in the rejected-rows workbooks, with their reasons).
+    Returns the number of results scrubbed."""
+    import json
+
+    n = 0
+    for path in docs_dir.rglob("uncommitted/validations/**/*.json"):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for r in doc.get("results") or []:
+            result = r.get("result") or {}
+            for k in _VALUE_KEYS:
+                if k in result:
+                    del result[k]
+                    n += 1
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return n
 
 
 def _yyyymmdd(col: pd.Series) -> pd.Series:
