@@ -37,6 +37,7 @@ from pipeline.config import RunConfig
 from pipeline.contracts import MANIFEST, QUALITY, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold
+from pipeline.retention import purge
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
 from pipeline.stages import STAGES, Stage, StageContext, row_counts
 from pipeline.state import StateStore
@@ -258,6 +259,7 @@ def _staged(
             log.error("run %s failed: %s; partial output set aside in %s", date_text, reason, failed)
             notify_failure(manifest)
             raise
+        run.rows["purged"] = purge(final.out, final.run_date, final.retention_days, keep=work)
         incomplete = run.rows.get("sources_incomplete") or {}
         outcome = PARTIAL if incomplete else COMPLETED
         manifest = build_manifest(run, outcome, None)

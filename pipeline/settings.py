@@ -30,6 +30,8 @@ class Settings:
     #: The case store: None for the SQLite file in the state folder; else an SQLAlchemy URL
     #: (``postgresql+psycopg://user@host/db``), from DATABASE_URL.
     database_url: str | None = None
+    #: Days the intermediates of a run (work/), failed runs and stale staging folders are kept.
+    retention_days: int = 30
 
     @property
     def cases_file(self) -> Path:
@@ -83,4 +85,5 @@ class Settings:
             run_date=run_date or today_shanghai(),
             rules_dir=path(rules_dir, "AD_RULES", PROJECT_ROOT / "rules"),
             database_url=database_url or env("DATABASE_URL") or None,
+            retention_days=int(env("AD_RETENTION_DAYS") or 30),
         )

@@ -241,8 +241,10 @@ def validate(ctx: StageContext) -> QualitySummary:
             scoped = pd.Series(in_scope_files).value_counts() if counties else pd.Series(dtype="int64")
             # By kind of reason: a parse message "label: problem: value" counts as "label: problem",
             # so no value a department sent reaches the manifest.
-            kinds = rej[REASON].astype(str).map(
-                lambda r: "; ".join(dict.fromkeys(": ".join(p.split(": ")[:2]) for p in r.split("; ")))
+            kinds = (
+                rej[REASON]
+                .astype(str)
+                .map(lambda r: "; ".join(dict.fromkeys(": ".join(p.split(": ")[:2]) for p in r.split("; "))))
             )
             by_file = rej.assign(**{REASON: kinds}).groupby([S.FILE, REASON]).size()
             for f in entry.files:

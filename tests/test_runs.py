@@ -50,6 +50,7 @@ def test_manifest_names_every_input_and_rule(tmp_path: Path, extracts: Path) -> 
     assert {"sources.yaml", "matching.yaml"} <= {Path(f["path"]).name for f in m["rules"]}
     assert (
         m["rows"]["records"] > 0
+        and m["rows"]["purged"] == {"work": 0, "failed": 0, "staging": 0}
         and m["rows"]["persons"] > 0
         and m["rows"]["rows_read"] >= m["rows"]["records"]
     )
@@ -133,3 +134,33 @@ def test_counties_limit_the_run(tmp_path: Path, extracts: Path) -> None:
     assert m["parameters"]["counties"] == ["410822"]
     summary = json.loads(QUALITY.at(run_dir).read_text(encoding="utf-8"))
     assert summary["sources"]["monitoring"]["out_of_scope"] > 0
+
+
+def test_retention_deletes_old_intermediates_failed_runs_and_stale_staging(tmp_path: Path) -> None:
+    import os
+    import time
+    from datetime import date
+
+    from pipeline.retention import purge
+
+    out = tmp_path / "reports"
+    for day in ("2026-10-01", "2026-10-30", "2026-11-29"):
+        (out / day / "work" / "raw").mkdir(parents=True)
+        (out / day / "townships").mkdir()
+    (out / "dry-run" / "2026-09-01" / "work").mkdir(parents=True)
+    (out / ".failed" / "2026-10-01-20261001T020000").mkdir(parents=True)
+    (out / ".failed" / "2026-11-28-20261128T020000").mkdir(parents=True)
+    stale = out / ".staging" / "2026-10-02-20261002T020000-77"
+    stale.mkdir(parents=True)
+    old = time.time() - 40 * 86400
+    os.utime(stale, (old, old))
+    tonight = out / ".staging" / "2026-11-29-20261129T020000-88"
+    tonight.mkdir(parents=True)
+    counts = purge(out, date(2026, 11, 29), 30, keep=tonight)
+    assert counts == {"work": 2, "failed": 1, "staging": 1}
+    assert not (out / "2026-10-01" / "work").exists() and (out / "2026-10-01" / "townships").exists()
+    assert (out / "2026-10-30" / "work").exists()  # 30 days old: kept
+    assert not (out / "dry-run" / "2026-09-01" / "work").exists()
+    assert (
+        (out / ".failed" / "2026-11-28-20261128T020000").exists() and not stale.exists() and tonight.exists()
+    )
