@@ -30,6 +30,7 @@ class RunConfig:
     params: Params  # the values in force on the run date
     gazetteer: Gazetteer
     case_rules: CaseRules  # rules/cases.yaml: the case lifecycle and each rule's answers
+    passwords: dict[str, str] | None = None  # township code -> workbook password (AD_WORKBOOK_PASSWORDS)
     counties: tuple[str, ...] = ()  # only these counties (6-digit codes); empty: all
     rule_ids: tuple[str, ...] = ()  # only these rules; empty: all
 
@@ -67,6 +68,14 @@ class RunConfig:
         if unknown:
             where = f"{settings.eligibility_file}: answer set(s) not in {settings.cases_file}"
             raise ConfigError(f"{where}: {'; '.join(unknown)}")
+        gazetteer = Gazetteer.from_csv(settings.gazetteer_file)
+        passwords = None
+        if settings.passwords_file is not None:
+            from pipeline.protect import load_passwords
+
+            scope = [t for t in gazetteer.townships if not counties or t.county_code in counties]
+            codes = {t.code for t in scope} | {f"{t.county_code}000" for t in scope}
+            passwords = load_passwords(settings.passwords_file, codes)
         return cls(
             settings=settings,
             sources=sources,
@@ -74,8 +83,9 @@ class RunConfig:
             all_rules=all_rules,
             rules=all_rules.select(list(rule_ids) if rule_ids else None),
             params=load_params(settings.params_file, settings.run_date),
-            gazetteer=Gazetteer.from_csv(settings.gazetteer_file),
+            gazetteer=gazetteer,
             case_rules=case_rules,
+            passwords=passwords,
             counties=tuple(counties or ()),
             rule_ids=tuple(rule_ids or ()),
         )

@@ -32,6 +32,8 @@ class Settings:
     database_url: str | None = None
     #: Days the intermediates of a run (work/), failed runs and stale staging folders are kept.
     retention_days: int = 30
+    #: A YAML file of township code -> password: township workbooks are written encrypted.
+    passwords_file: Path | None = None
 
     @property
     def cases_file(self) -> Path:
@@ -86,4 +88,5 @@ class Settings:
             rules_dir=path(rules_dir, "AD_RULES", PROJECT_ROOT / "rules"),
             database_url=database_url or env("DATABASE_URL") or None,
             retention_days=int(env("AD_RETENTION_DAYS") or 30),
+            passwords_file=Path(p) if (p := env("AD_WORKBOOK_PASSWORDS")) else None,
         )

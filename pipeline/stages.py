@@ -483,6 +483,7 @@ def feedback(ctx: StageContext) -> FeedbackSummary:
             ctx.config.townships,
             today_shanghai(),
             user="inbox",
+            passwords=ctx.config.passwords,
         )
         results.append(r)
         folder = ctx.state.feedback_inbox / ("failed" if r.error else "done")
@@ -581,6 +582,7 @@ def reports(ctx: StageContext) -> Any:
         cfg.whole_run and inputs.quality.complete,
         places,
         cfg.case_rules,
+        cfg.passwords,
     )
     step("reports", 1, 1)
     return result

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -177,13 +178,34 @@ def import_workbook(
     townships: Mapping[str, tuple[str, str]],
     today: date,
     user: str | None = None,
+    passwords: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Check and apply one returned township workbook. ``townships``: code -> (county code, name).
 
     Never raises for a bad file or row: the result says what happened (``error`` for the file,
-    ``problems`` for rows).
+    ``problems`` for rows). An encrypted workbook is opened with its township's password from
+    ``passwords`` (the township code at the start of its file name).
     """
     path = Path(path)
+    from pipeline.protect import decrypt, is_encrypted
+
+    if is_encrypted(path):
+        m = _CODE_IN_NAME.match(path.name)
+        password = (passwords or {}).get(m[1]) if m else None
+        if password is None:
+            return ImportResult(
+                file=path.name, error="文件已加密,系统中没有该乡镇的密码:请交回系统下发的文件,不要改文件名"
+            )
+        try:
+            plain = decrypt(path, password)
+        except ValueError:
+            return ImportResult(
+                file=path.name, error="文件已加密,且密码不是下发时的密码:请交回系统下发的文件"
+            )
+        with tempfile.TemporaryDirectory() as d:
+            copy = Path(d) / path.name
+            copy.write_bytes(plain)
+            return import_workbook(store, copy, rules, cr, townships, today, user)
     result = ImportResult(file=path.name)
     try:
         result.sha256 = _sha256(path)
@@ -544,6 +566,7 @@ def import_files(
                         config.townships,
                         today_shanghai(),
                         user,
+                        config.passwords,
                     )
                 )
         finally:

@@ -171,6 +171,7 @@ def write_reports(
     whole_run: bool,
     places: Sequence[Township],
     case_rules: CaseRules,
+    passwords: dict[str, str] | None = None,
 ) -> ReportsResult:
     """Township workbooks, summary.html/.xlsx, steward.html and index.html under ``run_dir``; then
     the trend and the cases' publication (新预警 → 已下发) in ``state``. ``places``: the townships the
@@ -198,6 +199,12 @@ def write_reports(
         townships_of,
         revisits,
     )
+    if passwords is not None:
+        from pipeline.protect import encrypt_in_place
+
+        for b in books:
+            code = f"{b.county_code}000" if b.township_code == UNRESOLVED_TOWNSHIP[0] else b.township_code
+            encrypt_in_place(TOWNSHIPS.at(run_dir) / b.path, passwords[code])
     store = state.cases()
     before = store.frame()
     after = mark_published(before, prepared["warning_id"], run_date)
