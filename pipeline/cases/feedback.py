@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,14 @@ def _columns(header: list[Any], need: list[str], sheet: str) -> dict[str, int]:
     return {h: names.index(h) for h in names if h}
 
 
+def _rows(
+    rows: list[list[Any]], header_row: int, cols: dict[str, int]
+) -> Iterator[tuple[int, Callable[[str], Any]]]:
+    """(spreadsheet row number, cell reader) for each row below the header."""
+    for k, raw in enumerate(rows[1:], start=1):
+        yield header_row + k, _reader(raw, cols)
+
+
 def _reader(row: list[Any], cols: dict[str, int]) -> Callable[[str], Any]:
     """The cell of ``row`` under a header (None when the column or the cell is not there)."""
 
@@ -250,11 +258,7 @@ def import_workbook(
         except FeedbackFileError as e:
             result.error = str(e)
             return result
-        for k, raw in enumerate(rows[1:], start=1):
-            row_no = header_row + k
-
-            get = _reader(raw, cols)
-
+        for row_no, get in _rows(rows, header_row, cols):
             wid = _cell_text(get(H_ID))
             answer, note, by = _cell_text(get(H_ANSWER)), _cell_text(get(H_NOTE)), _cell_text(get(H_BY))
             when_raw, route = get(H_DATE), _cell_text(get(H_ROUTE))
@@ -357,11 +361,7 @@ def import_workbook(
             except FeedbackFileError as e:
                 result.error = str(e)
                 return result
-            for k, raw in enumerate(rrows[1:], start=1):
-                row_no = rheader + k
-
-                rget = _reader(raw, rcols)
-
+            for row_no, rget in _rows(rrows, rheader, rcols):
                 wid = _cell_text(rget(H_ID))
                 answer, note, by = (
                     _cell_text(rget(R_ANSWER)),
