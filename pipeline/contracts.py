@@ -49,6 +49,16 @@ class Output:
         """Relative to the run folder."""
         return f"{self.folder}/{self.name}" if self.folder else self.name
 
+    def link_from(self, page: Output) -> str:
+        """The relative link to this output from the page ``page`` (both in one run folder).
+
+        >>> TOWNSHIPS.link_from(INDEX_HTML), SUMMARY_HTML.link_from(STEWARD_HTML)
+        ('townships', 'publish/summary.html')
+        """
+        import posixpath
+
+        return posixpath.relpath(self.path, page.folder or ".")
+
     @property
     def per_source(self) -> bool:
         return SOURCE_PART in self.name
@@ -202,13 +212,15 @@ REVISITS = Output(
     columns=("warning_id", "rule", "person_id", "county_code", "township_code"),
 )
 CASE_SUMMARY = Output("case_summary", "data", "case_summary.json", "what the night did with the cases")
-TOWNSHIPS = Output("townships", "", "townships", "one workbook per township", required=False)
-SUMMARY_HTML = Output("summary_html", "", "summary.html", "the city summary page")
+#: What people may open, in a folder of its own: serving it (AD_REPORTS_URL) exposes nothing else.
+PUBLISH = "publish"
+TOWNSHIPS = Output("townships", PUBLISH, "townships", "one workbook per township", required=False)
+SUMMARY_HTML = Output("summary_html", PUBLISH, "summary.html", "the city summary page")
 STEWARD_HTML = Output(
     "steward_html", "", "steward.html", "the data steward's page: data quality, matching, review queue"
 )
-SUMMARY_XLSX = Output("summary_xlsx", "", "summary.xlsx", "warnings per township x rule")
-INDEX_HTML = Output("index_html", "", "index.html", "the workbooks by county, to download")
+SUMMARY_XLSX = Output("summary_xlsx", PUBLISH, "summary.xlsx", "warnings per township x rule")
+INDEX_HTML = Output("index_html", PUBLISH, "index.html", "the workbooks by county, to download")
 # The run itself.
 MANIFEST = Output("manifest", "", "run_manifest.json", "inputs, rules, code version, rows, outcome")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import EXIT_REFUSED
+from pipeline.contracts import SUMMARY_HTML
 from pipeline.settings import PROJECT_ROOT, Settings
 
 
@@ -122,7 +123,7 @@ def test_the_bad_input_corpus_through_the_cli(tmp_path: Path, sample_dir: Path) 
     records = pd.read_parquet(run / "data" / "records.parquet", columns=["source", "file"])
     good = [names[n] for n, c in CORPUS.items() if not c.error]
     assert set(good) <= set(records.loc[records["source"] == "subsidy", "file"].str.split("(").str[0])
-    page = (run / "summary.html").read_text(encoding="utf-8")
+    page = SUMMARY_HTML.at(run).read_text(encoding="utf-8")
     banner = page[page.index('class="banner"') : page.index("</div>", page.index('class="banner"'))]
     for name, case in CORPUS.items():
         assert (names[name] in banner) == bool(case.error), name

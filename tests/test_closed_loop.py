@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cases.store import CaseStore
-from pipeline.contracts import CASES, FEEDBACK_SUMMARY, MANIFEST, WARNINGS
+from pipeline.contracts import CASES, FEEDBACK_SUMMARY, MANIFEST, SUMMARY_HTML, TOWNSHIPS, WARNINGS
 from pipeline.runs import run_all
 from pipeline.settings import Settings
 
@@ -60,7 +60,7 @@ def fill(book: Path, answers: dict[str, str], day: date, inbox: Path) -> None:
 
 
 def book_of(run_dir: Path, township_code: str) -> Path:
-    found = list((run_dir / "townships").rglob(f"{township_code}_*.xlsx"))
+    found = list(TOWNSHIPS.at(run_dir).rglob(f"{township_code}_*.xlsx"))
     assert len(found) == 1, township_code
     return found[0]
 
@@ -206,7 +206,7 @@ def test_three_nights_close_the_loop(tmp_path: Path, sample_dir: Path) -> None:
         1,
         int((published["status"] == "overdue").sum()),
     ]
-    page = (run3 / "summary.html").read_text(encoding="utf-8")
+    page = SUMMARY_HTML.at(run3).read_text(encoding="utf-8")
     total = re.search(r"<tr><th>全市</th>(.*?)</tr>", page)
     assert total, "the summary has the city's funnel row"
     cells = [re.sub(r"[^\d.%—]", "", x) for x in re.findall(r'<th class="num">(.*?)</th>', total.group(1))]

@@ -10,6 +10,8 @@ import openpyxl
 import pytest
 
 from pipeline.cases.store import CaseStore
+from pipeline.contracts import SUMMARY_XLSX
+from pipeline.contracts import TOWNSHIPS as TOWNSHIPS_DIR
 from pipeline.errors import ConfigError
 from pipeline.protect import decrypt, encrypt_in_place, is_encrypted, load_passwords
 from tests.test_feedback import BY_ID, CR, MOTOU, TOWNSHIPS, D, answer, books, fill, first_night
@@ -75,8 +77,8 @@ def test_a_night_with_a_passwords_file_writes_only_encrypted_lists(
     secrets.write_text("".join(f'"{c}": "pw-{c}-x"\n' for c in sorted(codes)), encoding="utf-8")
     monkeypatch.setenv("AD_WORKBOOK_PASSWORDS", str(secrets))
     run = run_all(Settings.build(extracts=sample_dir, out=tmp_path / "out", state=tmp_path / "state"))
-    lists = sorted((run / "townships").rglob("*.xlsx"))
+    lists = sorted(TOWNSHIPS_DIR.at(run).rglob("*.xlsx"))
     assert lists and all(is_encrypted(p) for p in lists)
     code = lists[0].name.split("_")[0]
     assert openpyxl.load_workbook(io.BytesIO(decrypt(lists[0], f"pw-{code}-x")))["预警名单"]["A1"].value
-    assert not is_encrypted(run / "summary.xlsx")  # no personal data there
+    assert not is_encrypted(SUMMARY_XLSX.at(run))  # no personal data there

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
+from pipeline.contracts import SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
 from pipeline.reports import COLUMNS, FILL_IN, SHEET_LIST
 from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, ROUTE
 from pipeline.runs import run_all
@@ -52,7 +53,7 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
     warnings = pd.read_parquet(run_dir / "data" / "cases.parquet")
     assert len(warnings) == len(pd.read_parquet(run_dir / "data" / "warnings.parquet"))
     warnings["township_code"] = warnings["township_code"].fillna("000000000")
-    books = sorted((run_dir / "townships").rglob("*.xlsx"))
+    books = sorted(TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
     assert len(books) == warnings.groupby(["county_code", "township_code"]).ngroups
     id_col = [c.header for c in COLUMNS].index("身份证号")
     seen: list[str] = []
@@ -91,21 +92,21 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
         seen += ids
     assert sorted(seen) == sorted(warnings["warning_id"])  # none lost, none twice
     # The second night: warnings sent the night before are 已下发 with the first night's date.
-    first = next(iter(sorted((run_dir / "townships").rglob("*.xlsx"))))
+    first = next(iter(sorted(TOWNSHIPS.at(run_dir).rglob("*.xlsx"))))
     ws = openpyxl.load_workbook(first)[SHEET_LIST]
     headers = [c.value for c in ws[HEADER_ROW + 1]]
     row = dict(zip(headers, [c.value for c in ws[FIRST_DATA_ROW + 1]], strict=True))
     assert row["状态"] == "已下发" and row["首次预警日期"].date() == NIGHTS[0]
-    assert "趋势" in (run_dir / "summary.html").read_text(encoding="utf-8")
-    assert "<svg" in (run_dir / "summary.html").read_text(encoding="utf-8")
+    assert "趋势" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
+    assert "<svg" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
     # The second whole night compares with the first: the 已消失 column is there.
-    assert "已消失" in (run_dir / "summary.html").read_text(encoding="utf-8")
+    assert "已消失" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
     assert "人员比对" in (run_dir / "steward.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
 def test_libreoffice_converts_every_workbook_to_pdf(run_dir: Path, tmp_path: Path) -> None:
-    books = sorted((run_dir / "townships").rglob("*.xlsx")) + [run_dir / "summary.xlsx"]
+    books = sorted(TOWNSHIPS.at(run_dir).rglob("*.xlsx")) + [SUMMARY_XLSX.at(run_dir)]
     done = libreoffice(books, "pdf", tmp_path / "pdf", tmp_path / "lo-profile")
     assert done.returncode == 0, done.stderr
     for book in books:
@@ -138,7 +139,7 @@ def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: P
             *flags,
             "--window-size=1200,2400",
             f"--screenshot={shot}",
-            (run_dir / "summary.html").as_uri(),
+            SUMMARY_HTML.at(run_dir).as_uri(),
         ],
         capture_output=True,
         text=True,
@@ -150,7 +151,7 @@ def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: P
     assert struct.unpack(">II", data[16:24]) == (1200, 2400)
     assert len(data) > 60_000  # a blank or failed page compresses to a few kilobytes
     dom = subprocess.run(
-        [chromium, *flags, "--dump-dom", (run_dir / "summary.html").as_uri()],
+        [chromium, *flags, "--dump-dom", SUMMARY_HTML.at(run_dir).as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
@@ -161,7 +162,7 @@ def test_chromium_renders_the_summary_with_its_charts(run_dir: Path, tmp_path: P
 @pytest.mark.slow
 def test_libreoffice_reads_the_validations_locks_and_ids_as_written(run_dir: Path, tmp_path: Path) -> None:
     """Saved again by a real spreadsheet program, the workbook keeps what the township relies on."""
-    book = max((run_dir / "townships").rglob("*.xlsx"), key=lambda p: p.stat().st_size)
+    book = max(TOWNSHIPS.at(run_dir).rglob("*.xlsx"), key=lambda p: p.stat().st_size)
     done = libreoffice([book], "xlsx:Calc MS Excel 2007 XML", tmp_path / "resaved", tmp_path / "lo-profile")
     assert done.returncode == 0, done.stderr
     ws = openpyxl.load_workbook(tmp_path / "resaved" / book.name)[SHEET_LIST]
@@ -178,3 +179,24 @@ def test_libreoffice_reads_the_validations_locks_and_ids_as_written(run_dir: Pat
         assert cell.value is None or (cell.data_type == "s" and len(cell.value) == 18)
         verdict = next(i for i, c in enumerate(COLUMNS) if c.kind == "verdict") + 1
         assert ws.cell(r, 1).protection.locked and not ws.cell(r, verdict).protection.locked
+
+
+@pytest.mark.slow
+def test_the_published_folder_holds_only_what_people_may_open_and_links_stay_inside(run_dir: Path) -> None:
+    from pipeline.contracts import INDEX_HTML, PUBLISH, STEWARD_HTML
+
+    publish = run_dir / PUBLISH
+    files = [p for p in publish.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} == {".xlsx", ".html"}
+    assert {p.name for p in files if p.suffix == ".html"} == {"summary.html", "index.html"}
+    assert not any(p.suffix == ".parquet" or "rejected" in p.name or "review" in p.name for p in files)
+    for page in (SUMMARY_HTML.at(run_dir), INDEX_HTML.at(run_dir)):
+        hrefs = re.findall(r'href="([^"#]+)"', page.read_text(encoding="utf-8"))
+        assert hrefs
+        for href in hrefs:
+            target = (page.parent / href).resolve()
+            assert target.is_relative_to(publish.resolve()) and target.exists(), (page.name, href)
+    # The steward's page, internal, reaches the published pages.
+    steward = STEWARD_HTML.at(run_dir)
+    for href in re.findall(r'href="([^"#]+)"', steward.read_text(encoding="utf-8")):
+        assert (steward.parent / href).exists(), href

@@ -216,20 +216,20 @@ def write_reports(
         prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run, places, gone
     )
     context["cases"] = cases_context(after, rules, case_rules, run_date, places)
+    # The steward's page (internal) links the internal files; the published index only published ones.
+    internal = [
+        ("数据质量汇总", QUALITY_XLSX.path),
+        ("待复核的疑似同一人", REVIEW_BOOK.path),
+        ("反馈导入结果", FEEDBACK_RESULT.path),
+    ]
+    context["internal"] = [(k, v) for k, v in internal if (run_dir / v).exists()]
     write_summary_html(SUMMARY_HTML.at(run_dir), context)
     write_steward_html(STEWARD_HTML.at(run_dir), context)
     rule_ids = [r.id for r in rules_summary.rules]
     by_township = township_rule_table(prepared, rule_ids)
     write_summary_xlsx(SUMMARY_XLSX.at(run_dir), by_township, rules_summary.rules, run_date)
-    extra = [
-        ("乡镇×规则统计表", SUMMARY_XLSX.path),
-        ("数据与比对情况(数据管理员)", STEWARD_HTML.path),
-        ("数据质量汇总", QUALITY_XLSX.path),
-        ("待复核的疑似同一人", REVIEW_BOOK.path),
-        ("反馈导入结果", FEEDBACK_RESULT.path),
-    ]
     write_index_html(
-        INDEX_HTML.at(run_dir), context, books, [(k, v) for k, v in extra if (run_dir / v).exists()]
+        INDEX_HTML.at(run_dir), context, books, [("乡镇×规则统计表", SUMMARY_XLSX.link_from(INDEX_HTML))]
     )
     # Last: the state changes only when every report file is written.
     with store.begin() as conn:

@@ -160,7 +160,7 @@ def summary_context(
         return {
             **asdict(b),
             "path": str(b.path),
-            "href": f"{TOWNSHIPS.path}/{b.path.as_posix()}" if b.warnings else "",
+            "href": f"{TOWNSHIPS.link_from(SUMMARY_HTML)}/{b.path.as_posix()}" if b.warnings else "",
             "segments": [
                 {"rule": r["id"], "count": int(n), "width": _pct(n, top_township), "colour": colour[r["id"]]}
                 for r in rules
@@ -230,10 +230,15 @@ def summary_context(
         "run_date": run_date.isoformat(),
         # Links between the published pages, relative to the run folder.
         "paths": {
-            "summary": SUMMARY_HTML.path,
-            "index": INDEX_HTML.path,
-            "summary_xlsx": SUMMARY_XLSX.path,
-            "steward": STEWARD_HTML.path,
+            # From the published pages (publish/): they link to published files only.
+            "summary": SUMMARY_HTML.link_from(SUMMARY_HTML),
+            "index": INDEX_HTML.link_from(SUMMARY_HTML),
+            "summary_xlsx": SUMMARY_XLSX.link_from(SUMMARY_HTML),
+        },
+        # From the steward's page (the run folder, internal): the published pages and the internal files.
+        "internal_paths": {
+            "summary": SUMMARY_HTML.link_from(STEWARD_HTML),
+            "index": INDEX_HTML.link_from(STEWARD_HTML),
         },
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "whole_run": whole_run,
@@ -393,7 +398,7 @@ def write_index_html(
     counties: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for b in sorted(books, key=lambda b: (b.county_code, b.township_code)):
         counties.setdefault((b.county_code, b.county), []).append(
-            {**asdict(b), "href": f"{TOWNSHIPS.path}/{b.path.as_posix()}"}
+            {**asdict(b), "href": f"{TOWNSHIPS.link_from(INDEX_HTML)}/{b.path.as_posix()}"}
         )
     groups = [
         {"code": code, "name": name, "books": items, "count": sum(i["warnings"] for i in items)}

@@ -13,6 +13,7 @@ import pytest
 
 from flows.nightly import nightly
 from pipeline import schema as S
+from pipeline.contracts import INDEX_HTML, SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
 
 
 @pytest.mark.slow
@@ -59,11 +60,11 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
     summary = json.loads((run_dir / "data_quality" / "summary.json").read_text(encoding="utf-8"))
     assert summary["sources"]["medical"]["status"] == "partial"
     assert "住院结算_broken.xlsx" in summary["sources"]["medical"]["error_zh"]
-    page = (run_dir / "summary.html").read_text(encoding="utf-8")
+    page = SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
     banner = page[page.index('class="banner"') : page.index("</div>", page.index('class="banner"'))]
     assert "住院结算_broken.xlsx" in banner and "两项补贴发放_2026-11.csv" in banner
     assert "R03 重度残疾人护理补贴未享受" in banner and "R05 大额医疗自付" in banner
-    book = next((run_dir / "townships").rglob("*.xlsx"))
+    book = next(TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
     said = {
         r[0]: r[5] for r in openpyxl.load_workbook(book)["规则说明"].iter_rows(min_row=2, values_only=True)
     }
@@ -74,11 +75,11 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         assert [c.value for c in ws[1]][:3] == ["文件", "行号", "原因"]
         assert ws.freeze_panes == "A2"
     # What people open: township workbooks, the summary and the index, and the Prefect artifacts.
-    books = sorted((run_dir / "townships").rglob("*.xlsx"))
+    books = sorted(TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
     assert books and manifest["rows"]["township_workbooks"] == len(books)
-    assert (run_dir / "summary.html").exists() and (run_dir / "summary.xlsx").exists()
-    index = (run_dir / "index.html").read_text(encoding="utf-8")
-    assert all(b.relative_to(run_dir).as_posix() in index for b in books)
+    assert SUMMARY_HTML.at(run_dir).exists() and SUMMARY_XLSX.at(run_dir).exists()
+    index = INDEX_HTML.at(run_dir).read_text(encoding="utf-8")
+    assert all(b.relative_to(INDEX_HTML.at(run_dir).parent).as_posix() in index for b in books)
 
     from prefect.artifacts import Artifact
 
@@ -103,4 +104,4 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
     ran = [t.name.rsplit("-", 1)[0] for t in sorted(task_runs, key=lambda t: t.expected_start_time)]
     assert ran[-len(STAGES) :] == [s.name for s in STAGES]
     link = Artifact.get("summary-page")
-    assert link.data.startswith("[运行汇总](file://") and "2026-11-29/summary.html" in link.data
+    assert link.data.startswith("[运行汇总](file://") and "2026-11-29/publish/summary.html" in link.data

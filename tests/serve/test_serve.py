@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.contracts import TOWNSHIPS
 from pipeline.settings import PROJECT_ROOT
 
 
@@ -124,7 +125,7 @@ def test_serve_then_trigger_the_nightly_deployment(tmp_path: Path, sample_dir: P
         # A county clerk imports a returned workbook now, through the feedback deployment.
         import openpyxl
 
-        book = sorted((out / "2026-11-29" / "townships").rglob("*.xlsx"))[0]
+        book = sorted(TOWNSHIPS.at(out / "2026-11-29").rglob("*.xlsx"))[0]
         wb = openpyxl.load_workbook(book)
         ws = wb["预警名单"]
         head = {c.value: c.column for c in ws[3] if c.value}
