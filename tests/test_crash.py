@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.contracts import CASE_FACTS, PERSON_INDEX, RAW, TOWNSHIPS
 from pipeline.runs import run_all
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.state import StateStore
@@ -33,12 +34,12 @@ def staged(out: Path, rel: str) -> list[Path]:
 
 #: Where to kill: a moment recognised from the files the run writes.
 POINTS: dict[str, Callable[[Path, Path], bool]] = {
-    "during ingest": lambda out, state: bool(staged(out, "work/raw/*.parquet")),
+    "during ingest": lambda out, state: bool(staged(out, RAW.path.replace("{source}", "*"))),
     "while matching writes the state": lambda out, state: bool(
-        list(state.glob(".person_keys.parquet.*.tmp")) or staged(out, "data/person_index.parquet")
+        list(state.glob(".person_keys.parquet.*.tmp")) or staged(out, PERSON_INDEX.path)
     ),
-    "while the case store commits": lambda out, state: bool(staged(out, "data/case_facts.parquet")),
-    "while reports are written": lambda out, state: bool(staged(out, "townships/*/*.xlsx")),
+    "while the case store commits": lambda out, state: bool(staged(out, CASE_FACTS.path)),
+    "while reports are written": lambda out, state: bool(staged(out, f"{TOWNSHIPS.path}/*/*.xlsx")),
 }
 
 
