@@ -204,26 +204,9 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
         final = replace(final, out=final.out / "dry-run")
     date_text = final.run_date.isoformat()
     real_state = StateStore(final.state, final.database_url)
-    # Personal data: what the run creates is for its owner and group only (folders 0750, files 0640).
-    previous_umask = os.umask(0o027)
-    with ExitStack() as outer:
-        outer.callback(os.umask, previous_umask)
-        yield from _staged(final, dry_run, wait_seconds, date_text, real_state)
-
-
-def restrict(root: Path) -> None:
-    """Folders 0750, files 0640 under ``root``: also what was copied in with other modes (the Data
-    Docs' static files keep their package's 0644 when copied)."""
-    root.chmod(0o750)
-    for p in root.rglob("*"):
-        if not p.is_symlink():
-            p.chmod(0o750 if p.is_dir() else 0o640)
-
-
-def _staged(
-    final: Settings, dry_run: bool, wait_seconds: float, date_text: str, real_state: StateStore
-) -> Iterator[Run]:
     with _lock(final.out, date_text, _holder(final), wait_seconds), ExitStack() as stack:
+        # Personal data: what the run creates is for its owner and group only (0750, 0640).
+        stack.callback(os.umask, os.umask(0o027))
         stack.callback(real_state.close)
         staging_root = final.out / STAGING
         for leftover in staging_root.glob(f"{date_text}-*"):  # from a run that was killed
@@ -276,6 +259,15 @@ def _staged(
             notify_failure(manifest)
         shutil.rmtree(work, ignore_errors=True)
         log.info("run %s published to %s", date_text, final.run_dir)
+
+
+def restrict(root: Path) -> None:
+    """Folders 0750, files 0640 under ``root``: also what was copied in with other modes (the Data
+    Docs' static files keep their package's 0644 when copied)."""
+    root.chmod(0o750)
+    for p in root.rglob("*"):
+        if not p.is_symlink():
+            p.chmod(0o750 if p.is_dir() else 0o640)
 
 
 def _publish(staged: Path, target: Path) -> None:

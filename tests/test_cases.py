@@ -16,7 +16,7 @@ from pipeline.cases.config import load_case_rules
 from pipeline.cases.feedback import apply_answer
 from pipeline.cases.night import NightCases, mark_published, material_changes, update_cases
 from pipeline.cases.store import CaseStore, Origin, as_frame, empty_frame
-from pipeline.cases.views import case_note, funnel, to_send
+from pipeline.cases.views import case_note, funnel, funnel_cases, to_send
 from pipeline.eligibility.rules import load_rules
 from pipeline.errors import ConfigError
 from pipeline.settings import PROJECT_ROOT
@@ -302,7 +302,7 @@ def test_the_funnel_counts_each_step_per_township() -> None:
     cases = night(
         cases, [warn("R03", "P3")], D0 + timedelta(days=20), facts(P1={"active_assistance": True})
     ).after
-    f = funnel(cases, RULES, CR, D0 + timedelta(days=20)).set_index("township_code")
+    f = funnel(funnel_cases(cases, RULES, CR), ["county_code", "township_code"]).set_index("township_code")
     row = f.loc[TOWN]
     assert (
         row["warned"],

@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from pipeline.cases.night import ANSWER
 from pipeline.cases.results import ImportResult, Problem, write_result
 from pipeline.cases.store import CaseStore, Origin, as_date, as_frame, now, records
 from pipeline.eligibility.rules import Rule
+from pipeline.ingest import cell_text
 from pipeline.reports.workbook import COLUMNS as LIST_COLUMNS
 from pipeline.reports.workbook import (
     REVISIT_COLUMNS,
@@ -79,11 +80,8 @@ def file_properties(path: Path) -> dict[str, str]:
 
 
 def _cell_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
+    """A cell as the text a person typed ("" for a blank), as the extracts are read."""
+    return (cell_text(v) or "").strip()
 
 
 def parse_date(v: Any) -> date | None:
@@ -112,8 +110,9 @@ def parse_date(v: Any) -> date | None:
         return None
 
 
-def _sheet_rows(path: Path, sheet: str) -> tuple[list[list[Any]], int] | None:
-    """(rows from the header down, the header's 1-based row number) of ``sheet``; None if absent."""
+def _sheet_rows(path: Path, sheets: Sequence[str]) -> dict[str, tuple[list[list[Any]], int]]:
+    """Per sheet of ``sheets`` present in the workbook (opened once): its rows from the header down
+    and the header's 1-based row number."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -122,14 +121,17 @@ def _sheet_rows(path: Path, sheet: str) -> tuple[list[list[Any]], int] | None:
         raise FeedbackFileError(
             f"无法打开文件,请确认是系统下发的 Excel 预警名单(.xlsx):{type(e).__name__}"
         ) from e
-    if sheet not in wb.sheet_names:
-        return None
-    # Empty cells above and left of the data are kept as such, so row numbers are the sheet's.
-    rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    for i, row in enumerate(rows[:12]):
-        if H_ID in [_cell_text(v) for v in row]:
-            return rows[i:], i + 1
-    raise FeedbackFileError(f"工作表“{sheet}”中找不到“{H_ID}”表头,请勿删除或修改表头行")
+    out = {}
+    for sheet in sheets:
+        if sheet not in wb.sheet_names:
+            continue
+        # Empty cells above and left of the data are kept as such, so row numbers are the sheet's.
+        rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        h = next((i for i, row in enumerate(rows[:12]) if H_ID in [_cell_text(v) for v in row]), None)
+        if h is None:
+            raise FeedbackFileError(f"工作表“{sheet}”中找不到“{H_ID}”表头,请勿删除或修改表头行")
+        out[sheet] = (rows[h:], h + 1)
+    return out
 
 
 def _columns(header: list[Any], need: list[str], sheet: str) -> dict[str, int]:
@@ -222,10 +224,10 @@ def import_workbook(
         if not code:
             raise FeedbackFileError("无法确定这份名单属于哪个乡镇:请交回系统下发的原文件,不要另存为新文件")
         result.township_code = code
-        listed = _sheet_rows(path, SHEET_LIST)
-        if listed is None:
+        sheets = _sheet_rows(path, (SHEET_LIST, SHEET_REVISIT))
+        if SHEET_LIST not in sheets:
             raise FeedbackFileError(f"找不到工作表“{SHEET_LIST}”,请勿修改工作表名称")
-        revisits = _sheet_rows(path, SHEET_REVISIT)
+        listed, revisits = sheets[SHEET_LIST], sheets.get(SHEET_REVISIT)
     except (FeedbackFileError, OSError) as e:
         result.error = str(e)
         return result

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -61,9 +60,7 @@ def revisits_due(after: pd.DataFrame, persons: pd.DataFrame, counties: tuple[str
     due = after[after["status"].eq(REVISIT_DUE)].copy()
     if counties:
         due = due[due["county_code"].isin(counties)]
-    due["township_code"] = due["routed_township_code"].where(
-        due["routed_township_code"].notna(), due["township_code"]
-    )
+    due["township_code"] = township_of(due)
     phone = (
         persons.set_index("person_id")["phone"] if "phone" in persons.columns else pd.Series(dtype="object")
     )
@@ -71,49 +68,52 @@ def revisits_due(after: pd.DataFrame, persons: pd.DataFrame, counties: tuple[str
     return due[list(REVISIT_FIELDS)].astype("object").reset_index(drop=True)
 
 
-def funnel(after: pd.DataFrame, rules: Mapping[str, Rule], cr: CaseRules, run_date: date) -> pd.DataFrame:
-    """Per county and township: warned (ever published) → answered → eligible → done → verified,
-    overdue now, and the median days from publication to the first answer."""
-    c = after.copy()
-    if c.empty:
-        return pd.DataFrame(
-            columns=[
-                "county_code",
-                "township_code",
-                "warned",
-                "answered",
-                "eligible",
-                "done",
-                "verified",
-                "overdue",
-                "median_days",
-            ]
-        )
+#: The funnel's steps, in order (counts per place), then the days from publication to an answer.
+STEPS = ("warned", "answered", "eligible", "done", "verified", "overdue")
+
+
+def township_of(cases: pd.DataFrame) -> pd.Series:
+    """The township a case goes to: the one its county routed it to (应属乡镇), else its own."""
+    return cases["routed_township_code"].where(cases["routed_township_code"].notna(), cases["township_code"])
+
+
+def funnel_cases(after: pd.DataFrame, rules: Mapping[str, Rule], cr: CaseRules) -> pd.DataFrame:
+    """One row per case: county_code, township_code ("" when unknown), each step of ``STEPS`` as
+    a flag (warned = ever published … verified by the extracts; overdue now), and ``days`` from
+    publication to the first answer."""
     answer_of = {
         (rid, a.answer): a
         for rid, r in rules.items()
-        for a in cr.answers(r.answers)
         if r.answers in cr.answer_sets
+        for a in cr.answers(r.answers)
     }
-    flags = [answer_of.get((r, a)) for r, a in zip(c["rule"], c["answer"], strict=True)]
-    c["township_code"] = c["routed_township_code"].where(
-        c["routed_township_code"].notna(), c["township_code"]
+    flags = [answer_of.get((r, a)) for r, a in zip(after["rule"], after["answer"], strict=True)]
+    c = pd.DataFrame(
+        {
+            "county_code": after["county_code"].fillna(""),
+            "township_code": township_of(after).fillna(""),
+            "warned": after["first_published"].notna(),
+            "answered": after["first_answered"].notna(),
+            "eligible": [bool(f and f.eligible) for f in flags],
+            "done": [bool(f and f.done) for f in flags],
+            "verified": after["verification"].eq(VERIFIED),
+            "overdue": after["status"].eq(OVERDUE),
+        },
+        index=after.index,
     )
-    c["warned"] = c["first_published"].notna()
-    c["answered"] = c["first_answered"].notna()
-    c["eligible"] = [bool(f and f.eligible) for f in flags]
-    c["done"] = [bool(f and f.done) for f in flags]
-    c["verified"] = c["verification"].eq(VERIFIED)
-    c["overdue"] = c["status"].eq(OVERDUE)
-    pub = pd.to_datetime(c["first_published"])
-    ans = pd.to_datetime(c["first_answered"])
-    c["days"] = (ans - pub).dt.days.where(c["answered"] & c["warned"])
-    keys = ["county_code", "township_code"]
-    c[keys] = c[keys].fillna("")
-    g = c.groupby(keys, dropna=False)
-    out = g[["warned", "answered", "eligible", "done", "verified", "overdue"]].sum().astype("int64")
+    days = (pd.to_datetime(after["first_answered"]) - pd.to_datetime(after["first_published"])).dt.days
+    c["days"] = days.where(c["answered"] & c["warned"])
+    return c
+
+
+def funnel(per_case: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """The funnel of ``funnel_cases`` per place ``by`` (say ["county_code"]; [] for the whole
+    city): the cases at each step and the median days to an answer (of the cases, not of medians)."""
+    keyed = per_case.assign(_all="") if not by else per_case
+    g = keyed.groupby(list(by) or ["_all"])
+    out = g[list(STEPS)].sum().astype("int64")
     out["median_days"] = g["days"].median()
-    return out.reset_index()
+    return out.reset_index().drop(columns=["_all"], errors="ignore")
 
 
 def oldest_overdue(after: pd.DataFrame, limit: int = 10) -> pd.DataFrame:
@@ -128,4 +128,14 @@ def open_counts(after: pd.DataFrame, cr: CaseRules) -> dict[str, int]:
     return {cr.label(str(k)): int(v) for k, v in after["status"].value_counts().sort_index().items()}
 
 
-__all__ = ["case_note", "funnel", "oldest_overdue", "open_counts", "revisits_due", "to_send"]
+__all__ = [
+    "STEPS",
+    "case_note",
+    "funnel",
+    "funnel_cases",
+    "township_of",
+    "oldest_overdue",
+    "open_counts",
+    "revisits_due",
+    "to_send",
+]

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.cases.config import NOT_SEEN, CaseRules
 from pipeline.cases.store import records
-from pipeline.cases.views import funnel, oldest_overdue, open_counts
+from pipeline.cases.views import STEPS, funnel, funnel_cases, oldest_overdue, open_counts
 from pipeline.cells import neutralise
 from pipeline.contracts import (
     INDEX_HTML,
@@ -283,55 +283,33 @@ def cases_context(
     """The closed loop on the summary: the funnel per county and township (warned → answered →
     eligible → done → verified by the extracts), overdue counts, median days to an answer, the
     oldest overdue cases (IDs masked) and the done answers the extracts do not show yet."""
-    by_id = {r.id: r for r in rules.rules}
-    f = funnel(after, by_id, case_rules, run_date)
+    per_case = funnel_cases(after, {r.id: r for r in rules.rules}, case_rules)
     county_name = {t.county_code: t.county for t in places}
     town_name = {t.code: t.name for t in places}
-    steps = ["warned", "answered", "eligible", "done", "verified", "overdue"]
 
-    def row(name: str, code: str, part: pd.DataFrame, days: pd.Series) -> dict[str, Any]:
-        sums = {k: int(part[k].sum()) for k in steps}
-        median = days.dropna().median() if len(days.dropna()) else None
+    def row(r: dict[str, Any], name: str, code: str) -> dict[str, Any]:
+        median = r["median_days"]
         return {
             "name": name,
             "code": code,
-            **sums,
-            "answered_pct": _pct(sums["answered"], sums["warned"]),
-            "median_days": None if median is None else round(float(median), 1),
+            **{k: int(r[k]) for k in STEPS},
+            "answered_pct": _pct(r["answered"], r["warned"]),
+            "median_days": None if median != median else round(float(median), 1),
         }
 
-    # The median days per county need the cases, not the townships' medians.
-    c = after.assign(
-        township_code=after["routed_township_code"].where(
-            after["routed_township_code"].notna(), after["township_code"]
-        )
-    )
-    pub = pd.to_datetime(c["first_published"])
-    days = (pd.to_datetime(c["first_answered"]) - pub).dt.days
-    counties = []
-    for code, part in f.groupby("county_code", sort=True):
-        if not part["warned"].sum():
-            continue
-        counties.append(
-            row(
-                county_name.get(str(code), str(code) or "未确定区县"),
-                str(code),
-                part,
-                days[c["county_code"].fillna("").eq(code)],
-            )
-        )
-    townships = []
-    for i, t in enumerate(records(f)):
-        if not t["warned"]:
-            continue
-        town, county = str(t["township_code"]), str(t["county_code"])
-        mine = c["township_code"].fillna("").eq(town) & c["county_code"].fillna("").eq(county)
-        townships.append(
-            row(town_name.get(town, "未确定乡镇"), town, f.iloc[[i]], days[mine])
-            | {"county": county_name.get(county, "")}
-        )
+    counties = [
+        row(r, county_name.get(r["county_code"], r["county_code"] or "未确定区县"), r["county_code"])
+        for r in records(funnel(per_case, ["county_code"]))
+        if r["warned"]
+    ]
+    townships = [
+        row(r, town_name.get(r["township_code"], "未确定乡镇"), r["township_code"])
+        | {"county": county_name.get(r["county_code"], "")}
+        for r in records(funnel(per_case, ["county_code", "township_code"]))
+        if r["warned"]
+    ]
     townships.sort(key=lambda r: (-r["overdue"], -r["warned"], r["code"]))
-    total = row("全市", "", f, days) if len(f) else None
+    total = row(records(funnel(per_case, []))[0], "全市", "") if len(per_case) else None
     old = oldest_overdue(after)
     oldest = [
         {
