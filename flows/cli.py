@@ -171,7 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument(
         "--port", type=int, default=4200, help="port of the local server when PREFECT_API_URL is unset"
     )
+    from portal.cli import add_parsers
+
+    add_parsers(sub)
     a = p.parse_args(argv)
+    if a.command in ("portal", "user"):
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+        from portal.cli import portal_command, user_command
+
+        try:
+            return portal_command(a) if a.command == "portal" else user_command(a)
+        except ActiveDiscoveryError as e:
+            sys.stderr.write(f"active-discovery: {e}\n")
+            return EXIT_REFUSED
     from rich.console import Console
     from rich.logging import RichHandler
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -44,11 +44,24 @@ def test_the_migrations_run_from_an_empty_database_and_from_the_previous_revisio
                 ),
                 {"d": D},
             )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit (warning_id, field, old, new, at) VALUES ('R05-P7', 'status',"
+                    " 'new', 'sent', :t)"
+                ),
+                {"t": datetime(2026, 11, 1, 2, 0)},
+            )
         upgrade(engine)
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
         columns = {c["name"] for c in sa.inspect(engine).get_columns("cases")}
         assert {"routed_township_code", "sent_on", "revisit_answer"} <= columns
         assert "imports" in sa.inspect(engine).get_table_names()
+        with engine.begin() as conn:  # the old trail reads as case changes; accesses fit beside it
+            assert conn.execute(sa.text("SELECT event FROM audit")).scalar_one() == "change"
+            conn.execute(
+                sa.text("INSERT INTO audit (event, at, by_user, result) VALUES ('login', :t, 'u', 'ok')"),
+                {"t": datetime(2026, 11, 2, 9, 0)},
+            )
     finally:
         engine.dispose()
     store = CaseStore(db_url)  # opening migrates to the newest revision (here: nothing to do)

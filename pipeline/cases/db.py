@@ -41,9 +41,9 @@ cases = Table(
     Column("person_id", String(64), nullable=False, index=True),
     Column("id_number", String(32)),
     Column("name", String(64)),
-    Column("county_code", String(12)),
+    Column("county_code", String(12), index=True),
     Column("township_code", String(12), index=True),
-    Column("routed_township_code", String(12)),  # set by a county routing a 未确定乡镇 row
+    Column("routed_township_code", String(12), index=True),  # set by a county routing a 未确定乡镇 row
     Column("status", String(16), nullable=False, index=True),
     Column("first_seen", Date, nullable=False),
     Column("last_seen", Date, nullable=False),
@@ -71,20 +71,26 @@ cases = Table(
     Column("revisit_note", Text),
 )
 
-#: Every change to a case: what, old -> new, when, by which run, imported file and row, or user.
+#: Every change to a case (event ``change``: what, old -> new, when, by which run, imported file
+#: and row, or user), and every access through the portal (event ``login``, ``login_failed``,
+#: ``locked``, ``download``, ``upload``, ``import``, ``denied``, ``export``, ``unlock``: user,
+#: time, township, file, result). One table, so "who touched this township's list" is one query.
 audit = Table(
     "audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("warning_id", String(64), nullable=False, index=True),
-    Column("field", String(32), nullable=False),
+    Column("warning_id", String(64), index=True),
+    Column("field", String(32)),
     Column("old", Text),
     Column("new", Text),
     Column("at", DateTime, nullable=False),
     Column("run_date", Date),
     Column("by_file", Text),
     Column("by_row", Integer),
-    Column("by_user", Text),
+    Column("by_user", Text, index=True),
+    Column("event", String(16), nullable=False, server_default="change", index=True),
+    Column("township_code", String(12)),
+    Column("result", Text),
 )
 
 #: Every feedback row received, applied or not, with the outcome.

@@ -189,40 +189,49 @@ def import_workbook(
     today: date,
     user: str | None = None,
     passwords: Mapping[str, str] | None = None,
+    file_name: str | None = None,
+    allowed: Callable[[str], bool] | None = None,
 ) -> ImportResult:
     """Check and apply one returned township workbook. ``townships``: code -> (county code, name).
 
     Never raises for a bad file or row: the result says what happened (``error`` for the file,
     ``problems`` for rows). An encrypted workbook is opened with its township's password from
-    ``passwords`` (the township code at the start of its file name).
+    ``passwords`` (the township code at the start of its file name). ``file_name``: the name the
+    file was sent under, when it is stored under another (the portal's uploads); ``allowed``: which
+    workbook codes (township, or county + ``000``) the sender may answer for (None: all).
     """
     path = Path(path)
+    name = file_name or path.name
     from pipeline.protect import decrypt, is_encrypted
 
     if is_encrypted(path):
-        m = _CODE_IN_NAME.match(path.name)
+        m = _CODE_IN_NAME.match(name)
         password = (passwords or {}).get(m[1]) if m else None
         if password is None:
             return ImportResult(
-                file=path.name, error="文件已加密,系统中没有该乡镇的密码:请交回系统下发的文件,不要改文件名"
+                file=name, error="文件已加密,系统中没有该乡镇的密码:请交回系统下发的文件,不要改文件名"
             )
         try:
             plain = decrypt(path, password)
         except ValueError:
             return ImportResult(
-                file=path.name, error="文件已加密,且密码不是下发时的密码:请交回系统下发的文件"
+                file=name, error="文件已加密,且密码不是下发时的密码:请交回系统下发的文件"
             )
         with tempfile.TemporaryDirectory() as d:
-            copy = Path(d) / path.name
+            copy = Path(d) / "plain.xlsx"
             copy.write_bytes(plain)
-            return import_workbook(store, copy, rules, cr, townships, today, user)
-    result = ImportResult(file=path.name)
+            return import_workbook(
+                store, copy, rules, cr, townships, today, user, file_name=name, allowed=allowed
+            )
+    result = ImportResult(file=name)
     try:
         result.sha256 = _sha256(path)
         props = file_properties(path)
-        code = props.get("township_code") or (m[1] if (m := _CODE_IN_NAME.match(path.name)) else None)
+        code = props.get("township_code") or (m[1] if (m := _CODE_IN_NAME.match(name)) else None)
         if not code:
             raise FeedbackFileError("无法确定这份名单属于哪个乡镇:请交回系统下发的原文件,不要另存为新文件")
+        if allowed is not None and not allowed(code):
+            raise FeedbackFileError("这份名单不属于您负责的乡镇,不能由您的账号导入:请上传本乡镇的名单")
         result.township_code = code
         sheets = _sheet_rows(path, (SHEET_LIST, SHEET_REVISIT))
         if SHEET_LIST not in sheets:
@@ -251,7 +260,7 @@ def import_workbook(
 
         def reject(sheet: str, row: int, wid: str, reason: str, kind: str, values: dict[str, Any]) -> None:
             result.problems.append(Problem(sheet, row, wid, reason))
-            received.append(_received(values, kind, path, result.sha256, sheet, row, REJECTED, reason, at))
+            received.append(_received(values, kind, name, result.sha256, sheet, row, REJECTED, reason, at))
 
         # --- 预警名单: answers and (county lists) routing ---------------------------------------
         rows, header_row = listed
@@ -352,7 +361,7 @@ def import_workbook(
                 result.unchanged += 1
             kind = "answer" if answer else "route"
             received.append(
-                _received(values, kind, path, result.sha256, SHEET_LIST, row_no, outcome, None, at)
+                _received(values, kind, name, result.sha256, SHEET_LIST, row_no, outcome, None, at)
             )
 
         # --- 待回访: revisits ---------------------------------------------------------------------
@@ -402,7 +411,7 @@ def import_workbook(
                     result.unchanged += 1
                     received.append(
                         _received(
-                            values, "revisit", path, result.sha256, SHEET_REVISIT, row_no, UNCHANGED, None, at
+                            values, "revisit", name, result.sha256, SHEET_REVISIT, row_no, UNCHANGED, None, at
                         )
                     )
                     continue
@@ -426,18 +435,18 @@ def import_workbook(
                 rows_of[wid] = row_no
                 received.append(
                     _received(
-                        values, "revisit", path, result.sha256, SHEET_REVISIT, row_no, APPLIED, None, at
+                        values, "revisit", name, result.sha256, SHEET_REVISIT, row_no, APPLIED, None, at
                     )
                 )
 
         after = as_frame(list(cases.values()))
-        store.save(conn, before, after, Origin(by_file=path.name, by_user=user, rows=rows_of))
+        store.save(conn, before, after, Origin(by_file=name, by_user=user, rows=rows_of))
         store.add_feedback(conn, received)
         store.add_import(
             conn,
             {
                 "sha256": result.sha256,
-                "file_name": path.name,
+                "file_name": name,
                 "township_code": code,
                 "imported_at": at,
                 "rows_applied": result.applied,
@@ -513,7 +522,7 @@ def apply_answer(
 def _received(
     values: dict[str, Any],
     kind: str,
-    path: Path,
+    file_name: str,
     sha: str,
     sheet: str,
     row: int,
@@ -528,7 +537,7 @@ def _received(
         "note": values.get("note") or None,
         "checker": values.get("checker") or None,
         "checked_on": values.get("checked_on"),
-        "file_name": path.name,
+        "file_name": file_name,
         "file_sha256": sha,
         "sheet": sheet,
         "row": row,

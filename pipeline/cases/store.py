@@ -19,7 +19,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select
 
 from pipeline.cases.db import audit, cases, database_url, engine_for, feedback, imports, upgrade
 
@@ -133,13 +133,19 @@ class CaseStore:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def frame(self, conn: Connection | None = None, ids: Collection[str] | None = None) -> pd.DataFrame:
-        """Every case (or those of ``ids``), one row each (dates as ``datetime.date``, missing as
-        None)."""
+    def frame(
+        self,
+        conn: Connection | None = None,
+        ids: Collection[str] | None = None,
+        where: ColumnElement[bool] | None = None,
+    ) -> pd.DataFrame:
+        """Every case (or those of ``ids``, or those ``where`` selects), one row each (dates as
+        ``datetime.date``, missing as None)."""
 
         def read(c: Connection) -> pd.DataFrame:
             if ids is None:
-                rows = list(c.execute(select(cases)).mappings())
+                q = select(cases) if where is None else select(cases).where(where)
+                rows = list(c.execute(q).mappings())
             else:
                 wanted, rows = sorted(set(ids)), []
                 for i in range(0, len(wanted), 500):  # SQLite allows a limited number of parameters
