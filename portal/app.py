@@ -237,7 +237,8 @@ def create_app(ps: PortalSettings) -> FastAPI:
         s = request.session
         name = s.get("user")
         if not name:
-            raise LoginRequired()
+            # A cookie whose signature is too old (or forged) arrives as an empty session.
+            raise LoginRequired(expired=not s and SESSION_COOKIE in request.cookies)
         user = accounts.get(str(name))
         if user is None or user.disabled or s.get("stamp") != user.stamp:
             s.clear()  # disabled, removed or password changed since: this session ends
@@ -624,6 +625,8 @@ def create_app(ps: PortalSettings) -> FastAPI:
         )
 
     # Outermost first: the body limit sees the request before anything parses it.
-    app.add_middleware(_Sessions, secret=ps.secret, max_age=timeout, mode=ps.secure_cookies)
+    # The cookie (and its signature) lives for a working day; the idle timeout is checked on the
+    # server from the session's last request, so an expired login can say so on the login page.
+    app.add_middleware(_Sessions, secret=ps.secret, max_age=max(timeout, 12 * 3600), mode=ps.secure_cookies)
     app.add_middleware(_BodyLimit, limit=ps.max_upload_bytes + 64 * 1024)
     return app
