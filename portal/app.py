@@ -252,7 +252,7 @@ def create_app(ps: PortalSettings) -> FastAPI:
     def city_user(request: Request) -> User:
         user = signed_in(request)
         if not is_city(user):
-            raise Refused(403, "此页面仅供市级分析人员查看")
+            raise Refused(403, "您的账号无权查看此页面:仅供市级分析人员使用")
         return user
 
     def page(request: Request, template: str, user: User | None, status: int = 200, **ctx: Any) -> Response:
