@@ -27,7 +27,11 @@ ROLE_LABELS = {TOWNSHIP: "乡镇(街道)", COUNTY: "县(市、区)", ANALYST: "�
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{2,32}")
 MIN_PASSWORD = 10
 
-_hasher = PasswordHasher()
+# Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane; about 25 ms here) rather than
+# argon2-cffi's default (64 MiB, 3 passes, 4 lanes; about 125 ms): a morning's burst of 50 township
+# logins on the bureau's 2-core machine would otherwise queue every page behind 6 s of hashing
+# (bench/bench_portal.py). Hashes made with other parameters still verify and are upgraded at login.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the user name is unknown, so a wrong name takes as long as a wrong password
 # (no timing tells which names exist).
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
