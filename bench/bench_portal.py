@@ -1,8 +1,8 @@
 """Load on the township portal: concurrent township users log in, list their cases and download
 their workbook, against the 1M-record night of bench_night.py (run that first).
 
-    .venv/bin/python bench/bench_portal.py                    # 50 users, 3 rounds each
-    .venv/bin/python bench/bench_portal.py --users 50 --rounds 3 --workers 1
+    .venv/bin/python bench/bench_portal.py                    # 50 users at once, 3 rounds each
+    .venv/bin/python bench/bench_portal.py --ramp 10 --think 2  # the same users over a morning's 10 s
 
 Bounded: 127.0.0.1 only, ``--users`` x ``--rounds`` requests per kind, stopped after ``--limit``
 seconds. The portal runs as deployed (``active-discovery portal``, uvicorn) in a child process on
@@ -48,8 +48,17 @@ def free_port() -> int:
 
 
 async def one_user(
-    base: str, name: str, code: str, night: str, rounds: int, times: dict[str, list[float]], errors: list[str]
+    base: str,
+    name: str,
+    code: str,
+    night: str,
+    rounds: int,
+    times: dict[str, list[float]],
+    errors: list[str],
+    start: float = 0,
+    think: float = 0,
 ) -> None:
+    await asyncio.sleep(start)
     # One TLS context for all clients: httpx builds one per client otherwise (tens of ms of CPU
     # each), which would time the load generator, not the portal.
     async with httpx.AsyncClient(base_url=base, timeout=60, verify=TLS) as c:
@@ -72,6 +81,7 @@ async def one_user(
             "login (argon2)", "POST", "/login", data={"username": name, "password": PASSWORD, "csrf": token}
         )
         for _ in range(rounds):
+            await asyncio.sleep(think)
             await timed("township page", "GET", f"/t/{code}")
             r = await timed("workbook download", "GET", f"/t/{code}/book/{night}")
             if r is not None and r.content[:2] != b"PK":
@@ -86,6 +96,10 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--limit", type=float, default=300, help="stop after this many seconds")
+    p.add_argument(
+        "--ramp", type=float, default=0, help="users start evenly over this many seconds (0: all at once)"
+    )
+    p.add_argument("--think", type=float, default=0, help="seconds a user waits before each round")
     a = p.parse_args()
     out = Path(a.night)
     runs = published_runs(out)
@@ -130,7 +144,17 @@ def main() -> None:
             await asyncio.wait_for(
                 asyncio.gather(
                     *(
-                        one_user(base, f"t{i:03d}", c, night.isoformat(), a.rounds, times, errors)
+                        one_user(
+                            base,
+                            f"t{i:03d}",
+                            c,
+                            night.isoformat(),
+                            a.rounds,
+                            times,
+                            errors,
+                            start=a.ramp * i / len(placed),
+                            think=a.think,
+                        )
                         for i, c in enumerate(placed)
                     )
                 ),
@@ -141,6 +165,11 @@ def main() -> None:
         asyncio.run(everyone())
         wall = time.perf_counter() - t0
         head = f"{len(placed)} township users x {a.rounds} rounds, {a.workers} worker(s), night {night}"
+        head += (
+            f", started over {a.ramp:g} s, {a.think:g} s between rounds"
+            if a.ramp or a.think
+            else ", all at once"
+        )
         print(f"== portal load: {head}")
         for kind, ts in times.items():
             ms = sorted(t * 1000 for t in ts)

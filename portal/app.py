@@ -15,7 +15,6 @@ import re
 import secrets
 import time
 import zipfile
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pandas as pd
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -155,6 +155,24 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",  # personal data: no copy in a shared browser's cache
 }
+
+
+class _SecurityHeaders:
+    """``SECURITY_HEADERS`` on every response, the error pages and the 413 included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    if k not in headers:
+                        headers[k] = v
+            await send(message)
+
+        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
 def _is_xlsx(content: bytes) -> bool:
@@ -302,13 +320,6 @@ def create_app(ps: PortalSettings) -> FastAPI:
         user = accounts.get(str(name)) if name else None
         return page(request, "error.html", user, status=404, message=_NOT_FOUND)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
-
     # --- public ----------------------------------------------------------------------------------
     @app.get("/healthz")
     def healthz() -> Response:
@@ -369,9 +380,9 @@ def create_app(ps: PortalSettings) -> FastAPI:
     def township(request: Request, code: str) -> Response:
         user = signed_in(request)
         need_place(user, code)
-        frame = data.book_cases(store, code)
-        open_rows = data.case_rows(frame, cr, open_only=True)
-        done_rows = data.case_rows(frame, cr, open_only=False)[:200]
+        listed = data.listed_cases(store, code)
+        open_rows = data.case_rows(listed, cr, open_only=True)
+        done_rows = data.case_rows(listed, cr, open_only=False)[:100]
         today = today_shanghai()
         for r in open_rows + done_rows:
             r["shown_id"] = show_id(user, r.get("id_number"))
@@ -628,5 +639,6 @@ def create_app(ps: PortalSettings) -> FastAPI:
     # The cookie (and its signature) lives for a working day; the idle timeout is checked on the
     # server from the session's last request, so an expired login can say so on the login page.
     app.add_middleware(_Sessions, secret=ps.secret, max_age=max(timeout, 12 * 3600), mode=ps.secure_cookies)
+    app.add_middleware(_SecurityHeaders)
     app.add_middleware(_BodyLimit, limit=ps.max_upload_bytes + 64 * 1024)
     return app
