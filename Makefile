@@ -8,11 +8,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test lint bench sample serve clean system-deps
+.PHONY: run test lint bench sample serve portal clean system-deps
 
 # Programs the tests open the reports with (LibreOffice for the workbooks, Chromium for the summary
-# page) and a CJK font for both; installed from Debian's packages when missing.
-SYSTEM_PACKAGES := libreoffice-calc chromium fonts-noto-cjk poppler-utils
+# page and the portal, driven by Playwright) and a CJK font for both; nginx for the portal behind a
+# TLS proxy; installed from Debian's packages when missing.
+SYSTEM_PACKAGES := libreoffice-calc chromium fonts-noto-cjk poppler-utils nginx-light
 # PostgreSQL's server programs (initdb, pg_ctl, postgres) for the throw-away cluster the tests start
 # (tests/postgres.py); Debian keeps them in /usr/lib/postgresql/<version>/bin, off PATH.
 POSTGRES_PACKAGES := postgresql
@@ -32,10 +33,15 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/active-discovery serve
 
+## start the township portal on 127.0.0.1:8000 over reports/ and data/state/ (README: The township portal)
+portal: $(STAMP)
+	$(VENV)/bin/active-discovery portal
+
 system-deps:
 	@pkgs=""; \
 	if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null \
-	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v pdftoppm >/dev/null; then \
+	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v pdftoppm >/dev/null \
+	    || ! { command -v nginx >/dev/null || test -x /usr/sbin/nginx; }; then \
 	  pkgs="$(SYSTEM_PACKAGES)"; \
 	fi; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
