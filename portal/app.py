@@ -578,8 +578,8 @@ def create_app(ps: PortalSettings) -> FastAPI:
             raise Refused(404, _NOT_FOUND) from None
         found: Path | None = None
         name = path
-        if path in ("summary.html", "summary.xlsx"):
-            found = data.summary_file(out, night, path.rsplit(".", 1)[1])
+        if path in ("summary.html", "summary.xlsx", "index.html"):
+            found = data.summary_file(out, night, path)
         elif m := re.fullmatch(r"townships/[^/]+/(\d{9})_[^/]+\.xlsx", path):
             b = data.book(out, night, m[1])
             found, name = (b.path, b.name) if b else (None, path)

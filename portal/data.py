@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select
 from pipeline.cases.config import CLOSED, STATUS_CODES, CaseRules
 from pipeline.cases.db import cases, feedback, imports
 from pipeline.cases.store import CaseStore, records
-from pipeline.contracts import MANIFEST, SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
+from pipeline.contracts import INDEX_HTML, MANIFEST, SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
 from portal.scope import UNPLACED
 
 _RUN = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -107,9 +107,10 @@ def book(out: Path, run_date: date, code: str) -> Book | None:
     return books(out, run_date).get(code) if run_date in published_runs(out) else None
 
 
-def summary_file(out: Path, run_date: date, kind: str) -> Path | None:
-    """The city summary of a night: ``html`` or ``xlsx``."""
-    p = {"html": SUMMARY_HTML, "xlsx": SUMMARY_XLSX}[kind].at(out / run_date.isoformat())
+def summary_file(out: Path, run_date: date, name: str) -> Path | None:
+    """A city-wide page of a night: ``summary.html``, ``summary.xlsx`` or ``index.html``."""
+    output = {"summary.html": SUMMARY_HTML, "summary.xlsx": SUMMARY_XLSX, "index.html": INDEX_HTML}[name]
+    p = output.at(out / run_date.isoformat())
     return p if run_date in published_runs(out) and p.is_file() else None
 
 

@@ -6,6 +6,7 @@ The table below must name every route the app serves: a new route without an ent
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -124,6 +125,11 @@ def test_no_url_reaches_a_file_outside_the_published_workbooks(portal: Portal) -
         r = client.get(url, follow_redirects=False)
         assert r.status_code in (403, 404), f"{url}: {r.status_code}"
         assert b"PAR1" not in r.content[:8] and b"SQLite" not in r.content[:16]
-    # A workbook of the published folder by its link from the summary page works for the analyst.
-    r = client.get(f"/city/runs/{NIGHT}/townships/410825_温县/{TOWN}_武德镇.xlsx")
-    assert r.status_code == 200 and r.content[:2] == b"PK"
+    # The summary page's own links work for the analyst: every one of them, served by the app.
+    summary = client.get(f"/city/runs/{NIGHT}/summary.html").text
+    links = set(re.findall(r'href="([^"#:]+)"', summary))
+    assert f"townships/410825_温县/{TOWN}_武德镇.xlsx" in links and "index.html" in links
+    for link in links:
+        r = client.get(f"/city/runs/{NIGHT}/{link}")
+        assert r.status_code == 200, link
+        assert r.content[:2] == b"PK" if link.endswith(".xlsx") else b"<html" in r.content[:200].lower()
