@@ -214,9 +214,7 @@ def import_workbook(
         try:
             plain = decrypt(path, password)
         except ValueError:
-            return ImportResult(
-                file=name, error="文件已加密,且密码不是下发时的密码:请交回系统下发的文件"
-            )
+            return ImportResult(file=name, error="文件已加密,且密码不是下发时的密码:请交回系统下发的文件")
         with tempfile.TemporaryDirectory() as d:
             copy = Path(d) / "plain.xlsx"
             copy.write_bytes(plain)
