@@ -234,3 +234,29 @@ def test_logins_downloads_and_refusals_are_audited_and_exported_without_secrets(
     for secret in (PASSWORD, "a-secret-typed", "nobody"):
         assert secret not in everything
     assert "$argon2id$" in portal.settings.users_file.read_text(encoding="utf-8")
+
+
+def test_a_county_routes_its_unplaced_list_and_the_township_then_sees_the_case(portal: Portal) -> None:
+    unplaced = "410825000"  # 温县未确定乡镇
+    county = login(portal.client(), "wenxian")
+    book = books_of(portal.out, unplaced)[0].path
+    wb = openpyxl.load_workbook(book)
+    ws = wb["预警名单"]
+    head = {c.value: c.column for c in ws[3] if c.value}
+    wid = ws.cell(4, head["预警编号"]).value
+    ws.cell(4, head["应属乡镇"]).value = "武德镇"
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert wid not in login(portal.client(), "wude").get(f"/t/{WUDE}").text
+    # A township cannot send the county's list, on its own page or on the county's.
+    town = login(portal.client(), "wude")
+    token = csrf_of(town.get(f"/t/{WUDE}").text)
+    sent = {"file": ("x.xlsx", buf.getvalue(), "x")}
+    assert town.post(f"/t/{WUDE}/upload", data={"csrf": token}, files=sent).status_code == 422
+    assert town.post(f"/t/{unplaced}/upload", data={"csrf": token}, files=sent).status_code == 403
+    token = csrf_of(county.get(f"/t/{unplaced}").text)
+    r = county.post(f"/t/{unplaced}/upload", data={"csrf": token}, files=sent, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/t/{unplaced}/imports/")
+    assert wid in login(portal.client(), "wude").get(f"/t/{WUDE}").text  # routed: now 武德镇's
+    assert wid not in login(portal.client(), "wenquan").get(f"/t/{WENQUAN}").text
+    assert login(portal.client(), "wude").get(f"/cases/{wid}").status_code == 200
