@@ -109,6 +109,9 @@ FLAGGED = Output(
     "flagged", "data_quality", "{source}_flagged.xlsx", "问题数据反馈清单: kept rows with a flagged problem"
 )
 REJECTED = Output("rejected", "data_quality", "{source}_rejected.xlsx", "rows that failed a hard check")
+QUALITY_HTML = Output(
+    "quality_html", "data_quality", "index.html", "the quality page in Chinese: checks, actions, file rows"
+)
 GX_DOCS = Output("gx_docs", "data_quality", "gx", "Great Expectations project and Data Docs of the run")
 # Match.
 PERSON_INDEX = Output(

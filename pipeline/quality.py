@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from pipeline import schema as S
 from pipeline.cells import neutralise
 from pipeline.contracts import QualitySummary
+from pipeline.eligibility.warnings import row_list
 from pipeline.sources import SourceSpec
+from pipeline.validate import FLAG, REJECT, CheckOutcome
 
 _REJECT_HEADERS = ("文件", "行号", "原因")
 _MAX_WIDTH = 40
@@ -141,3 +146,100 @@ def write_summary_xlsx(path: Path, summary: QualitySummary) -> None:
             )
     finally:
         wb.close()
+
+
+# --- the quality page (data_quality/index.html) -------------------------------------------------
+
+
+def source_checks(
+    checks: list[CheckOutcome], unsplit: pd.DataFrame, accepted: pd.DataFrame
+) -> list[CheckOutcome]:
+    """Everything the quality page lists for one source: rows set aside while reading (their
+    reason), the validation checks that failed, then the flags raised while normalizing that no
+    check already lists (one entry per kind of flag, ``kind: detail`` counted as ``kind``)."""
+    out = [
+        CheckOutcome.of(str(reason), REJECT, group, group.index)
+        for reason, group in unsplit.groupby("reason", sort=False)
+    ]
+    out += checks
+    listed = {c.reason for c in checks}
+    if S.FLAGS in accepted.columns:
+        flags = accepted[[S.FILE, S.ROW, S.FLAGS]].dropna(subset=[S.FLAGS])
+        kinds = flags[S.FLAGS].str.split("; ").explode().str.split(":").str[0].str.strip()
+        for kind, rows in kinds.groupby(kinds, sort=False):
+            if kind in listed:  # a value blanked by a check: already listed with it
+                continue
+            idx = rows.index.unique()
+            out.append(CheckOutcome.of(str(kind), FLAG, flags, idx))
+    return out
+
+
+def where_text(c: CheckOutcome) -> str:
+    """``文件 第12–15、88行;文件2 第3行``, and how many more when only the first are kept."""
+    parts = [f"{f} 第{row_list(sorted(rows))}行" for f, rows in c.where.items()]
+    shown = sum(len(r) for r in c.where.values())
+    more = f" 等,共 {c.rows:,} 行" if c.rows > shown else ""
+    return ";".join(parts) + more
+
+
+def write_quality_page(path: Path, context: dict[str, Any]) -> None:
+    """The data steward's quality page in Chinese: per source, its files and every check that rows
+    failed, with what was done and the file rows (1-based, as the department counts them). Plain
+    HTML with its style inline: it opens on an offline network, unlike GX's Data Docs."""
+    from pipeline.reports.summary import render_page
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_page("quality.html.j2", context), encoding="utf-8")
+
+
+def quality_context(
+    report: QualitySummary, checks: dict[str, list[CheckOutcome]], run_date: date
+) -> dict[str, Any]:
+    """What the quality page shows: per source its files (rows read, accepted, set aside) and every
+    check some rows failed, with the action taken and the file rows; links to the workbooks that
+    list every such row (relative to the page, both in data_quality/)."""
+    from pipeline.contracts import FLAGGED, QUALITY_HTML, QUALITY_XLSX, REJECTED
+
+    here = QUALITY_HTML.at(Path("/run")).parent
+
+    def link(output: Any, key: str | None = None) -> str:
+        target = output.at(Path("/run"), key) if key else output.at(Path("/run"))
+        return os.path.relpath(target, here)
+
+    sources = []
+    for key, e in report.sources.items():
+        sources.append(
+            {
+                "key": key,
+                "label": e.label,
+                "status": e.status,
+                "status_zh": _STATUS_ZH.get(e.status, e.status),
+                "error": e.error_zh or e.error,
+                "read": e.rows_read,
+                "accepted": e.accepted,
+                "rejected": e.rejected,
+                "flagged": sum(e.flags.values()),
+                "files": [
+                    {
+                        "path": f.path,
+                        "rows": f.rows + f.rejected_rows,
+                        "accepted": f.accepted,
+                        "set_aside": sum(f.quarantined.values()),
+                    }
+                    for f in e.files
+                ],
+                "checks": [
+                    {"reason": c.reason, "action": c.action, "rows": c.rows, "where": where_text(c)}
+                    for c in checks.get(key, [])
+                ],
+                "rejected_book": link(REJECTED, key) if e.used else None,
+                "flagged_book": link(FLAGGED, key) if e.used else None,
+            }
+        )
+    return {
+        "run_date": run_date.isoformat(),
+        "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "sources": sources,
+        "summary_xlsx": link(QUALITY_XLSX),
+        "reject": REJECT,
+    }

@@ -43,6 +43,7 @@ from pipeline.contracts import (
     PERSON_INDEX,
     PERSONS,
     QUALITY,
+    QUALITY_HTML,
     QUALITY_XLSX,
     RAW,
     RECORDS,
@@ -70,9 +71,16 @@ from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import mode_by
 from pipeline.progress import step
-from pipeline.quality import write_flagged, write_rejected, write_summary_xlsx
+from pipeline.quality import (
+    quality_context,
+    source_checks,
+    write_flagged,
+    write_quality_page,
+    write_rejected,
+    write_summary_xlsx,
+)
 from pipeline.state import StateStore
-from pipeline.validate import REASON, Validator
+from pipeline.validate import REASON, CheckOutcome, Validator
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +215,7 @@ def validate(ctx: StageContext) -> QualitySummary:
     validator = Validator(cfg, ctx.config.settings.run_date, docs_dir=ctx.output(GX_DOCS))
     total = 0
     n_ok, done = len(report.ok_sources()), 0
+    page: dict[str, list[CheckOutcome]] = {}  # source -> what the quality page lists
     step("validate", 0, n_ok)
     with pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
         for key in report.ok_sources():
@@ -230,6 +239,7 @@ def validate(ctx: StageContext) -> QualitySummary:
             )
             write_rejected(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw)
             write_flagged(ctx.output(FLAGGED, key), cfg.by_key(key), accepted, raw)
+            page[key] = source_checks(v.checks, unsplit, accepted)
             flags = accepted[S.FLAGS].dropna().str.split("; ").explode()
             flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
             reasons = dict(v.reasons)
@@ -266,6 +276,7 @@ def validate(ctx: StageContext) -> QualitySummary:
     report.records = total
     report.write(ctx.output(QUALITY))
     write_summary_xlsx(ctx.output(QUALITY_XLSX), report)
+    write_quality_page(ctx.output(QUALITY_HTML), quality_context(report, page, ctx.config.settings.run_date))
     log.info(
         "records: %d accepted; sources not used this run: %s",
         total,
@@ -597,7 +608,7 @@ STAGES: tuple[Stage, ...] = (
         "validate",
         validate,
         reads=(INGEST_REPORT, NORMALIZED, RAW, UNSPLIT),
-        writes=(RECORDS, QUALITY, QUALITY_XLSX, REJECTED, FLAGGED, GX_DOCS),
+        writes=(RECORDS, QUALITY, QUALITY_XLSX, QUALITY_HTML, REJECTED, FLAGGED, GX_DOCS),
     ),
     Stage("match", match, reads=(RECORDS,), writes=(PERSON_INDEX, PERSONS, MATCH_SUMMARY, REVIEW_BOOK)),
     Stage("households", households, reads=(RECORDS, PERSON_INDEX), writes=(HOUSEHOLDS,)),

@@ -131,6 +131,32 @@ def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Ch
     return out
 
 
+REJECT, BLANK_FLAG, FLAG = "拒收该行", "清空该值并标记,保留该行", "仅标记,保留该行"
+#: Row numbers kept per check for the quality page (the count is always whole; the rejected-rows
+#: and 问题数据反馈清单 workbooks list every row).
+ROWS_SHOWN = 300
+
+
+@dataclass
+class CheckOutcome:
+    """One check (or one kind of unreadable value) that some rows failed: what, what was done,
+    how many rows, and which file rows (the first ``ROWS_SHOWN``), for the Chinese quality page."""
+
+    reason: str
+    action: str
+    rows: int
+    where: dict[str, list[int]]  # file -> 1-based data row numbers as the department counts them
+
+    @classmethod
+    def of(cls, reason: str, action: str, frame: pd.DataFrame, idx: Any) -> CheckOutcome:
+        at = frame.loc[idx, [S.FILE, S.ROW]]
+        shown = at.head(ROWS_SHOWN)
+        where: dict[str, list[int]] = {}
+        for f, r in zip(shown[S.FILE].astype(str), shown[S.ROW], strict=True):
+            where.setdefault(f, []).append(int(r))
+        return cls(reason, action, len(at), where)
+
+
 @dataclass
 class SourceValidation:
     source: str
@@ -139,6 +165,7 @@ class SourceValidation:
     reasons: dict[str, int]  # hard reasons -> rows
     warnings: dict[str, int]  # soft checks -> rows
     success: bool
+    checks: list[CheckOutcome] = field(default_factory=list)
 
 
 def _context(docs_dir: Path | None) -> Any:
@@ -215,6 +242,7 @@ class Validator:
         blanked: dict[str, list[int]] = {}
         hard_counts: dict[str, int] = {}
         soft_counts: dict[str, int] = {}
+        outcomes: list[CheckOutcome] = []
         for r in result.results:
             check = checks[int(r.expectation_config.meta["check"])]
             if r.exception_info and r.exception_info.get("raised_exception"):
@@ -234,18 +262,25 @@ class Validator:
                 frame[S.FLAGS] = flags
             if check.severity == SOFT:
                 soft_counts[check.reason_zh] = len(idx)
+                action = BLANK_FLAG if check.blank else FLAG
+                outcomes.append(CheckOutcome.of(check.reason_zh, action, frame, idx))
                 continue
             if check.column == S.PARSE_ERRORS:
                 # The row's own messages say which value could not be read.
                 messages = [str(m) for m in frame.loc[idx, S.PARSE_ERRORS]]
-                for m in messages:
+                rows_of_kind: dict[str, list[int]] = {}
+                for i, m in zip(idx, messages, strict=True):
                     for part in m.split("; "):
                         # "label: problem: value" counts under "label: problem".
                         kind = ": ".join(part.split(": ")[:2])
                         hard_counts[kind] = hard_counts.get(kind, 0) + 1
+                        rows_of_kind.setdefault(kind, []).append(i)
+                for kind, rows in rows_of_kind.items():
+                    outcomes.append(CheckOutcome.of(kind, REJECT, frame, rows))
             else:
                 messages = [check.reason_zh] * len(idx)
                 hard_counts[check.reason_zh] = len(idx)
+                outcomes.append(CheckOutcome.of(check.reason_zh, REJECT, frame, idx))
             for i, m in zip(idx, messages, strict=True):
                 row_reasons.setdefault(int(i), []).append(m)
         for column, rows in blanked.items():
@@ -262,6 +297,7 @@ class Validator:
             reasons=dict(sorted(hard_counts.items(), key=lambda kv: -kv[1])),
             warnings=soft_counts,
             success=bool(result.success),
+            checks=sorted(outcomes, key=lambda o: (o.action != REJECT, -o.rows)),
         )
         log.info("validate %s: %d rows, %d rejected", key, len(frame), int(bad.sum()))
         return frame.loc[~bad].drop(columns=[S.PARSE_ERRORS]), rejected, summary

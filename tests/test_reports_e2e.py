@@ -200,3 +200,63 @@ def test_the_published_folder_holds_only_what_people_may_open_and_links_stay_ins
     steward = STEWARD_HTML.at(run_dir)
     for href in re.findall(r'href="([^"#]+)"', steward.read_text(encoding="utf-8")):
         assert (steward.parent / href).exists(), href
+
+
+@pytest.mark.slow
+def test_the_quality_page_opens_offline_and_lists_every_rejected_row(run_dir: Path) -> None:
+    """data_quality/index.html in Chromium with the network cut: its tables show, nothing is
+    fetched from elsewhere, and every row of every rejected-rows workbook is named by file and row."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.contracts import QUALITY, QUALITY_HTML, REJECTED, STEWARD_HTML, QualitySummary
+
+    page_path = QUALITY_HTML.at(run_dir)
+    assert QUALITY_HTML.path in STEWARD_HTML.at(run_dir).read_text(encoding="utf-8")  # linked
+    summary = QualitySummary.read(QUALITY.at(run_dir))
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is missing: `make test` installs Debian's chromium"
+    fetched: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            context = browser.new_context(offline=True)
+            context.route(
+                "**/*",
+                lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort(),
+            )
+            page = context.new_page()
+            page.on("request", lambda r: fetched.append(r.url))
+            page.goto(page_path.as_uri())
+            text = page.inner_text("body")
+            sections = page.locator("h2").all_inner_texts()
+            check_rows = page.locator("table.checks tr").count()
+            visible = page.locator("table.checks").first.is_visible()
+        finally:
+            browser.close()
+    assert all(u.startswith("file://") for u in fetched), fetched
+    assert visible and check_rows > 1
+    for key, e in summary.sources.items():
+        assert any(e.label in s for s in sections), key
+        assert f"读取 {e.rows_read:,} 行" in text.replace("\n", " ")
+    assert not re.search(r"\b\d{8}\.0\b", text), "dates must read as dates"
+    # Every rejected row, by its file and row number as the department counts them.
+    named: dict[str, set[int]] = {}
+    for cell in re.findall(r"([^;\n\t]+?) 第([0-9–、]+)行", text):
+        numbers = named.setdefault(cell[0].strip(), set())
+        for part in cell[1].split("、"):
+            lo, _, hi = part.partition("–")
+            numbers.update(range(int(lo), int(hi or lo) + 1))
+    for key in summary.ok_sources():
+        ws = openpyxl.load_workbook(REJECTED.at(run_dir, key), read_only=True).worksheets[0]
+        rows = list(ws.iter_rows(values_only=True))
+        head = next(i for i, r in enumerate(rows) if r and "行号" in r)
+        file_col, row_col = rows[head].index("文件"), rows[head].index("行号")
+        for r in rows[head + 1 :]:
+            if r and r[row_col] is not None:
+                assert int(r[row_col]) in named.get(str(r[file_col]), set()), (key, r[file_col], r[row_col])
+    assert sum(e.rejected for e in summary.sources.values()) > 0  # the sample has rejected rows

@@ -21,6 +21,7 @@ from pipeline.cases.store import Origin
 from pipeline.contracts import (
     FEEDBACK_RESULT,
     INDEX_HTML,
+    QUALITY_HTML,
     QUALITY_XLSX,
     REVIEW_BOOK,
     STEWARD_HTML,
@@ -218,6 +219,7 @@ def write_reports(
     context["cases"] = cases_context(after, rules, case_rules, run_date, places)
     # The steward's page (internal) links the internal files; the published index only published ones.
     internal = [
+        ("数据质量明细", QUALITY_HTML.path),
         ("数据质量汇总", QUALITY_XLSX.path),
         ("待复核的疑似同一人", REVIEW_BOOK.path),
         ("反馈导入结果", FEEDBACK_RESULT.path),

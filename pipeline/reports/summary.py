@@ -59,6 +59,11 @@ def _env() -> Environment:
     return env
 
 
+def render_page(template: str, context: dict[str, Any]) -> str:
+    """One of the project's HTML pages (templates/), with the shared style and filters."""
+    return _env().get_template(template).render(**context)
+
+
 def _pct(part: float, whole: float) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 

@@ -64,9 +64,9 @@ def test_no_personal_value_in_logs_artifacts_manifest_data_docs_or_pages(
         artifact = Artifact.get(key)
         texts[f"artifact {key}"] = json.dumps(artifact.data, ensure_ascii=False) if artifact else ""
     texts["manifest"] = (run / "run_manifest.json").read_text(encoding="utf-8")
-    from pipeline.contracts import INDEX_HTML, STEWARD_HTML, SUMMARY_HTML
+    from pipeline.contracts import INDEX_HTML, QUALITY_HTML, STEWARD_HTML, SUMMARY_HTML
 
-    for page in (SUMMARY_HTML, STEWARD_HTML, INDEX_HTML):
+    for page in (SUMMARY_HTML, STEWARD_HTML, INDEX_HTML, QUALITY_HTML):
         texts[page.path] = page.at(run).read_text(encoding="utf-8")
     docs = list((run / "data_quality" / "gx").rglob("*.html")) + list(
         (run / "data_quality" / "gx").rglob("*.json")
