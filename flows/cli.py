@@ -88,7 +88,8 @@ def _summary_lines(run_dir: Path) -> list[str]:
     if MATCH_SUMMARY.at(run_dir).exists():
         m = MatchSummary.read(MATCH_SUMMARY.at(run_dir))
         lines.append(
-            f"  linked into {m.persons} people; {m.review_pairs} pairs for review (review/match_review.xlsx)"
+            f"  linked into {m.persons} people; {m.review_questions} questions for review"
+            f" ({m.review_pairs} pairs; review/match_review.xlsx)"
         )
     if WARNINGS.at(run_dir).exists():
         import pandas as pd

@@ -149,7 +149,18 @@ PERSONS = Output(
     ),
 )
 MATCH_SUMMARY = Output("match_summary", "data", "match_summary.json", "pairs per pass, links, review, model")
-REVIEW_BOOK = Output("review_book", "review", "match_review.xlsx", "uncertain pairs for clerical review")
+REVIEW_QUEUE = Output(
+    "review_queue",
+    "data",
+    "review_queue.parquet",
+    "one question per uncertain record, as the review book shows it",
+)
+REVIEW_CHECKS = Output(
+    "review_checks", "data", "review_checks.parquet", "records of people a township answered 人员信息有误 for"
+)
+REVIEW_BOOK = Output(
+    "review_book", "review", "match_review.xlsx", "the review questions, those deciding a warning first"
+)
 # Households.
 HOUSEHOLDS = Output(
     "households",
@@ -351,6 +362,7 @@ class MatchSummary(JsonFile):
     review_pairs: int
     decisions: dict[str, int]  # reviewers' verdicts honoured: same, different
     model: dict[str, Any]  # the fitted m, u and prior
+    review_questions: int = 0  # the review pairs as questions: one per record asking
 
 
 @dataclass

@@ -49,6 +49,8 @@ from pipeline.contracts import (
     RECORDS,
     REJECTED,
     REVIEW_BOOK,
+    REVIEW_CHECKS,
+    REVIEW_QUEUE,
     REVISITS,
     RULES_SUMMARY,
     STEWARD_HTML,
@@ -306,7 +308,6 @@ def match(ctx: StageContext) -> MatchSummary:
         merge_decisions,
         person_check_table,
         review_table,
-        write_review,
     )
     from pipeline.match.stable import assign
 
@@ -368,15 +369,11 @@ def match(ctx: StageContext) -> MatchSummary:
     persons["records"] = r.groupby(PERSON_ID).size()
     persons.reset_index().to_parquet(ctx.output(PERSONS), index=False)
 
+    # The workbook itself is written by the reports stage, which knows tonight's warnings.
     review = review_table(result.review, r, ctx.config.source_labels)
+    review.to_parquet(ctx.output(REVIEW_QUEUE), index=False)
     checks = person_check_table(_answered_wrong_person(ctx), r, ctx.config.source_labels)
-    write_review(
-        ctx.output(REVIEW_BOOK),
-        review,
-        ctx.config.settings.run_date.isoformat(),
-        ctx.state.review_inbox,
-        checks,
-    )
+    checks.astype("object").to_parquet(ctx.output(REVIEW_CHECKS), index=False)
     summary = MatchSummary(
         records=int(len(r)),
         persons=int(persons.shape[0]),
@@ -385,13 +382,20 @@ def match(ctx: StageContext) -> MatchSummary:
         pairs_per_pass=result.pass_counts,
         pairs_compared=int(len(result.pairs)),
         pairs_linked=int(result.pairs["linked"].sum()),
-        review_pairs=int(len(review)),
+        review_pairs=int(len(result.review)),
+        review_questions=int(len(review)),
         decisions={"same": len(decisions.must), "different": len(decisions.cannot)},
         model=result.model.as_dict(),
     )
     summary.write(ctx.output(MATCH_SUMMARY))
     step("match", 3, 3)
-    log.info("match: %d records -> %d people; %d pairs for review", len(r), persons.shape[0], len(review))
+    log.info(
+        "match: %d records -> %d people; %d pairs for review as %d questions",
+        len(r),
+        persons.shape[0],
+        len(result.review),
+        len(review),
+    )
     return summary
 
 
@@ -567,11 +571,20 @@ def reports(ctx: StageContext) -> Any:
 
     A run limited to some counties or rules stays out of the trend (``RunConfig.whole_run``).
     """
+    from pipeline.match.review import order_by_impact, write_review
     from pipeline.reports import ReportInputs, write_reports
 
     step("reports", 0, 1)
+    cases_tonight = pd.read_parquet(ctx.input(CASES))
+    write_review(
+        ctx.output(REVIEW_BOOK),
+        order_by_impact(pd.read_parquet(ctx.input(REVIEW_QUEUE)), set(cases_tonight["person_id"].dropna())),
+        ctx.config.settings.run_date.isoformat(),
+        ctx.state.review_inbox,
+        pd.read_parquet(ctx.input(REVIEW_CHECKS)),
+    )
     inputs = ReportInputs(
-        warnings=pd.read_parquet(ctx.input(CASES)),
+        warnings=cases_tonight,
         revisits=pd.read_parquet(ctx.input(REVISITS)),
         households=pd.read_parquet(ctx.input(HOUSEHOLDS), columns=["household_key", "household_size"]),
         persons=pd.read_parquet(ctx.input(PERSONS), columns=["person_id", "id_number", "name"]),
@@ -610,7 +623,12 @@ STAGES: tuple[Stage, ...] = (
         reads=(INGEST_REPORT, NORMALIZED, RAW, UNSPLIT),
         writes=(RECORDS, QUALITY, QUALITY_XLSX, QUALITY_HTML, REJECTED, FLAGGED, GX_DOCS),
     ),
-    Stage("match", match, reads=(RECORDS,), writes=(PERSON_INDEX, PERSONS, MATCH_SUMMARY, REVIEW_BOOK)),
+    Stage(
+        "match",
+        match,
+        reads=(RECORDS,),
+        writes=(PERSON_INDEX, PERSONS, MATCH_SUMMARY, REVIEW_QUEUE, REVIEW_CHECKS),
+    ),
     Stage("households", households, reads=(RECORDS, PERSON_INDEX), writes=(HOUSEHOLDS,)),
     Stage(
         "rules",
@@ -627,8 +645,18 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "reports",
         reports,
-        reads=(CASES, REVISITS, HOUSEHOLDS, PERSONS, RULES_SUMMARY, QUALITY, MATCH_SUMMARY),
-        writes=(TOWNSHIPS, SUMMARY_HTML, STEWARD_HTML, SUMMARY_XLSX, INDEX_HTML),
+        reads=(
+            CASES,
+            REVISITS,
+            HOUSEHOLDS,
+            PERSONS,
+            RULES_SUMMARY,
+            QUALITY,
+            MATCH_SUMMARY,
+            REVIEW_QUEUE,
+            REVIEW_CHECKS,
+        ),
+        writes=(TOWNSHIPS, SUMMARY_HTML, STEWARD_HTML, SUMMARY_XLSX, INDEX_HTML, REVIEW_BOOK),
     ),
 )
 
@@ -653,6 +681,7 @@ def row_counts(run_dir: Path) -> dict[str, Any]:
         m = MatchSummary.read(MATCH_SUMMARY.at(run_dir))
         out["persons"] = m.persons
         out["review_pairs"] = m.review_pairs
+        out["review_questions"] = m.review_questions
     if HOUSEHOLDS.at(run_dir).exists():
         keys = pd.read_parquet(HOUSEHOLDS.at(run_dir), columns=["household_key"])["household_key"]
         out["households"] = int(keys.nunique())

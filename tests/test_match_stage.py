@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from pipeline import schema as S
-from pipeline.contracts import PERSON_INDEX, PERSONS, RECORDS
-from pipeline.match.review import DIFFERENT, KEY_A, KEY_B, SAME, VERDICT
+from pipeline.contracts import MATCH_SUMMARY, PERSON_INDEX, PERSONS, RECORDS, MatchSummary
+from pipeline.match.review import DIFFERENT, IMPACT, KEY_A, KEY_B, PERSON_A, SAME, VERDICT
 from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import Settings
@@ -28,7 +28,8 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = Settings.build(
         extracts=root / "extracts", out=root / "reports", state=root / "state", run_date=date(2026, 11, 29)
     )
-    run_in_place(s, [*FOUNDATION, "match"])
+    # Through the reports: the review workbook is written there, once tonight's warnings are known.
+    run_in_place(s, [*FOUNDATION, "match", "households", "rules", "cases", "reports"])
     return s
 
 
@@ -130,3 +131,13 @@ def test_the_review_workbook_speaks_to_a_steward(night: Settings, cfg: SourcesCo
     assert {"A出院日期", "B出院日期"} <= set(header)  # the date an age was stated, to check 年龄不符
     ages = [r[header.index(side + "年龄")] for r in rows for side in "AB"]
     assert all(a in ("", None) or "." not in str(a) for a in ages)
+    # One question per record, those about a person with a warning tonight first.
+    impact = [r[header.index(IMPACT)] for r in rows]
+    assert impact == sorted(impact, key=lambda v: v != "是") and "是" in impact
+    summary = MatchSummary.read(MATCH_SUMMARY.at(night.run_dir))
+    assert len(rows) == summary.review_questions < summary.review_pairs
+    asking = [(r[header.index(PERSON_A)]) for r in rows]
+    assert len(asking) == len(set(asking))
+    hidden = {j + 1 for d in ws.column_dimensions.values() if d.hidden for j in range(d.min - 1, d.max)}
+    assert {header.index(h) + 1 for h in (KEY_A, KEY_B, PERSON_A)} <= hidden  # internal keys out of sight
+    assert header.index(VERDICT) + 1 not in hidden

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
@@ -40,17 +41,86 @@ _SIDE_FIELDS = [
 KEY_A, KEY_B, VERDICT = "A键", "B键", "判定"
 
 
+#: A second candidate for the same record within this probability of the best is shown beside it.
+RUNNER_UP_GAP = 0.10
+RUNNER_UP, SAME_QUESTION, IMPACT = "次佳候选", "同一问题的记录对", "影响预警"
+PERSON_A, PERSON_B = "A人员", "B人员"  # hidden: who the answer joins or keeps apart
+_HIDDEN = (KEY_A, KEY_B, PERSON_A, PERSON_B)
+
+
 def review_table(
     review: pd.DataFrame, records: pd.DataFrame, source_labels: dict[str, str] | None = None
 ) -> pd.DataFrame:
-    """One row per uncertain pair, strongest first, with both records and the evidence."""
-    review = review.sort_values("probability", ascending=False)
+    """One question per record: is this record (side A, of the smaller of the two people) the same
+    person as the best candidate (side B)? The uncertain pairs between the same two people are one
+    question (their count is shown); a second candidate person within ``RUNNER_UP_GAP`` of the best
+    is named beside it. Most uncertain first; ``order_by_impact`` puts those that decide a warning
+    first once the rules have run. ``records`` carry ``person_id``."""
+    from pipeline.match import PERSON_ID
+
+    labels = source_labels or {}
+    if review.empty:
+        return _table(review, records, labels, [], [], [])
+    rv = review.copy()
+    person = records[PERSON_ID]
+    size = person.value_counts()
+    pa, pb = person.loc[rv["left"].to_numpy()].to_numpy(), person.loc[rv["right"].to_numpy()].to_numpy()
+    na, nb = size.reindex(pa).to_numpy(), size.reindex(pb).to_numpy()
+    # The record asking is the one of the smaller person (a lone hospital record against a person
+    # with five records); the comparison is symmetric, so only the sides swap.
+    swap = (na > nb) | ((na == nb) & (pa > pb))
+    left, right = rv["left"].to_numpy(), rv["right"].to_numpy()
+    rv["left"], rv["right"] = np.where(swap, right, left), np.where(swap, left, right)
+    rv["pa"], rv["pb"] = np.where(swap, pb, pa), np.where(swap, pa, pb)
+    rv = rv.sort_values("probability", ascending=False, kind="stable")
+    rv["same_question"] = rv.groupby(["pa", "pb"])["probability"].transform("size")
+    rv = rv.drop_duplicates(["pa", "pb"])  # the strongest pair stands for its question
+    rv["rank"] = rv.groupby("pa").cumcount()
+    best = rv[rv["rank"] == 0]
+    second = rv[rv["rank"] == 1]
+    seconds = dict(zip(second["pa"], zip(second["right"], second["probability"], strict=True), strict=True))
+    runner = []
+    for p, prob in zip(best["pa"], best["probability"], strict=True):
+        other = seconds.get(p)
+        if other is not None and other[1] >= prob - RUNNER_UP_GAP:
+            rec = records.loc[other[0]]
+            shown = (
+                labels.get(str(rec[S.SOURCE]), str(rec[S.SOURCE])),
+                rec[S.NAME],
+                rec[S.ID_NUMBER],
+                f"{rec[S.FILE]} 第{int(rec[S.ROW])}行",
+                f"匹配概率 {float(other[1]):.2f}",
+            )
+            runner.append("、".join(v for v in shown if isinstance(v, str) and v))
+        else:
+            runner.append("")
+    # Most uncertain first: a probability near 0.5 is the model's coin toss.
+    order = (best["probability"] - 0.5).abs().to_numpy().argsort(kind="stable")
+    best = best.iloc[order]
+    return _table(
+        best,
+        records,
+        labels,
+        [runner[i] for i in order],
+        best["same_question"].astype(int).tolist(),
+        [best["pa"].tolist(), best["pb"].tolist()],
+    )
+
+
+def _table(
+    review: pd.DataFrame,
+    records: pd.DataFrame,
+    source_labels: dict[str, str],
+    runner: list[str],
+    same_question: list[int],
+    persons: list[list[str]],
+) -> pd.DataFrame:
     out: dict[str, object] = {"序号": list(range(1, len(review) + 1))}
     for side, col in (("A", "left"), ("B", "right")):
-        rec = records.loc[review[col].to_numpy()]
+        rec = records.loc[review[col].to_numpy()] if len(review) else records.iloc[:0]
         for field, label in _SIDE_FIELDS:
             values = rec[field]
-            if field == S.SOURCE and source_labels:  # 医保住院结算, not "medical"
+            if field == S.SOURCE:  # 医保住院结算, not "medical"
                 values = values.map(lambda k: source_labels.get(k, k))
             if field == S.AGE:  # a whole number of years, not 79.0
                 values = pd.to_numeric(values, errors="coerce").astype("Int64").astype("object")
@@ -60,11 +130,30 @@ def review_table(
     lv = review[[f"lv_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[3:])
     w = review[[f"w_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[2:])
     out["匹配概率"] = review["probability"].round(4).to_numpy()
-    out["比对依据"] = evidence_text(lv, w)
+    out["比对依据"] = evidence_text(lv, w) if len(review) else []
+    out[RUNNER_UP] = runner
+    out[SAME_QUESTION] = same_question
     out[VERDICT] = [""] * len(review)
-    out[KEY_A] = records.loc[review["left"].to_numpy(), NATURAL_KEY].to_numpy()
-    out[KEY_B] = records.loc[review["right"].to_numpy(), NATURAL_KEY].to_numpy()
+    if len(review):
+        out[KEY_A] = records.loc[review["left"].to_numpy(), NATURAL_KEY].to_numpy()
+        out[KEY_B] = records.loc[review["right"].to_numpy(), NATURAL_KEY].to_numpy()
+        out[PERSON_A], out[PERSON_B] = persons
+    else:
+        for k in _HIDDEN:
+            out[k] = []
     return pd.DataFrame(out)
+
+
+def order_by_impact(table: pd.DataFrame, warned: set[str]) -> pd.DataFrame:
+    """Questions about a person with a warning tonight first (the answer can add, drop or change
+    it), then as they were (most uncertain first); 影响预警 says which, 序号 counts again."""
+    impact = table[PERSON_A].isin(warned) | table[PERSON_B].isin(warned)
+    out = table.assign(**{IMPACT: np.where(impact, "是", "")})
+    out = out.iloc[np.argsort(~impact.to_numpy(), kind="stable")].reset_index(drop=True)
+    out["序号"] = range(1, len(out) + 1)
+    cols = [c for c in out.columns if c != IMPACT]
+    cols.insert(1, IMPACT)
+    return out[cols]
 
 
 def write_review(
@@ -89,10 +178,12 @@ def write_review(
         )
         fill = wb.add_format({"bg_color": "#FFF2CC", "border": 1, "locked": False})
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        ws.write_string(0, 0, f"人员比对待复核清单(运行日期 {run_date},共 {len(table)} 对)", title)
+        ws.write_string(0, 0, f"人员比对待复核清单(运行日期 {run_date},共 {len(table)} 个问题)", title)
         ws.write_string(
             1,
             0,
+            "每行一个问题:A 记录与 B 记录是否为同一人(B 为最可能的候选,“次佳候选”为概率相近的另一人)。"
+            "“影响预警”为“是”的排在前面:其中一人有今晚的预警,判定会改变预警。"
             "请在“判定”列选择“同一人”或“不同人”,保存后放入"
             + (f"文件夹 {inbox} " if inbox else "状态文件夹的 review 子文件夹")
             + ";"
@@ -106,10 +197,8 @@ def write_review(
             for j, v in enumerate(row):
                 if j == verdict_col:
                     ws.write_blank(i, j, None, fill)
-                elif isinstance(v, float):
-                    ws.write_number(i, j, v)
-                elif isinstance(v, int):
-                    ws.write_number(i, j, v)
+                elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+                    ws.write_number(i, j, float(v))
                 else:
                     ws.write_string(i, j, neutralise(str(v)), wrap if cols[j] == "比对依据" else None)
         last = max(len(table) + 2, 3)
@@ -120,7 +209,11 @@ def write_review(
         ws.autofilter(2, 0, last, len(cols) - 1)
         ws.set_column(0, len(cols) - 1, 12)
         ws.set_column(cols.index("比对依据"), cols.index("比对依据"), 60)
-        ws.set_column(cols.index(KEY_A), cols.index(KEY_B), 12, None, {"hidden": True})
+        for hidden in _HIDDEN:
+            if hidden in cols:
+                ws.set_column(cols.index(hidden), cols.index(hidden), 12, None, {"hidden": True})
+        if RUNNER_UP in cols:
+            ws.set_column(cols.index(RUNNER_UP), cols.index(RUNNER_UP), 30)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(2)

@@ -27,7 +27,8 @@ def markdown_summary(context: dict[str, Any], run_dir: Path) -> str:
         "",
         f"- 预警 **{k['warnings']:,}** 条(新增 {k['new']:,}),涉及 {k['households']:,} 户,"
         f"{k['townships']:,} 个乡镇(街道);未确定乡镇 {k['unresolved']:,} 条",
-        f"- 比对记录 {k['records']:,} 条,识别人员 {k['persons']:,} 人,待人工复核 {k['review_pairs']:,} 对",
+        f"- 比对记录 {k['records']:,} 条,识别人员 {k['persons']:,} 人,"
+        f"待人工复核 {k['review_questions']:,} 个问题",
     ]
     if not context["whole_run"]:
         lines.append("- 部分运行(部分区县或规则),不计入趋势")

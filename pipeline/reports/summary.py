@@ -256,6 +256,7 @@ def summary_context(
             "records": int(match.get("records", 0)),
             "persons": int(match.get("persons", 0)),
             "review_pairs": int(match.get("review_pairs", 0)),
+            "review_questions": int(match.get("review_questions", 0)),
         },
         "rules": rule_rows,
         "skipped": [r for r in rules if r["status"] == "skipped"],
