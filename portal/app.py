@@ -22,9 +22,11 @@ from urllib.parse import quote
 
 import pandas as pd
 from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,6 +67,7 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 _SAFE_NAME = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 _NOT_FOUND = "找不到该页面,或您的账号无权查看"
+_HTTP_MESSAGES = {404: _NOT_FOUND, 405: "不支持这样打开该页面:请从页面上的链接或按钮进入"}
 
 
 class Refused(Exception):
@@ -314,11 +317,20 @@ def create_app(ps: PortalSettings) -> FastAPI:
             access.record(store, access.DENIED, str(name) if name else None, result=request.url.path)
         return page(request, "error.html", user, status=exc.status, message=exc.message)
 
-    @app.exception_handler(404)
-    async def _not_found(request: Request, exc: Exception) -> Response:
+    def _user_of(request: Request) -> User | None:
         name = request.session.get("user") if "session" in request.scope else None
-        user = accounts.get(str(name)) if name else None
-        return page(request, "error.html", user, status=404, message=_NOT_FOUND)
+        return accounts.get(str(name)) if name else None
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # The framework's own refusals (no such page, wrong method) in Chinese, as a page.
+        message = _HTTP_MESSAGES.get(exc.status_code, "无法完成该操作")
+        return page(request, "error.html", _user_of(request), status=exc.status_code, message=message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        message = "提交的内容不完整或格式不对(例如没有选择文件):请回到上一页重新填写后提交"
+        return page(request, "error.html", _user_of(request), status=400, message=message)
 
     # --- public ----------------------------------------------------------------------------------
     @app.get("/healthz")

@@ -260,3 +260,14 @@ def test_a_county_routes_its_unplaced_list_and_the_township_then_sees_the_case(p
     assert wid in login(portal.client(), "wude").get(f"/t/{WUDE}").text  # routed: now 武德镇's
     assert wid not in login(portal.client(), "wenquan").get(f"/t/{WENQUAN}").text
     assert login(portal.client(), "wude").get(f"/cases/{wid}").status_code == 200
+
+
+def test_the_frameworks_own_refusals_are_chinese_pages(portal: Portal) -> None:
+    client = login(portal.client(), "wude")
+    r = client.get("/logout")  # a form's address opened as a page
+    assert r.status_code == 405 and "text/html" in r.headers["content-type"] and "请从页面上的链接" in r.text
+    token = csrf_of(client.get(f"/t/{WUDE}").text)
+    r = client.post(f"/t/{WUDE}/upload", data={"csrf": token})  # no file chosen
+    assert r.status_code == 400 and "没有选择文件" in r.text
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and "找不到该页面" in r.text and "detail" not in r.text
