@@ -101,6 +101,12 @@ def _summary_lines(run_dir: Path) -> list[str]:
         books = sum(1 for _ in TOWNSHIPS.at(run_dir).rglob("*.xlsx"))
         lines.append(f"  {books} township workbooks in {TOWNSHIPS.path}/; open {INDEX_HTML.at(run_dir)}")
         lines.append(f"  city summary: {SUMMARY_HTML.at(run_dir)}")
+    stages = _manifest(run_dir).get("stages") or {}
+    if stages:
+        lines.append(
+            "  stages: "
+            + ", ".join(f"{k} {v['seconds']:.1f} s {v['peak_rss_mb']:,} MB" for k, v in stages.items())
+        )
     for key, e in s.sources.items():
         if e.ok:
             lines.append(f"  {key:<11} ok      read {e.rows_read:>8}  rejected {e.rejected:>6}")
@@ -249,13 +255,17 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
-def _outcome(run_dir: Path) -> str | None:
+def _manifest(run_dir: Path) -> dict[str, Any]:
     import json
 
     from pipeline.contracts import MANIFEST
 
     path = MANIFEST.at(run_dir)
-    return json.loads(path.read_text(encoding="utf-8")).get("outcome") if path.exists() else None
+    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else {}
+
+
+def _outcome(run_dir: Path) -> str | None:
+    return _manifest(run_dir).get("outcome")
 
 
 def _feedback(a: argparse.Namespace) -> int:

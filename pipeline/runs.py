@@ -37,6 +37,7 @@ from pipeline.config import RunConfig
 from pipeline.contracts import MANIFEST, QUALITY, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold
+from pipeline.measure import StageMeter
 from pipeline.retention import purge
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
 from pipeline.stages import STAGES, Stage, StageContext, row_counts
@@ -65,6 +66,7 @@ class Run:
     started: datetime
     rows: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)  # per stage: seconds, peak_rss_mb
 
 
 def sha256(path: Path) -> str:
@@ -143,6 +145,7 @@ def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
         "inputs": _files(s.extracts),
         "rules": _files(s.rules_dir),
         "rows": run.rows,
+        "stages": run.stages,
         "sources": rejected,
     }
 
@@ -293,18 +296,26 @@ def run_stages(
     state: StateStore,
     names: Sequence[str] | None = None,
     call: StageCall = call_directly,
+    measured: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the stages of ``STAGES`` (those in ``names``, or all) in order into ``run_dir``.
 
     Before each stage its declared inputs must exist; after it, its declared outputs must (with
-    their declared columns). Returns each stage's return value by name.
+    their declared columns). Returns each stage's return value by name; ``measured`` receives each
+    stage's seconds and peak memory (``pipeline.measure``).
     """
     results: dict[str, Any] = {}
     for st in STAGES:
         if names is not None and st.name not in names:
             continue
         st.check_inputs(run_dir)
-        results[st.name] = call(st, StageContext(st, config, run_dir, state))
+        meter = StageMeter()
+        try:
+            with meter:
+                results[st.name] = call(st, StageContext(st, config, run_dir, state))
+        finally:  # a failed stage's time and memory are in the manifest too
+            if measured is not None:
+                measured[st.name] = meter.as_dict()
         st.check_outputs(run_dir)
     return results
 
@@ -335,7 +346,7 @@ def run_night(
     with staged_run(settings, dry_run, wait_seconds) as run:
         run.parameters.update(counties=counties, rules=rules, extracts=str(settings.extracts))
         config = RunConfig.load(run.final, counties, rules)
-        results = run_stages(config, run.run_dir, run.state, call=call)
+        results = run_stages(config, run.run_dir, run.state, call=call, measured=run.stages)
         run.rows.update(row_counts(run.run_dir))
     return Night(run.final.run_dir, config, results, run.rows)
 

@@ -20,6 +20,7 @@ import pytest
 from pipeline.contracts import MANIFEST, PERSON_INDEX, QUALITY, RECORDS
 from pipeline.runs import FAILED, LOCKS, STAGING, RunLockedError, run_all, sha256
 from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.stages import STAGES
 from pipeline.state import StateStore
 
 RUN_DATE = date(2026, 11, 29)
@@ -55,6 +56,9 @@ def test_manifest_names_every_input_and_rule(tmp_path: Path, extracts: Path) -> 
         and m["rows"]["rows_read"] >= m["rows"]["records"]
     )
     assert m["sources"]["medical"]["status"] == "ok"
+    # Every stage's time and peak memory (issue: scale), in the order they ran.
+    assert list(m["stages"]) == [st.name for st in STAGES]
+    assert all(v["seconds"] >= 0 and v["peak_rss_mb"] > 50 for v in m["stages"].values())
     assert m["code_version"].startswith("0.1.0")
     assert m["started"] <= m["finished"]
     assert not any((s.out / STAGING).iterdir())
@@ -87,6 +91,7 @@ def test_a_failed_run_is_set_aside_with_its_reason(tmp_path: Path, extracts: Pat
     assert len(failed) == 1
     m = json.loads(MANIFEST.at(failed[0]).read_text(encoding="utf-8"))
     assert m["outcome"] == "failed" and "extracts folder does not exist" in m["error"]
+    assert "ingest" in m["stages"] and "match" not in m["stages"]  # the failing stage measured too
     assert json.loads(hook_out.read_text(encoding="utf-8"))["outcome"] == "failed"
 
 

@@ -24,7 +24,10 @@ def test_the_cli_takes_its_folders_from_the_environment(
     run_dir = tmp_path / "out" / "2026-11-29"
     assert MANIFEST.at(run_dir).exists() and WARNINGS.at(run_dir).exists()
     assert (tmp_path / "state" / LOCK).exists() and (tmp_path / "state" / "person_keys.parquet").exists()
-    assert "township workbooks" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "township workbooks" in out
+    # Each stage's time and peak memory, measured inside the Prefect flow's tasks too.
+    assert "stages: feedback" in out and "reports " in out.split("stages:")[1] and " MB" in out
     # A failure inside the flow (the extracts folder is gone) is one line and the refusal code.
     monkeypatch.setenv("AD_EXTRACTS", str(tmp_path / "gone"))
     assert main(["run", "--run-date", "2026-11-29"]) == EXIT_REFUSED

@@ -1,0 +1,60 @@
+"""Each stage's time and peak memory, for the run manifest and the command line (every run).
+
+Peak memory is sampled: a background thread reads the process's resident set every 50 ms while the
+stage runs (Linux ``/proc/self/statm``). Sampling leaves the kernel's own high-water mark alone, so
+a benchmark that reads ``getrusage`` afterwards still gets the whole run's peak; a spike shorter
+than the interval can be missed. Elsewhere the figure is the process's peak so far.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+_STATM = Path("/proc/self/statm")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_mb() -> float:
+    """The process's resident memory now (MB), or its peak so far where /proc is missing."""
+    try:
+        return int(_STATM.read_text().split()[1]) * _PAGE / 2**20
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class StageMeter:
+    """``with StageMeter() as m: …`` then ``m.seconds`` and ``m.peak_mb``."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.seconds = 0.0
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="stage-meter", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, rss_mb())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> StageMeter:
+        self._t0 = time.perf_counter()
+        self.peak_mb = rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, rss_mb())
+        self.seconds = time.perf_counter() - self._t0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"seconds": round(self.seconds, 1), "peak_rss_mb": round(self.peak_mb)}
