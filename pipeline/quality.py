@@ -151,26 +151,28 @@ def write_summary_xlsx(path: Path, summary: QualitySummary) -> None:
 # --- the quality page (data_quality/index.html) -------------------------------------------------
 
 
+def flag_kinds(accepted: pd.DataFrame) -> pd.Series:
+    """Each flag on the kept rows, by kind (``"残疾证号与其他列不一致: 残疾等级"`` counts as
+    ``残疾证号与其他列不一致``), one entry per flag, indexed by the row it is on."""
+    return accepted[S.FLAGS].dropna().str.split("; ").explode().str.split(":").str[0]
+
+
 def source_checks(
-    checks: list[CheckOutcome], unsplit: pd.DataFrame, accepted: pd.DataFrame
+    checks: list[CheckOutcome], unsplit: pd.DataFrame, accepted: pd.DataFrame, kinds: pd.Series
 ) -> list[CheckOutcome]:
     """Everything the quality page lists for one source: rows set aside while reading (their
     reason), the validation checks that failed, then the flags raised while normalizing that no
-    check already lists (one entry per kind of flag, ``kind: detail`` counted as ``kind``)."""
+    check already lists (one entry per kind of flag, ``kinds`` from ``flag_kinds``)."""
     out = [
         CheckOutcome.of(str(reason), REJECT, group, group.index)
         for reason, group in unsplit.groupby("reason", sort=False)
     ]
     out += checks
     listed = {c.reason for c in checks}
-    if S.FLAGS in accepted.columns:
-        flags = accepted[[S.FILE, S.ROW, S.FLAGS]].dropna(subset=[S.FLAGS])
-        kinds = flags[S.FLAGS].str.split("; ").explode().str.split(":").str[0].str.strip()
-        for kind, rows in kinds.groupby(kinds, sort=False):
-            if kind in listed:  # a value blanked by a check: already listed with it
-                continue
-            idx = rows.index.unique()
-            out.append(CheckOutcome.of(str(kind), FLAG, flags, idx))
+    for kind, rows in kinds.groupby(kinds, sort=False):
+        if kind in listed:  # a value blanked by a check: already listed with it
+            continue
+        out.append(CheckOutcome.of(str(kind), FLAG, accepted, rows.index.unique()))
     return out
 
 

@@ -74,6 +74,7 @@ from pipeline.normalize import normalize_source
 from pipeline.normalize.common import mode_by
 from pipeline.progress import step
 from pipeline.quality import (
+    flag_kinds,
     quality_context,
     source_checks,
     write_flagged,
@@ -241,9 +242,8 @@ def validate(ctx: StageContext) -> QualitySummary:
             )
             write_rejected(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw)
             write_flagged(ctx.output(FLAGGED, key), cfg.by_key(key), accepted, raw)
-            page[key] = source_checks(v.checks, unsplit, accepted)
-            flags = accepted[S.FLAGS].dropna().str.split("; ").explode()
-            flags = flags.str.split(":").str[0]  # group "残疾证号与其他列不一致: 残疾等级" by kind
+            flags = flag_kinds(accepted)
+            page[key] = source_checks(v.checks, unsplit, accepted, flags)
             reasons = dict(v.reasons)
             for r, c in unsplit["reason"].value_counts().items():
                 reasons[str(r)] = reasons.get(str(r), 0) + int(c)

@@ -31,7 +31,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.cases.feedback import import_workbook
-from pipeline.cases.store import CaseStore, as_date, records
+from pipeline.cases.store import CaseStore, as_date, now, records
 from pipeline.cases.views import funnel, funnel_cases
 from pipeline.config import RunConfig
 from pipeline.reports.summary import mask_id
@@ -549,11 +549,7 @@ def create_app(ps: PortalSettings) -> FastAPI:
         need_place(user, county)
         frame = data.county_cases(store, county)
         codes = sorted(c for c, (k, _) in townships.items() if k == county) + [f"{county}{UNPLACED}"]
-        overdue = (
-            data.case_rows(frame[frame["status"].eq("overdue")], cr, open_only=True)[:50]
-            if len(frame)
-            else []
-        )
+        overdue = data.case_rows(records(frame[frame["status"].eq("overdue")]), cr, open_only=True)[:50]
         for r in overdue:
             r["shown_id"] = show_id(user, r.get("id_number"))
             r["book"] = book_of_case(r)
@@ -606,7 +602,7 @@ def create_app(ps: PortalSettings) -> FastAPI:
     def audit_page(request: Request, user_name: str = "", event: str = "", days: int = 30) -> Response:
         user = city_user(request)
         events = (event,) if event in access.ACCESS_EVENTS else access.ACCESS_EVENTS
-        since = datetime.now() - timedelta(days=max(1, min(days, 3650)))
+        since = now() - timedelta(days=max(1, min(days, 3650)))  # bureau time, as the rows are
         rows = access.trail(store, events, user_name or None, since=since, limit=500)
         return page(
             request,
@@ -622,7 +618,7 @@ def create_app(ps: PortalSettings) -> FastAPI:
     @app.get("/audit.xlsx")
     def audit_export(request: Request, days: int = 90) -> Response:
         user = city_user(request)
-        since = datetime.now() - timedelta(days=max(1, min(days, 3650)))
+        since = now() - timedelta(days=max(1, min(days, 3650)))
         rows = access.trail(store, since=since, limit=None)
         shown = pd.DataFrame(
             {

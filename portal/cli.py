@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 from pipeline.settings import Settings
@@ -107,8 +108,6 @@ def portal_command(a: argparse.Namespace) -> int:
             "  active-discovery user add admin --role admin\n"
         )
         return 3
-    import os
-
     # The worker processes rebuild the app from these (uvicorn imports the factory by name).
     os.environ["AD_OUT"], os.environ["AD_STATE"] = str(settings.pipeline.out), str(settings.pipeline.state)
     uvicorn.run(

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import and_, or_, select
 
-from pipeline.cases.config import CLOSED, STATUS_CODES, CaseRules
+from pipeline.cases.config import STATUS_CODES, CaseRules
 from pipeline.cases.db import cases, feedback, imports
 from pipeline.cases.store import CaseStore, records
 from pipeline.contracts import INDEX_HTML, MANIFEST, SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
@@ -127,10 +127,6 @@ def in_book(code: str) -> Any:
     )
 
 
-def book_cases(store: CaseStore, code: str) -> pd.DataFrame:
-    return store.frame(where=in_book(code))
-
-
 #: What a township page lists of each case (a page is read far more often than a case changes:
 #: only these columns, as plain rows, no DataFrame; 400 cases in about 10 ms).
 LISTED = (
@@ -173,14 +169,11 @@ def due_date(row: dict[str, Any], cr: CaseRules) -> date | None:
     return sent + timedelta(days=cr.days["feedback_deadline"])
 
 
-def case_rows(
-    frame: pd.DataFrame | list[dict[str, Any]], cr: CaseRules, open_only: bool
-) -> list[dict[str, Any]]:
+def case_rows(cases_: list[dict[str, Any]], cr: CaseRules, open_only: bool) -> list[dict[str, Any]]:
     """Cases as the pages list them: the open ones overdue first, then by due date, rule, id; the
     others latest answer first."""
-    every = frame if isinstance(frame, list) else records(frame) if len(frame) else []
     rows = []
-    for r in every:
+    for r in cases_:
         if (r["status"] in OPEN) != open_only:
             continue
         r = dict(r)
@@ -246,4 +239,4 @@ def an_import(store: CaseStore, sha: str) -> tuple[dict[str, Any] | None, list[d
         return (dict(head) if head else None), [dict(r) for r in rows]
 
 
-__all__ = ["CLOSED", "OPEN", "Book", "book", "books_of", "published_runs"]
+__all__ = ["OPEN", "Book", "book", "books_of", "case_rows", "listed_cases", "published_runs"]

@@ -74,4 +74,4 @@ def home(user: User) -> str:
     return f"/t/{user.codes[0]}"
 
 
-__all__ = ["ADMIN", "ANALYST", "COUNTY", "TOWNSHIP", "book_of_case", "home", "is_city", "may_see"]
+__all__ = ["book_of_case", "home", "is_city", "may_see", "may_see_case", "sees_full_id"]

@@ -25,6 +25,7 @@ from pipeline.cases.store import CaseStore
 from pipeline.contracts import CASES, FEEDBACK_SUMMARY, MANIFEST, SUMMARY_HTML, TOWNSHIPS, WARNINGS
 from pipeline.runs import run_all
 from pipeline.settings import Settings
+from tests.returned import filled
 
 D1, D2, D3 = date(2026, 11, 16), date(2026, 11, 23), date(2026, 11, 30)
 
@@ -45,18 +46,8 @@ def add_rows(folder: Path, name: str, rows: list[dict[str, Any]], like: Path) ->
 
 
 def fill(book: Path, answers: dict[str, str], day: date, inbox: Path) -> None:
-    wb = openpyxl.load_workbook(book)
-    ws = wb["预警名单"]
-    head = {c.value: c.column for c in ws[3] if c.value}
-    for r in range(4, ws.max_row + 1):
-        wid = ws.cell(r, head["预警编号"]).value
-        if wid in answers:
-            ws.cell(r, head["核查结果"]).value = answers[wid]
-            ws.cell(r, head["核查说明"]).value = "入户核实"
-            ws.cell(r, head["核查人"]).value = "王五"
-            ws.cell(r, head["核查日期"]).value = day
     inbox.mkdir(parents=True, exist_ok=True)
-    wb.save(inbox / book.name)
+    filled(book, answers, day).save(inbox / book.name)
 
 
 def book_of(run_dir: Path, township_code: str) -> Path:

@@ -74,45 +74,17 @@ def test_the_user_command_reads_the_password_from_stdin_never_an_argument(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AD_PORTAL_USERS", str(tmp_path / "users.yaml"))
+
+    def user(*args: str) -> int:
+        return main(["user", "--state", str(tmp_path), *args])
+
     monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-password\n"))
-    assert (
-        main(
-            [
-                "user",
-                "--state",
-                str(tmp_path),
-                "add",
-                "wude",
-                "--role",
-                "township",
-                "--code",
-                "410825105",
-                "--password-stdin",
-            ]
-        )
-        == 0
-    )
+    assert user("add", "wude", "--role", "township", "--code", "410825105", "--password-stdin") == 0
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
-    assert main(["user", "--state", str(tmp_path), "passwd", "wude", "--password-stdin"]) == 3
+    assert user("passwd", "wude", "--password-stdin") == 3
     assert "at least" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "user",
-                "--state",
-                str(tmp_path),
-                "add",
-                "x",
-                "--role",
-                "township",
-                "--code",
-                "999999999",
-                "--password-stdin",
-            ]
-        )
-        == 3
-    )
-    assert main(["user", "--state", str(tmp_path), "list"]) == 0
+    assert user("add", "x", "--role", "township", "--code", "999999999", "--password-stdin") == 3
+    assert user("list") == 0
     listing = capsys.readouterr().out
     assert "wude" in listing and "argon2" not in listing
     # No flag takes a password.

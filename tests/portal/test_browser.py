@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 import uvicorn
 
@@ -23,9 +22,10 @@ from pipeline.config import RunConfig
 from pipeline.settings import Settings, today_shanghai
 from portal.accounts import Accounts, check_codes
 from portal.app import create_app
-from portal.data import book_cases
+from portal.data import listed_cases
 from portal.settings import PortalSettings
 from tests.portal.conftest import ACCOUNTS, NIGHTS, PASSWORD
+from tests.returned import filled
 
 pytestmark = pytest.mark.slow
 WUDE, WENQUAN, NIGHT = "410825105", "410825001", NIGHTS[-1].isoformat()
@@ -99,17 +99,7 @@ def sign_in(browser: Any, url: str, name: str, password: str = PASSWORD) -> Any:
 
 
 def fill(book: Path, answers: dict[str, str], to: Path) -> Path:
-    wb = openpyxl.load_workbook(book)
-    ws = wb["预警名单"]
-    head = {c.value: c.column for c in ws[3] if c.value}
-    for r in range(4, ws.max_row + 1):
-        wid = ws.cell(r, head["预警编号"]).value
-        if wid in answers:
-            ws.cell(r, head["核查结果"]).value = answers[wid]
-            ws.cell(r, head["核查说明"]).value = "入户核实,家庭收入超过标准"
-            ws.cell(r, head["核查人"]).value = "王五"
-            ws.cell(r, head["核查日期"]).value = today_shanghai()
-    wb.save(to)
+    filled(book, answers, today_shanghai(), note="入户核实,家庭收入超过标准").save(to)
     return to
 
 
@@ -146,7 +136,7 @@ def test_a_township_downloads_fills_in_uploads_and_sees_its_cases_change(
 
     # Refused: another township's workbook by URL, its case by a guessed id, the analyst pages.
     store = CaseStore.for_state(server["state"])
-    other_case = book_cases(store, WENQUAN)["warning_id"].iloc[0]
+    other_case = listed_cases(store, WENQUAN)[0]["warning_id"]
     store.dispose()
     for target, status in (
         (f"/t/{WENQUAN}/book/{NIGHT}", 403),

@@ -17,6 +17,7 @@ from portal import access
 from portal.accounts import Accounts
 from portal.data import books_of
 from tests.portal.conftest import PASSWORD, Portal, csrf_of, login
+from tests.returned import filled
 
 pytestmark = pytest.mark.slow
 WUDE, WENQUAN = "410825105", "410825001"
@@ -24,18 +25,8 @@ WUDE, WENQUAN = "410825105", "410825001"
 
 def fill(book: Path, answers: dict[str, str]) -> bytes:
     """The township's workbook with ``answers`` (warning id -> 核查结果) filled in, as saved."""
-    wb = openpyxl.load_workbook(book)
-    ws = wb["预警名单"]
-    head = {c.value: c.column for c in ws[3] if c.value}
-    for r in range(4, ws.max_row + 1):
-        wid = ws.cell(r, head["预警编号"]).value
-        if wid in answers:
-            ws.cell(r, head["核查结果"]).value = answers[wid]
-            ws.cell(r, head["核查说明"]).value = "入户核实"
-            ws.cell(r, head["核查人"]).value = "王五"
-            ws.cell(r, head["核查日期"]).value = today_shanghai()
     buf = io.BytesIO()
-    wb.save(buf)
+    filled(book, answers, today_shanghai()).save(buf)
     return buf.getvalue()
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from portal.app import CITY, PUBLIC, ROUTES
-from portal.data import book_cases
+from portal.data import listed_cases
 from tests.portal.conftest import NIGHTS, Portal, csrf_of, login
 
 TOWN = "410825105"  # 武德镇, 温县: the township every URL below belongs to
@@ -74,7 +74,7 @@ def test_the_table_covers_every_route(portal: Portal) -> None:
 @pytest.mark.parametrize("user", USERS)
 def test_each_route_refuses_whoever_is_outside_its_scope(portal: Portal, user: str) -> None:
     store = portal.client().app.state.store
-    case = book_cases(store, TOWN)["warning_id"].iloc[0]
+    case = listed_cases(store, TOWN)[0]["warning_id"]
     sha = "f" * 64
     with store.begin() as conn:
         store.add_import(
