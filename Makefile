@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 # Programs the tests open the reports with (LibreOffice for the workbooks, Chromium for the summary
 # page and the portal, driven by Playwright) and a CJK font for both; nginx for the portal behind a
 # TLS proxy; installed from Debian's packages when missing.
-SYSTEM_PACKAGES := libreoffice-calc chromium fonts-noto-cjk poppler-utils nginx-light
+SYSTEM_PACKAGES := libreoffice-calc chromium fonts-noto-cjk fonts-crosextra-carlito poppler-utils nginx-light
 # PostgreSQL's server programs (initdb, pg_ctl, postgres) for the throw-away cluster the tests start
 # (tests/postgres.py); Debian keeps them in /usr/lib/postgresql/<version>/bin, off PATH.
 POSTGRES_PACKAGES := postgresql
@@ -40,7 +40,8 @@ portal: $(STAMP)
 system-deps:
 	@pkgs=""; \
 	if ! command -v soffice >/dev/null || ! command -v chromium >/dev/null \
-	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v pdftoppm >/dev/null \
+	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! fc-list 2>/dev/null | grep -qi carlito \
+	    || ! command -v pdftoppm >/dev/null \
 	    || ! { command -v nginx >/dev/null || test -x /usr/sbin/nginx; }; then \
 	  pkgs="$(SYSTEM_PACKAGES)"; \
 	fi; \

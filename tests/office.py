@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +37,32 @@ def libreoffice(
         text=True,
         timeout=timeout,
     )
+
+
+def printed_sizes(pdf: Path) -> list[dict[float, int]]:
+    """Per page of ``pdf``: how many characters are printed at each font size (points, one decimal),
+    as pdfminer reads them (the size a reader sees on paper: the cell's size times the print scale)."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar
+
+    pages = []
+    for page in extract_pages(pdf):
+        counts: dict[float, int] = {}
+        stack: list[Any] = [page]
+        while stack:
+            o = stack.pop()
+            if isinstance(o, LTChar):
+                size = round(o.size, 1)
+                counts[size] = counts.get(size, 0) + 1
+            elif hasattr(o, "__iter__"):
+                stack.extend(o)
+        pages.append(counts)
+    return pages
+
+
+def pdf_page_size(pdf: Path) -> tuple[float, float]:
+    """(width, height) in points of the first page of ``pdf``."""
+    from pdfminer.high_level import extract_pages
+
+    page = next(iter(extract_pages(pdf, maxpages=1)))
+    return page.width, page.height

@@ -46,6 +46,7 @@ from pipeline.reports.workbook import (
     LINE_HEIGHT,
     LINE_SPACING,
     MAX_ROW_HEIGHT,
+    PRINTED,
     evidence_size,
     lines_needed,
     neutralise,
@@ -227,7 +228,12 @@ def test_the_list_sheet_reads_as_the_township_expects(books: tuple[Path, list]) 
     assert rows[0]["户"] == "监测户\n4108221050000001\n共2人"
     assert rows[0]["状态"] == "新预警" and rows[0]["首次预警日期"].date() == D
     assert rows[0]["规则"] == "R01 监测户残疾人未纳入低保"
-    assert ws.freeze_panes == "E4"
+    assert ws.freeze_panes == "D4"
+    # Printed: 序号 … 核查日期, the four boxes the officer fills in included; the rest is on screen.
+    last_printed = get_column_letter(PRINTED)
+    assert COLUMNS[PRINTED - 1].header == "核查日期"
+    assert all(c.printed for c in COLUMNS if c.header in FILL_IN)
+    assert ws.print_area == f"'{SHEET_LIST}'!$A$1:${last_printed}${FIRST_DATA_ROW + 3}"
     last = get_column_letter(len(COLUMNS))
     assert ws.auto_filter.ref == f"A{HEADER_ROW + 1}:{last}{FIRST_DATA_ROW + 3}"
     # fitToWidth 1 and operator "between" are the file format's defaults, so writers omit them.
@@ -284,15 +290,29 @@ def test_evidence_too_long_for_one_row_is_set_smaller_not_cut(books: tuple[Path,
     out, _ = books
     ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822101_柏山镇.xlsx")[SHEET_LIST]
     col = next(i for i, c in enumerate(COLUMNS) if c.key == "evidence") + 1
-    rows = {ws.cell(r, 2).value: r for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)}
+    key = next(i for i, c in enumerate(COLUMNS) if c.key == "warning_id") + 1
+    rows = {ws.cell(r, key).value: r for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)}
     long, short = rows["R05-P05"], rows["R03-P03"]
     assert ws.cell(short, col).font.sz == FONT_SIZE
     size = ws.cell(long, col).font.sz
     assert size < FONT_SIZE and ws.row_dimensions[long].height <= MAX_ROW_HEIGHT
-    ratio = FONT_SIZE / size  # at that size the whole text fits in the row
-    needed = size * LINE_SPACING * lines_needed(ws.cell(long, col).value, COLUMNS[col - 1].width * ratio) + 3
+    # at that size the whole text fits in the row
+    needed = size * LINE_SPACING * lines_needed(ws.cell(long, col).value, COLUMNS[col - 1].width, size) + 3
     assert needed <= ws.row_dimensions[long].height + 0.25  # heights are stored in quarter points
+    # 35 CJK characters and 32 others: 350 + 32 * 6 = 542 pt in lines of 5.25 * 46 = 241.5 pt.
     assert evidence_size(STAY, 46, 2) == (FONT_SIZE, LINE_HEIGHT * 3 + 3)
+    assert evidence_size(STAY, 46, 4) == (FONT_SIZE, LINE_HEIGHT * 4 + 3)
+
+
+def test_lines_are_counted_as_excel_wraps_them() -> None:
+    assert FONT_SIZE == 10  # the hand-worked widths below: a CJK character 10 pt, a digit 6 pt
+    assert lines_needed("汉" * 24, 46) == 1  # 240 pt of 241.5
+    assert lines_needed("汉" * 25, 46) == 2
+    # An ID is not broken: 200 pt of CJK, then 18 digits (108 pt) move to the next line whole.
+    assert lines_needed("汉" * 20 + "410822197008220421", 46) == 2
+    assert lines_needed("汉" * 20 + "4108", 46) == 1  # 224 pt
+    assert lines_needed("汉" * 20 + "4108221", 46) == 2  # 242 pt: the run moves
+    assert lines_needed("一\n二\n", 46) == 3  # every line break counts, an empty last line too
 
 
 def test_formula_looking_text_is_neutralised(books: tuple[Path, list]) -> None:
@@ -462,12 +482,13 @@ def test_the_list_says_where_to_find_each_person_and_the_answers_on_every_page(
     header = [c.value for c in ws[HEADER_ROW + 1]]
     contact = header.index("住址、电话") + 1
     by_id = {
-        ws.cell(r, 2).value: ws.cell(r, contact).value for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)
+        ws.cell(r, header.index("预警编号") + 1).value: ws.cell(r, contact).value
+        for r in range(FIRST_DATA_ROW + 1, ws.max_row + 1)
     }
     # The address without the province, city, county and township the list already names; the phone.
     assert by_id["R01-P01"] == "东村1号\n电话 13900000000"
     assert "应属乡镇" not in header  # only the 未确定乡镇 lists route
-    assert "核查结果填:符合，已纳入救助 / 符合，正在办理 / 不符合" in ws.oddHeader.right.text
+    assert "核查结果填:符合，已纳入救助 / 符合，正在办理 / 不符合" in ws.oddHeader.left.text
 
 
 def test_a_county_routes_its_unresolved_warnings_from_its_own_list(books: tuple[Path, list]) -> None:

@@ -20,10 +20,10 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.contracts import SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
 from pipeline.reports import COLUMNS, FILL_IN, SHEET_LIST
-from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, ROUTE
+from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, PRINTED_MIN_PT, ROUTE
 from pipeline.runs import run_all
 from pipeline.settings import Settings
-from tests.office import libreoffice, program
+from tests.office import libreoffice, pdf_page_size, printed_sizes, program
 
 NIGHTS = (date(2026, 11, 28), date(2026, 11, 29))
 
@@ -65,7 +65,7 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
         ws = openpyxl.load_workbook(book)[SHEET_LIST]
         cells = list(ws.iter_rows(min_row=FIRST_DATA_ROW + 1))
         rows = [[c.value for c in r] for r in cells]
-        ids = [r[1] for r in rows]
+        ids = [r[[c.header for c in COLUMNS].index("预警编号")] for r in rows]
         mine = warnings[
             (warnings["county_code"] == county_code) & (warnings["township_code"] == township_code)
         ]
@@ -115,6 +115,16 @@ def test_libreoffice_converts_every_workbook_to_pdf(run_dir: Path, tmp_path: Pat
         data = pdf.read_bytes()
         pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
         assert data.startswith(b"%PDF") and pages >= (1 if book.name == "summary.xlsx" else 3), book.name
+    # Printed on A4 at 9 pt or more: every character of every page of every township's workbook
+    # (the list, 待回访, 规则说明, 填写说明, page headers and footers), as LibreOffice lays it out.
+    smallest = {}
+    for book in books[:-1]:
+        pdf = tmp_path / "pdf" / (book.stem + ".pdf")
+        sizes = printed_sizes(pdf)
+        smallest[book.name] = min(size for page in sizes for size in page)
+        width, height = pdf_page_size(pdf)
+        assert (round(width), round(height)) == (842, 595), f"{book.name}: not A4 landscape"
+    assert min(smallest.values()) >= PRINTED_MIN_PT, sorted(smallest.items(), key=lambda kv: kv[1])[:3]
 
 
 @pytest.mark.slow

@@ -11,25 +11,31 @@ CONTACT = "contact"
 
 
 def contact_text(w: pd.DataFrame) -> pd.Series:
-    r"""Where to find the person: the address without the province, city, county and township the
-    list already names, then the phone; with no address, the hospital of the latest stay.
+    r"""Where to find the person: the village, then the address without the province, city, county,
+    township and village the list already names, then the phone; with no address, the hospital of
+    the latest stay. The village is printed here: the 村(社区) column is on screen only.
 
-    >>> contact_text(pd.DataFrame({"address": ["河南省焦作市解放区民生街道新华社区1号", None],
-    ...     "township": ["民生街道", "未确定乡镇"], "phone": ["13800000000", None],
-    ...     "hospital": [None, "焦作市人民医院"]})).tolist()
-    ['新华社区1号\n电话 13800000000', '就诊医院 焦作市人民医院']
+    >>> contact_text(pd.DataFrame({"address": ["河南省焦作市解放区民生街道新华社区1号", None, "西街5号"],
+    ...     "township": ["民生街道", "未确定乡镇", "民生街道"], "village": ["新华社区", None, "马村"],
+    ...     "phone": ["13800000000", None, None], "hospital": [None, "焦作市人民医院", None]})).tolist()
+    ['新华社区1号\n电话 13800000000', '就诊医院 焦作市人民医院', '马村 西街5号']
     """
     out = []
-    for address, township, phone, hospital in zip(
-        w["address"], w["township"], w["phone"], w["hospital"], strict=True
+    for address, township, village, phone, hospital in zip(
+        w["address"], w["township"], w["village"], w["phone"], w["hospital"], strict=True
     ):
         parts = []
         if isinstance(address, str) and address:
             if isinstance(township, str) and township in address:
                 address = address.split(township, 1)[1] or address
+            if isinstance(village, str) and village and village not in address:
+                address = f"{village} {address}"
             parts.append(address)
-        elif isinstance(hospital, str) and hospital:
-            parts.append(f"就诊医院 {hospital}")
+        else:
+            if isinstance(village, str) and village:
+                parts.append(village)
+            if isinstance(hospital, str) and hospital:
+                parts.append(f"就诊医院 {hospital}")
         if isinstance(phone, str) and phone:
             parts.append(f"电话 {phone}")
         out.append("\n".join(parts))

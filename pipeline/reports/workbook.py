@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,12 +42,28 @@ TITLE_ROWS = 2  # title line and the run line above the header
 HEADER_ROW = TITLE_ROWS
 FIRST_DATA_ROW = HEADER_ROW + 1
 FONT = "宋体"  # the default body font of Chinese office documents; LibreOffice falls back to Noto CJK
-FONT_SIZE = 11  # the sheet prints at about 65% to fit A4 landscape: 11 pt comes out near 7 pt
+FONT_SIZE = 10  # on screen; printed at PRINT_SCALE or more (A4 landscape, fit to width)
+PRINT_SCALE = 0.95  # the printed columns fit the page at this scale; LibreOffice then picks about 0.92
+PRINTED_MIN_PT = 9  # what a township officer can read on paper (checked on LibreOffice's PDF)
 LINE_SPACING = 1.45  # line height / font size: 宋体 in Excel about 1.3, Noto Sans CJK in LibreOffice 1.45
 LINE_HEIGHT = FONT_SIZE * LINE_SPACING  # points per wrapped line at FONT_SIZE
 MAX_ROW_HEIGHT = 409  # points: Excel's limit for one row
-SMALLER_SIZES = (9, 8, 7)  # evidence too long for one row at FONT_SIZE is set smaller, never cut
+SMALLER_SIZES = (9, 8, 7, 6)  # evidence too long for one row at FONT_SIZE is set smaller, never cut
 LOW_CONFIDENCE = 0.95  # below this the 匹配可信度 cell is shaded: check the person is the right one
+
+
+#: A column ``w`` units wide is 7 w + 5 px in Excel and WPS (units of Calibri's digit, 7 px), that
+#: is 5.25 w + 3.75 pt; LibreOffice with Carlito (Calibri's metric twin) draws it 5.6 w + 3.5 pt.
+#: The page is fitted to the wider (LibreOffice's: Excel then prints the same columns at 100%), the
+#: wrapping to the narrower (Excel's), so no row is written too short for either. Without Carlito,
+#: LibreOffice measures with DejaVu Sans and draws every column a quarter wider still.
+def column_points(width: float) -> float:
+    return 5.6 * width + 3.5
+
+
+def text_room(width: float) -> float:
+    """Points of text one line of a column ``width`` units wide holds in Excel (the narrower)."""
+    return 5.25 * width
 
 
 @dataclass(frozen=True)
@@ -57,48 +73,68 @@ class Column:
     width: float  # Excel character units
     kind: str = "text"  # text | id | int | pct | date | fill | fill_date | verdict
     wrap: bool = False
+    printed: bool = True  # on the A4 page; the others sit right of the print area, on screen only
 
 
 #: The 预警名单 columns, declared once: the writer, the tests and the feedback reader use this list.
+#: The printed ones come first and fit A4 landscape at PRINT_SCALE or more, so the text prints at
+#: FONT_SIZE * PRINT_SCALE >= 9 pt: who, where, why, and the four boxes the officer fills in. What
+#: the visit does not need on paper (the warning's key, the household key, the rule's suggestion,
+#: which the 规则说明 sheet prints once per rule, the case history) follows on screen.
 COLUMNS: tuple[Column, ...] = (
-    Column("序号", "seq", 4.5, "int"),
-    Column("预警编号", "warning_id", 13, wrap=True),
-    Column("规则", "rule_label", 12, wrap=True),
-    Column("姓名", "name", 7, wrap=True),
-    Column("身份证号", "id_number", 20, "id"),
-    Column("性别", "sex", 4.5),
-    Column("年龄", "age", 4.5, "int"),
-    Column("村(社区)", "village", 9, wrap=True),
-    Column("住址、电话", "contact", 16, wrap=True),
-    Column("户", "household_label", 12, wrap=True),
-    Column("预警依据", "evidence", 40, wrap=True),
-    Column("建议措施", "suggestion", 16, wrap=True),
-    Column("匹配可信度", "match_confidence", 6.5, "pct", wrap=True),
-    Column("首次预警日期", "first_seen", 10.5, "date", wrap=True),
-    Column("状态", "case_status", 5, wrap=True),
-    Column("核查记录", "case_note", 14, wrap=True),
-    Column("核查结果", "", 12, "verdict"),
-    Column("核查说明", "", 15, "fill"),
-    Column("核查人", "", 6.5, "fill"),
+    Column("序号", "seq", 4, "int"),
+    Column("规则", "rule_label", 8, wrap=True),
+    Column("姓名", "name", 6, wrap=True),
+    Column("身份证号", "id_number", 20.5, "id"),  # 18 digits of DejaVu Sans, LibreOffice's widest
+    Column("性别", "sex", 4),
+    Column("年龄", "age", 4, "int"),
+    Column("住址、电话", "contact", 13, wrap=True),
+    Column("预警依据", "evidence", 0, wrap=True),  # the rest of the page: see _fill_page
+    Column("核查结果", "", 8, "verdict"),
+    Column("核查说明", "", 10, "fill"),
+    Column("核查人", "", 6, "fill"),
     Column("核查日期", "", 10.5, "fill_date"),
+    Column("村(社区)", "village", 8, wrap=True, printed=False),
+    Column("预警编号", "warning_id", 16, printed=False),
+    Column("户", "household_label", 16, wrap=True, printed=False),
+    Column("建议措施", "suggestion", 30, wrap=True, printed=False),
+    Column("匹配可信度", "match_confidence", 7, "pct", wrap=True, printed=False),
+    Column("首次预警日期", "first_seen", 11, "date", wrap=True, printed=False),
+    Column("状态", "case_status", 8, wrap=True, printed=False),
+    Column("核查记录", "case_note", 20, wrap=True, printed=False),
 )
+PRINTED = sum(c.printed for c in COLUMNS)
+assert all(c.printed for c in COLUMNS[:PRINTED]), "the printed columns come first"
+A4_LANDSCAPE_POINTS = 841.89 - 2 * 0.3 * 72  # the page less the list's margins (set_margins below)
+
+
+def _fill_page(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """``columns`` with the evidence as wide as the printed page allows at PRINT_SCALE."""
+    printed = columns[:PRINTED]
+    taken = sum(column_points(c.width) for c in printed if c.key != "evidence")
+    free = A4_LANDSCAPE_POINTS / PRINT_SCALE - taken - column_points(0)  # the evidence's own padding
+    width = math.floor(free / (column_points(1) - column_points(0)) * 2) / 2  # half units
+    return tuple(replace(c, width=width) if c.key == "evidence" else c for c in columns)
+
+
+COLUMNS = _fill_page(COLUMNS)
 #: Only in a county's 未确定乡镇 list: the county picks the township that should take each warning.
-ROUTE = Column("应属乡镇", "", 14, "route")
+ROUTE = Column("应属乡镇", "", 14, "route", printed=False)
 FILL_IN = tuple(c.header for c in (*COLUMNS, ROUTE) if c.kind in ("verdict", "fill", "fill_date", "route"))
 #: The 待回访 sheet: cases answered 符合，已纳入救助 some months ago, to visit again.
 REVISIT_COLUMNS: tuple[Column, ...] = (
-    Column("序号", "seq", 4.5, "int"),
-    Column("预警编号", "warning_id", 13, wrap=True),
-    Column("规则", "rule_label", 14, wrap=True),
-    Column("姓名", "name", 7, wrap=True),
-    Column("身份证号", "id_number", 20, "id"),
-    Column("电话", "phone", 12),
-    Column("核查结果", "answer", 12, wrap=True),
+    Column("序号", "seq", 4, "int"),
+    Column("预警编号", "warning_id", 12.5, wrap=True),
+    Column("规则", "rule_label", 9, wrap=True),
+    Column("姓名", "name", 6, wrap=True),
+    Column("身份证号", "id_number", 20.5, "id"),
+    Column("电话", "phone", 12.5),
+    Column("核查结果", "answer", 8, wrap=True),
     Column("核查日期", "answer_date", 10.5, "date"),
-    Column("核查说明", "answer_note", 16, wrap=True),
-    Column("回访结果", "", 12, "verdict"),
-    Column("回访说明", "", 18, "fill"),
-    Column("回访人", "", 6.5, "fill"),
+    Column("核查说明", "answer_note", 14, wrap=True),
+    Column("回访结果", "", 8, "verdict"),
+    Column("回访说明", "", 12, "fill"),
+    Column("回访人", "", 5, "fill"),
     Column("回访日期", "", 10.5, "fill_date"),
 )
 
@@ -108,20 +144,38 @@ def answers_line(answers: Sequence[str]) -> str:
     return "核查结果填:" + " / ".join(answers)
 
 
+# Break opportunities as Excel and LibreOffice wrap: after any CJK character, after a space or
+# punctuation; a run of Latin letters, digits and joiners (an ID, a file name, 7,351) moves whole.
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-–%/]+|.", re.S)
 _WIDE = re.compile(r"[^\x00-\xff]")
 
 
-def display_width(text: str) -> float:
-    """Width in Excel column units (one digit of the default 11 pt font) at FONT_SIZE: a CJK
-    character about 2.1, anything else about 1.1 (measured on LibreOffice's PDF, rounded up)."""
+def text_points(text: str, size: float = 0) -> float:
+    """Width of ``text`` at ``size`` pt (FONT_SIZE by default): a CJK character one em, any other
+    0.6 em (宋体 draws it at 0.5 em; LibreOffice's Latin fallback, DejaVu Sans, at up to 0.64 em in
+    its 7% wider columns), so that a row fits in both."""
     wide = len(_WIDE.findall(text))
-    return 2.1 * wide + 1.1 * (len(text) - wide)
+    return (size or FONT_SIZE) * (wide + 0.6 * (len(text) - wide))
 
 
-def lines_needed(text: str, width: float) -> int:
-    """Printed lines of ``text`` wrapped in a column ``width`` units wide."""
-    usable = max(width - 1.0, 1.0)
-    return sum(max(1, math.ceil(display_width(line) / usable)) for line in text.split("\n"))
+def lines_needed(text: str, width: float, size: float = 0) -> int:
+    """Printed lines of ``text`` wrapped in a column ``width`` units wide at ``size`` pt."""
+    usable = text_room(width)
+    lines = 0
+    for para in text.split("\n"):
+        lines += 1
+        used = 0.0
+        for token in _TOKEN.findall(para):
+            w = text_points(token, size)
+            if used + w <= usable:
+                used += w
+            elif w <= usable:
+                lines += 1
+                used = w
+            else:  # longer than a line: broken anywhere
+                lines += int((used + w) // usable)
+                used = (used + w) % usable
+    return lines
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]')
@@ -192,8 +246,7 @@ def evidence_size(text: str, width: float, others: int) -> tuple[int, float]:
     if height <= MAX_ROW_HEIGHT:
         return FONT_SIZE, height
     for size in SMALLER_SIZES:
-        ratio = FONT_SIZE / size  # a smaller font fits more per line and needs less height per line
-        height = max(size * LINE_SPACING * lines_needed(text, width * ratio), LINE_HEIGHT * others) + 3
+        height = max(size * LINE_SPACING * lines_needed(text, width, size), LINE_HEIGHT * others) + 3
         if height <= MAX_ROW_HEIGHT:
             return size, height
     return SMALLER_SIZES[-1], MAX_ROW_HEIGHT
@@ -211,8 +264,9 @@ def _write_list(
 ) -> None:
     columns = (*COLUMNS, ROUTE) if route_source else COLUMNS
     last_col = len(columns) - 1
-    ws.merge_range(0, 0, 0, last_col, title, fmt["title"])
-    ws.merge_range(1, 0, 1, last_col, subtitle, fmt["subtitle"])
+    last_printed = PRINTED - 1
+    ws.merge_range(0, 0, 0, last_printed, title, fmt["title"])
+    ws.merge_range(1, 0, 1, last_printed, subtitle, fmt["subtitle"])
     ws.set_row(0, 24)
     ws.set_row(HEADER_ROW, 30)
     for j, c in enumerate(columns):
@@ -318,18 +372,19 @@ def _write_list(
                 "error_message": "请按 年-月-日 填写实际核查日期,如 " + run_date.isoformat(),
             },
         )
-    ws.freeze_panes(FIRST_DATA_ROW, 4)  # header, and 序号 … 姓名 stay in view
+    ws.freeze_panes(FIRST_DATA_ROW, 3)  # header, and 序号 … 姓名 stay in view
     ws.autofilter(HEADER_ROW, 0, last_row, last_col)
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
-    ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(1, 0)  # a safety net: the printed columns fit at PRINT_SCALE already
     ws.repeat_rows(HEADER_ROW)
-    ws.print_area(0, 0, last_row, last_col)
+    ws.print_area(0, 0, last_row, last_printed)
     # No font in the codes: Excel wants '&"name,style"' with a localised style name; the default is fine.
     shown = dict.fromkeys(a for r in dict.fromkeys(rows["rule"]) for a in answers_of[r])
-    ws.set_header(f"&L&9{title}&R&9{answers_line(list(shown))}")
-    ws.set_footer("&C&9第 &P 页,共 &N 页&R&9打印日期 &D")
+    # The answers across the top of every page (a long line: it has the header to itself).
+    ws.set_header(f"&L&10{answers_line(list(shown))}")
+    ws.set_footer(f"&L&10{title}&C&10第 &P 页,共 &N 页&R&10打印日期 &D")
     ws.protect(
         "",
         {
@@ -356,7 +411,7 @@ def _route_source(wb: Any, townships: Sequence[str]) -> list[str] | str:
 
 def _write_rules(ws: Any, fmt: dict[str, Any], rule_rows: Sequence[Sequence[str]]) -> None:
     headers = ("规则", "规则名称", "含义", "建议措施", "依据的数据", "本次运行", "本乡镇预警数")
-    widths = (7, 22, 50, 45, 24, 18, 10)
+    widths = (4, 13, 50, 40, 16, 14, 7)  # A4 landscape at PRINT_SCALE or more, like the list
     for j, (h, w) in enumerate(zip(headers, widths, strict=True)):
         ws.write_string(0, j, h, fmt["head"])
         ws.set_column(j, j, w)
@@ -368,6 +423,7 @@ def _write_rules(ws: Any, fmt: dict[str, Any], rule_rows: Sequence[Sequence[str]
     ws.freeze_panes(1, 0)
     ws.set_landscape()
     ws.set_paper(9)
+    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0)
     ws.protect("", {"select_locked_cells": True, "format_rows": True, "format_columns": True})
@@ -394,20 +450,26 @@ def help_lines(
         (False, "3. 核查说明:写明核查到的情况,如家庭收入、已办理的业务、信息错在哪里(例如正确的身份证号)。"),
         (False, "4. 核查人填写姓名;核查日期按 年-月-日 填写,如 " + run_date.isoformat() + "。"),
         (False, "5. 同一户有多条预警时,每条都要填写(可填写相同的核查结果)。"),
-        (False, "6. “匹配可信度”底色为橙色的,表示系统对“是否为同一人”把握较低,请先核对身份再核查条件。"),
         (
             False,
-            "7. “状态”:新预警 为首次下发;已下发 为此前已下发、尚未反馈;超期 为下发后超过规定天数未反馈;"
+            "6. 打印时只打印左边的列(从“序号”到“核查日期”),字号不小于9磅;村(社区)、预警编号、户、"
+            "建议措施、匹配可信度、首次预警日期、状态和核查记录在屏幕上向右拖动查看,各规则的建议措施"
+            "也印在“规则说明”页。",
+        ),
+        (False, "7. “匹配可信度”底色为橙色的,表示系统对“是否为同一人”把握较低,请先核对身份再核查条件。"),
+        (
+            False,
+            "8. “状态”:新预警 为首次下发;已下发 为此前已下发、尚未反馈;超期 为下发后超过规定天数未反馈;"
             "办理中 为已反馈“正在办理”,请办结后再次反馈结果。“核查记录”写明上次核查结果和情况变化。",
         ),
         (
             False,
-            "8. 已反馈“不符合”等结果的预警在一段时间内不再下发,除非情况发生明显变化(如残疾等级提高、"
+            "9. 已反馈“不符合”等结果的预警在一段时间内不再下发,除非情况发生明显变化(如残疾等级提高、"
             "医疗费用明显增加),届时“核查记录”会写明变化内容。",
         ),
         (
             False,
-            "9. “待回访”工作表列出此前已纳入救助、到期需要回访的人员,请回访后填写黄色的四列。",
+            "10. “待回访”工作表列出此前已纳入救助、到期需要回访的人员,请回访后填写黄色的四列。",
         ),
         (True, "三、怎么交回"),
         (
@@ -430,7 +492,7 @@ def _write_help(
     run_date: date,
     answer_sets: Sequence[tuple[str, Sequence[str]]],
 ) -> None:
-    width = 78  # fits portrait A4 at 100%: the page is read, so it is not shrunk
+    width = 84  # fits portrait A4 at 100% (LibreOffice's widths): the page is read, so it is not shrunk
     ws.set_column(0, 0, width)
     for i, (heading, text) in enumerate(help_lines(township, run_date, answer_sets)):
         ws.set_row(i, LINE_HEIGHT * lines_needed(text, width) + 3)
@@ -479,8 +541,12 @@ def _write_revisits(
     cols = {c.key: rows[c.key].tolist() for c in REVISIT_COLUMNS if c.key}
     for i in range(len(rows)):
         r = FIRST_DATA_ROW + i
-        note = cols["answer_note"][i]
-        ws.set_row(r, LINE_HEIGHT * max(2, lines_needed(str(note), 16) if isinstance(note, str) else 2) + 3)
+        lines = [
+            lines_needed(v, c.width)
+            for c in REVISIT_COLUMNS
+            if c.wrap and isinstance(v := cols[c.key][i], str)
+        ]
+        ws.set_row(r, LINE_HEIGHT * max(2, *lines) + 3)
         for j, c in enumerate(REVISIT_COLUMNS):
             if not c.key:
                 ws.write_blank(r, j, None, fmt["fill_date" if c.kind == "fill_date" else "fill"])
@@ -519,8 +585,8 @@ def _write_revisits(
     ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(HEADER_ROW)
-    ws.set_header(f"&L&9{title}&R&9回访结果填:{' / '.join(answers)}")
-    ws.set_footer("&C&9第 &P 页,共 &N 页")
+    ws.set_header(f"&L&10回访结果填:{' / '.join(answers)}")
+    ws.set_footer(f"&L&10{title}&C&10第 &P 页,共 &N 页")
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "format_rows": True})
 
 
