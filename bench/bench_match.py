@@ -18,6 +18,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pipeline.contracts import MATCH_SUMMARY, PERSON_INDEX, RECORDS, MatchSummary  # noqa: E402
+from pipeline.match.errors import ErrorEstimates  # noqa: E402
 from pipeline.match.evaluate import pairwise  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -38,7 +39,10 @@ def run(size: int, seed: int, work: Path) -> None:
     if not RECORDS.at(run_dir).exists():
         run_in_child(extracts, out, RUN_DATE, state, ["ingest", "normalize", "validate"])
     m = run_in_child(extracts, out, RUN_DATE, state, ["match"])
-    index = pd.read_parquet(PERSON_INDEX.at(run_dir), columns=["source", "file", "row", "person_id"])
+    index = pd.read_parquet(
+        PERSON_INDEX.at(run_dir),
+        columns=["source", "file", "row", "person_id", "link_rule", "linked_via", "record_key"],
+    )
     truth = pd.read_csv(extracts / "truth.csv", dtype={"row": "int64"})
     joined = index.merge(truth, on=["source", "file", "row"], how="left")
     assert joined["person"].notna().all(), "every record must be in the truth"
@@ -57,6 +61,44 @@ def run(size: int, seed: int, work: Path) -> None:
         f"people {summary.persons:,}; pairs per pass {summary.pairs_per_pass}; "
         f"review pairs {summary.review_pairs:,}"
     )
+    print_errors(joined, ErrorEstimates.from_dict(summary.errors))
+
+
+def true_errors(joined: pd.DataFrame) -> pd.DataFrame:
+    """Per record: a model link to someone else (false), or a record without an ID left alone
+    while its person has other records (missed), by the generator's truth."""
+    # A key names one record, or all records of one ID (I:<id>): its holder is their first's person.
+    person_of = joined.drop_duplicates("record_key").set_index("record_key")["person"]
+    model = joined["link_rule"] == "model"
+    false = model & (joined["linked_via"].map(person_of) != joined["person"])
+    size = joined.groupby("person_id")["person_id"].transform("size")
+    records_of_person = joined.groupby("person")["person"].transform("size")
+    alone = joined["link_rule"].isin(["none", "model"]) & (size == 1)
+    missed = alone & (records_of_person > 1)
+    return pd.DataFrame({"source": joined["source"], "false": false, "missed": missed})
+
+
+def print_errors(joined: pd.DataFrame, est: ErrorEstimates) -> None:
+    """The night's estimate (from the model alone) beside the truth, overall and per source."""
+    t = true_errors(joined)
+    f, mi = est.false_links, est.missed_links
+    print(
+        f"false links: estimated {f.expected:,.0f} (range {f.low:,.0f}-{f.high:,.0f}), "
+        f"true {int(t['false'].sum()):,}"
+        f" of {est.linked_by_model:,} model links"
+    )
+    print(
+        f"missed links: estimated {mi.expected:,.0f} (range {mi.low:,.0f}-{mi.high:,.0f}), "
+        f"true {int(t['missed'].sum()):,} of {est.alone_without_id:,} records without an ID left alone"
+    )
+    per = t.groupby("source")[["false", "missed"]].sum()
+    print(f"{'source':<12}{'false est':>10}{'true':>7}{'missed est':>12}{'true':>7}")
+    for source, row in per.iterrows():
+        e = est.by_source.get(str(source), {})
+        print(
+            f"{source!s:<12}{e.get('false', 0):>10,.0f}{int(row['false']):>7,}"
+            f"{e.get('missed', 0):>12,.0f}{int(row['missed']):>7,}"
+        )
 
 
 def main() -> None:

@@ -363,6 +363,8 @@ class MatchSummary(JsonFile):
     decisions: dict[str, int]  # reviewers' verdicts honoured: same, different
     model: dict[str, Any]  # the fitted m, u and prior
     review_questions: int = 0  # the review pairs as questions: one per record asking
+    #: expected false and missed links from the model alone (pipeline.match.errors.ErrorEstimates)
+    errors: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -34,7 +34,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.config import RunConfig
-from pipeline.contracts import MANIFEST, QUALITY, QualitySummary
+from pipeline.contracts import MANIFEST, MATCH_SUMMARY, QUALITY, MatchSummary, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold
 from pipeline.measure import StageMeter
@@ -132,6 +132,11 @@ def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
             }
             for k, e in summary.sources.items()
         }
+    linkage: dict[str, Any] = {}
+    if MATCH_SUMMARY.at(run.run_dir).exists():
+        # Tonight's expected false and missed links, from the model alone (pipeline.match.errors).
+        errors = MatchSummary.read(MATCH_SUMMARY.at(run.run_dir)).errors
+        linkage = {k: errors[k] for k in ("false_links", "missed_links") if k in errors}
     return {
         "run_date": s.run_date.isoformat(),
         "outcome": outcome,
@@ -147,6 +152,7 @@ def build_manifest(run: Run, outcome: str, error: str | None) -> dict[str, Any]:
         "rows": run.rows,
         "stages": run.stages,
         "sources": rejected,
+        "linkage_errors": linkage,
     }
 
 

@@ -386,6 +386,7 @@ def match(ctx: StageContext) -> MatchSummary:
         review_questions=int(len(review)),
         decisions={"same": len(decisions.must), "different": len(decisions.cannot)},
         model=result.model.as_dict(),
+        errors=result.errors.as_dict(),
     )
     summary.write(ctx.output(MATCH_SUMMARY))
     step("match", 3, 3)

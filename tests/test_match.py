@@ -188,6 +188,27 @@ def test_infant_under_parents_id_is_someone_else(background: pd.DataFrame) -> No
     assert r.loc[2, "cluster"] == r.loc[3, "cluster"]  # the infant's own record, by household
 
 
+def test_father_and_son_of_one_household_are_two_people(background: pd.DataFrame) -> None:
+    # The household's rows share its 户编号, its phone and its township; the son's row has no ID.
+    # Household, phone and place agreeing are one fact, not three: a different name and no date
+    # of birth leave him his own person (before, the three added up to "98% the father").
+    hh = {
+        S.COUNTY_CODE: "410822",
+        S.TOWNSHIP_CODE: "410822105",
+        S.HOUSEHOLD_NO: "H-FS",
+        S.PHONE: "13903910002",
+    }
+    r = run(
+        background,
+        [
+            rec("monitoring", 1, "焦阳明", PARENT, **hh),
+            rec("monitoring", 2, "焦志远", None, **{**hh, S.SEX: "男"}),
+        ],
+    )
+    assert r.loc[1, "cluster"] != r.loc[2, "cluster"]
+    assert r.loc[2, "link_rule"] == "none"
+
+
 def test_two_people_same_name_same_township(background: pd.DataFrame) -> None:
     other = make_id("410822", "19900101", "135")  # same birthday, another sequence number
     place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}

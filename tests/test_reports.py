@@ -31,6 +31,7 @@ from pipeline.reports import (
 )
 from pipeline.reports.prepare import prepare
 from pipeline.reports.summary import (
+    linkage_context,
     mask_id,
     summary_context,
     township_rule_table,
@@ -503,3 +504,22 @@ def test_a_county_routes_its_unresolved_warnings_from_its_own_list(books: tuple[
     dv = next(v for v in ws.data_validations.dataValidation if str(v.sqref).startswith(route))
     assert dv.formula1 == '"磨头镇,柏山镇,许良镇"'
     assert not ws.cell(FIRST_DATA_ROW + 1, len(header)).protection.locked
+
+
+def test_linkage_errors_are_said_in_whole_numbers_worst_source_first() -> None:
+    errors = {
+        "linked_by_model": 120,
+        "alone_without_id": 40,
+        "false_links": {"expected": 2.4, "low": 0.0, "high": 5.6},
+        "missed_links": {"expected": 7.5, "low": 3.1, "high": 30.2},
+        "by_source": {
+            "students": {"linked": 20, "false": 0.2, "alone": 10, "missed": 0.4},
+            "medical": {"linked": 100, "false": 2.2, "alone": 30, "missed": 7.1},
+        },
+    }
+    got = linkage_context(errors, {"medical": "医保住院结算", "students": "学生学籍"})
+    assert got is not None
+    assert got["false"] == {"expected": 2, "low": 0, "high": 6} and got["missed"]["expected"] == 8
+    assert [r["label"] for r in got["by_source"]] == ["医保住院结算", "学生学籍"]
+    assert got["worst"] == "医保住院结算"  # 学生学籍's 0.6 expected errors round to nothing worth naming
+    assert linkage_context({}, {}) is None  # a night matched before the estimate existed

@@ -7,6 +7,7 @@ and say so, rather than pass without looking.
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import subprocess
@@ -102,6 +103,11 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
     # The second whole night compares with the first: the 已消失 column is there.
     assert "已消失" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
     assert "人员比对" in (run_dir / "steward.html").read_text(encoding="utf-8")
+    # Tonight's expected linkage errors, from the model alone, on both pages and in the manifest.
+    assert "可能关联错了人" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
+    assert "预计漏关联" in (run_dir / "steward.html").read_text(encoding="utf-8")
+    manifest = json.loads((run_dir / "run_manifest.json").read_text(encoding="utf-8"))
+    assert {"expected", "low", "high"} <= set(manifest["linkage_errors"]["false_links"])
 
 
 @pytest.mark.slow

@@ -304,6 +304,24 @@ def _fact_lines(rule: Rule, hits: pd.DataFrame, facts: pd.DataFrame) -> pd.Serie
     return pd.Series(("【判断】" + text).to_numpy(), index=hits.index)
 
 
+def warning_confidence(cited: pd.DataFrame) -> pd.Series:
+    """Per warning: the probability that every record it cites as the person's own is the person's,
+    the product of their link probabilities, each record once (1 for a record joined by its ID;
+    a record without a link, the person's only one, counts for nothing). Two uncertain links make
+    a warning less sure than either alone; the lowest link probability would hide that.
+
+    >>> cited = pd.DataFrame({"warning_id": ["W1", "W1", "W1", "W2", "W3"],
+    ...     "scope": ["person", "person", "household", "person", "person"],
+    ...     "source": ["medical", "medical", "assistance", "disability", "medical"],
+    ...     "file": ["a", "a", "b", "c", "a"], "row": [2, 3, 9, 4, 5],
+    ...     "match_probability": [0.9, 0.8, 0.5, 1.0, float("nan")]})
+    >>> warning_confidence(pd.concat([cited, cited.iloc[:1]])).round(3).to_dict()
+    {'W1': 0.72, 'W2': 1.0, 'W3': nan}
+    """
+    own = cited[cited["scope"].eq("person")].drop_duplicates(["warning_id", *KEYS])
+    return own.groupby("warning_id")[MATCH_PROBABILITY].prod(min_count=1)
+
+
 def build_warnings(
     hits: pd.DataFrame,
     rules: RuleSet,
@@ -354,8 +372,7 @@ def build_warnings(
         )
         refs = ref.groupby(cited["warning_id"]).agg(", ".join)
         h["evidence_records"] = ("[" + h["warning_id"].map(refs).fillna("") + "]").to_numpy()
-        own = cited[cited["scope"].eq("person")]
-        h["match_confidence"] = h["warning_id"].map(own.groupby("warning_id")[MATCH_PROBABILITY].min())
+        h["match_confidence"] = h["warning_id"].map(warning_confidence(cited))
         h["rule_name"] = rule.name
         h["suggestion"] = rule.suggestion
         h["key_facts"] = key_facts(rule, fr.facts.loc[h[PERSON_ID]])

@@ -17,6 +17,7 @@ from pipeline import schema as S
 from pipeline.match.blocking import LEFT, RIGHT, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
 from pipeline.match.compare import compare
+from pipeline.match.errors import ErrorEstimates, estimate
 from pipeline.match.model import Model, fit, weights
 from pipeline.match.prepare import (
     ANCHOR_ID,
@@ -68,6 +69,7 @@ class LinkResult:
     model: Model
     pass_counts: dict[str, int]
     detached: int
+    errors: ErrorEstimates  # expected false and missed links, from the model alone
 
 
 def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
@@ -156,9 +158,8 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     pairs = pd.concat([cands, levels.add_prefix("lv_"), per.add_prefix("w_")], axis=1).assign(
         weight=bayes, left_node=node[left], right_node=node[right]
     )
-    pairs["probability"] = competing_posterior(
-        pairs, presence_rates(r, unanchored), r[S.SOURCE].to_numpy(), len(idents), n_ids
-    )
+    presence = presence_rates(r, unanchored)
+    pairs["probability"] = competing_posterior(pairs, presence, r[S.SOURCE].to_numpy(), len(idents), n_ids)
 
     # A record with two different people above the link bar is ambiguous: nobody is linked, a
     # reviewer decides. Pairs between two anchored nodes cannot occur (left is never anchored).
@@ -201,14 +202,23 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     r["cluster"] = label
     _link_columns(r, pairs, unanchored, decisions)
     review = pairs[review_mask & ~pairs["linked"]].copy()
+    pairs["right_alone"] = unanchored[right]
+    errors = estimate(r, pairs, unanchored, presence)
     log.info(
-        "match: %d people; %d pairs compared, %d linked, %d for review",
+        "match: %d people; %d pairs compared, %d linked, %d for review; expected false links %.0f "
+        "(%.0f-%.0f), missed %.0f (%.0f-%.0f)",
         len(np.unique(label)),
         len(pairs),
         int(linked.sum()),
         len(review),
+        errors.false_links.expected,
+        errors.false_links.low,
+        errors.false_links.high,
+        errors.missed_links.expected,
+        errors.missed_links.low,
+        errors.missed_links.high,
     )
-    return LinkResult(r, pairs, review, model, counts, detached)
+    return LinkResult(r, pairs, review, model, counts, detached, errors)
 
 
 def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, decisions: Decisions) -> None:

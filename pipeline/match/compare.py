@@ -182,6 +182,13 @@ def compare(
         == pd.Series(hb, dtype="object").str.slice(0, 2).to_numpy()
     )
     out["household"] = _levels(same_kind, np.asarray(ha == hb))
+    # The members of one household share its phone and its address: once the household agrees,
+    # agreeing on them says nothing more about being the same person (Fellegi-Sunter adds the
+    # comparisons as independent evidence). Counted anyway, they made a father and his son with
+    # different names, both on one monitoring household's rows, "98% the same person".
+    same_household = out["household"] == 1
+    out["phone"][same_household] = 0
+    out["place"][same_household] = 0
     out["guardian"] = guardian_levels(r, left, right, hh)
     # A disability-subsidy or certificate row against a person known to hold, or known not to hold,
     # a certificate. Only informative when one side is such a row, so otherwise missing.

@@ -102,6 +102,37 @@ def _trend_svg(trend: pd.DataFrame, width: int = 760, height: int = 220) -> str:
     return "".join(parts)
 
 
+def linkage_context(errors: dict[str, Any], labels: dict[str, str]) -> dict[str, Any] | None:
+    """Tonight's expected false and missed links (match_summary.json's ``errors``) for the pages:
+    rounded counts and ranges, and per source in Chinese, largest first. None before any estimate."""
+    if not errors:
+        return None
+
+    def whole(e: dict[str, float]) -> dict[str, int]:
+        return {k: int(round(e[k])) for k in ("expected", "low", "high")}
+
+    rows = [
+        {
+            "label": labels.get(k, k),
+            "linked": int(v["linked"]),
+            "false": int(round(v["false"])),
+            "alone": int(v["alone"]),
+            "missed": int(round(v["missed"])),
+        }
+        for k, v in errors.get("by_source", {}).items()
+    ]
+    rows.sort(key=lambda r: -(r["false"] + r["missed"]))
+    worst = [r["label"] for r in rows if r["false"] + r["missed"] >= 1][:2]
+    return {
+        "linked": int(errors["linked_by_model"]),
+        "alone": int(errors["alone_without_id"]),
+        "false": whole(errors["false_links"]),
+        "missed": whole(errors["missed_links"]),
+        "by_source": rows,
+        "worst": "、".join(worst),
+    }
+
+
 def summary_context(
     warnings: pd.DataFrame,
     books: list[TownshipBook],
@@ -273,6 +304,9 @@ def summary_context(
         ),
         "sources": sources,
         "match": match,
+        "linkage": linkage_context(
+            match.get("errors") or {}, {k: v.label for k, v in quality.sources.items()}
+        ),
         "low_confidence": low_rows,
         "low_confidence_total": int((warnings["match_confidence"] < 0.95).sum()),
         "trend_svg": _trend_svg(trend),

@@ -1,0 +1,149 @@
+"""How many of tonight's links are probably wrong, and how many links were probably missed,
+estimated from the fitted model alone (real extracts come without truth).
+
+In the spirit of fastLink's false-discovery and false-negative rates (Enamorado, Fifield and Imai
+2019), on this matcher's terms. A record with a usable ID joins its ID's person and is taken as
+right. Every other record was weighed against its candidate people (``competing_posterior``):
+
+- a record the model **linked** to a person is wrong with probability 1 - p, p the posterior of that
+  person: the expected false links are the sum of 1 - p;
+- a record left **alone** (a person of one record) missed its person with the probability that its
+  person is one of its candidates: the sum of their posteriors, at most 1. That counts the misses
+  the model can see. A record whose person was never a candidate (the blocking passes did not bring
+  them together) is invisible to it: the upper end of the range adds, for each alone record without
+  any candidate, the share of its source's records whose person has other records (measured on the
+  records with a usable ID, the prior the model uses).
+
+The ranges are the point estimate plus or minus two standard deviations of a sum of independent
+Bernoulli outcomes (sqrt of the sum of p (1 - p)), widened as above for the misses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema as S
+
+#: The columns of the prepared records this module reads (besides the source).
+LINK_RULE, MATCH_PROBABILITY, CLUSTER = "link_rule", "match_probability", "cluster"
+
+
+@dataclass
+class Estimate:
+    """An expected count with an honest range."""
+
+    expected: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, p: np.ndarray, extra_high: float = 0.0) -> Estimate:
+        mean = float(p.sum())
+        sd = math.sqrt(float((p * (1 - p)).sum()))
+        return cls(round(mean, 1), round(max(0.0, mean - 2 * sd), 1), round(mean + 2 * sd + extra_high, 1))
+
+
+@dataclass
+class ErrorEstimates:
+    """Tonight's expected false and missed links, overall, per source and per pair of sources."""
+
+    linked_by_model: int  # records joined to a person by the model (not by their ID)
+    alone_without_id: int  # records without a usable ID left as a person of their own
+    false_links: Estimate
+    missed_links: Estimate
+    #: per source of the record: {"linked", "false", "alone", "missed"} (expected counts, rounded)
+    by_source: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: per "record source→source it was linked to": expected false links
+    false_by_source_pair: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ErrorEstimates:
+        return cls(
+            linked_by_model=int(d["linked_by_model"]),
+            alone_without_id=int(d["alone_without_id"]),
+            false_links=Estimate(**d["false_links"]),
+            missed_links=Estimate(**d["missed_links"]),
+            by_source=d.get("by_source", {}),
+            false_by_source_pair=d.get("false_by_source_pair", {}),
+        )
+
+
+def candidate_mass(pairs: pd.DataFrame, n_records: int) -> np.ndarray:
+    """Per record (by position): the posterior that its person is one of its candidates, at most 1.
+    A pair between two records without an ID counts for both (it says the same of either)."""
+    best = pairs.drop_duplicates(["left", "right_node"])
+    mass = np.bincount(
+        best["left"].to_numpy(dtype=np.int64), weights=best["probability"].to_numpy(), minlength=n_records
+    )
+    if "right_alone" in pairs:
+        both = pairs[pairs["right_alone"]]
+        mass += np.bincount(
+            both["right"].to_numpy(dtype=np.int64),
+            weights=both["probability"].to_numpy(),
+            minlength=n_records,
+        )
+    return np.minimum(np.asarray(mass, dtype=float), 1.0)
+
+
+def estimate(
+    records: pd.DataFrame,
+    pairs: pd.DataFrame,
+    unanchored: np.ndarray,
+    presence: dict[str, float],
+) -> ErrorEstimates:
+    """``records``: the linked records by position (source, link_rule, match_probability, cluster);
+    ``pairs``: the scored candidate pairs (left, right, right_node, weight, probability, linked, and
+    right_alone: the right record has no usable ID either); ``unanchored``: per record, no usable ID;
+    ``presence``: per source, the share of records whose person has other records."""
+    n = len(records)
+    source = records[S.SOURCE].to_numpy().astype(str)
+    model = records[LINK_RULE].to_numpy() == "model"
+    size = records.groupby(CLUSTER)[CLUSTER].transform("size").to_numpy()
+    alone = unanchored & (size == 1)
+    wrong = np.where(model, 1 - records[MATCH_PROBABILITY].fillna(1.0).to_numpy(dtype=float), 0.0)
+    mass = candidate_mass(pairs, n)
+    seen = np.zeros(n, dtype=bool)
+    seen[pairs["left"].to_numpy(dtype=np.int64)] = True
+    if "right_alone" in pairs:
+        seen[pairs.loc[pairs["right_alone"], "right"].to_numpy(dtype=np.int64)] = True
+    unseen = alone & ~seen
+    prior = np.array([presence.get(s, 0.5) for s in source])
+    missed = np.where(alone, mass, 0.0)
+
+    by_source: dict[str, dict[str, float]] = {}
+    for s in sorted(set(source[model | alone])):
+        m = source == s
+        by_source[s] = {
+            "linked": int((model & m).sum()),
+            "false": round(float(wrong[m].sum()), 1),
+            "alone": int((alone & m).sum()),
+            "missed": round(float(missed[m].sum()), 1),
+        }
+    # The pair each model link stands on: the record's strongest linked pair (as in its evidence).
+    best = pairs[pairs["linked"]].sort_values("weight", ascending=False, kind="stable")
+    best = best.drop_duplicates("left")
+    target = np.full(n, "", dtype=object)
+    target[best["left"].to_numpy(dtype=np.int64)] = source[best["right"].to_numpy(dtype=np.int64)]
+    pair_false: dict[str, float] = {}
+    for s, t, w in zip(source[model], target[model], wrong[model], strict=True):
+        key = f"{s}→{t}"
+        pair_false[key] = pair_false.get(key, 0.0) + float(w)
+    return ErrorEstimates(
+        linked_by_model=int(model.sum()),
+        alone_without_id=int(alone.sum()),
+        false_links=Estimate.of(wrong[model]),
+        missed_links=Estimate.of(missed[alone], extra_high=float(prior[unseen].sum())),
+        by_source=by_source,
+        false_by_source_pair={k: round(v, 1) for k, v in sorted(pair_false.items(), key=lambda kv: -kv[1])},
+    )
+
+
+__all__ = ["ErrorEstimates", "Estimate", "candidate_mass", "estimate"]
