@@ -209,6 +209,39 @@ def test_father_and_son_of_one_household_are_two_people(background: pd.DataFrame
     assert r.loc[2, "link_rule"] == "none"
 
 
+def test_blocking_recall_is_measured_on_records_whose_id_is_hidden(background: pd.DataFrame) -> None:
+    # Two records of one person, the same name and township: hiding the first's ID, the
+    # name_township pass still pairs it with the second. Alone, with a name nobody else has and
+    # no township, nothing finds the third's other record.
+    place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}
+    other = make_id("410822", "19800101", "777")
+    frame = pd.concat(
+        [
+            background,
+            pd.DataFrame(
+                [
+                    rec("disability", 1, "焦阳明", PARENT, **place),
+                    rec("disability", 2, "焦阳明", PARENT, **place),
+                    rec("deaths", 3, "欧阳一二", other),
+                    rec("deaths", 4, "司马三四", other),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    from pipeline.match.errors import blocking_recall
+    from pipeline.match.prepare import prepare, unanchored_mask
+
+    r = prepare(frame)
+    un = unanchored_mask(r)
+    hand = (r[S.FILE] == "hand.csv").to_numpy()
+    # Only the hand-made records are candidates to hide: the background's are excluded here.
+    recall = blocking_recall(
+        r.assign(**{S.SOURCE: np.where(hand, r[S.SOURCE], "bg")}), un | ~hand, SETTINGS, 5, 1
+    )
+    assert recall == {"disability": 1.0, "deaths": 0.0}
+
+
 def test_two_people_same_name_same_township(background: pd.DataFrame) -> None:
     other = make_id("410822", "19900101", "135")  # same birthday, another sequence number
     place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}

@@ -28,6 +28,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
+from pipeline.match.blocking import candidate_pairs
+from pipeline.match.prepare import ANCHOR_ID
+from pipeline.match.settings import MatchSettings
 
 #: The columns of the prepared records this module reads (besides the source).
 LINK_RULE, MATCH_PROBABILITY, CLUSTER = "link_rule", "match_probability", "cluster"
@@ -60,6 +63,8 @@ class ErrorEstimates:
     by_source: dict[str, dict[str, float]] = field(default_factory=dict)
     #: per "record source→source it was linked to": expected false links
     false_by_source_pair: dict[str, float] = field(default_factory=dict)
+    #: per source: the blocking passes' recall, measured on records whose ID was hidden
+    blocking_recall: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +78,42 @@ class ErrorEstimates:
             missed_links=Estimate(**d["missed_links"]),
             by_source=d.get("by_source", {}),
             false_by_source_pair=d.get("false_by_source_pair", {}),
+            blocking_recall=d.get("blocking_recall", {}),
         )
+
+
+def blocking_recall(
+    r: pd.DataFrame, unanchored: np.ndarray, settings: MatchSettings, per_source: int, seed: int
+) -> dict[str, float]:
+    """Per source: the share of records whose person has other records that the blocking passes
+    would bring together with one of them if the record had no ID, measured on records that do
+    have one (their other records are known exactly): ``per_source`` of them, their ID hidden."""
+    ids = r[ANCHOR_ID]
+    shared = ids.map(ids.value_counts()).gt(1).to_numpy() & ~unanchored
+    rng = np.random.default_rng(seed)
+    chosen: list[np.ndarray] = []
+    sources = r[S.SOURCE].to_numpy()
+    for s in np.unique(sources[shared]):
+        pool = np.flatnonzero(shared & (sources == s))
+        chosen.append(rng.choice(pool, size=min(per_source, len(pool)), replace=False))
+    if not chosen:
+        return {}
+    picked = np.concatenate(chosen)
+    hidden = np.zeros(len(r), dtype=bool)
+    hidden[picked] = True
+    pairs, _ = candidate_pairs(r, hidden, settings)
+    id_of = ids.to_numpy(dtype=object)
+    left, right = pairs["left"].to_numpy(dtype=np.int64), pairs["right"].to_numpy(dtype=np.int64)
+    # A pair of two hidden records of one ID is kept once (left < right): either side found.
+    same = id_of[left] == id_of[right]
+    found = np.zeros(len(r), dtype=bool)
+    found[left[same]] = True
+    found[right[same & hidden[right]]] = True
+    out = {}
+    for s in np.unique(sources[picked]):
+        mine = picked[sources[picked] == s]
+        out[str(s)] = float(found[mine].mean())
+    return out
 
 
 def candidate_mass(pairs: pd.DataFrame, n_records: int) -> np.ndarray:
@@ -93,16 +133,32 @@ def candidate_mass(pairs: pd.DataFrame, n_records: int) -> np.ndarray:
     return np.minimum(np.asarray(mass, dtype=float), 1.0)
 
 
+def unseen_probability(presence: float, recall: float) -> float:
+    """The probability that a record without candidates has its person among the records anyway:
+    Bayes with the prior ``presence`` (its person has other records) and the blocking passes'
+    ``recall`` (they find one of them when there is one).
+
+    >>> round(unseen_probability(0.5, 0.99), 4)  # 0.005 / (0.005 + 0.5)
+    0.0099
+    """
+    missed = presence * (1 - recall)
+    return missed / (missed + 1 - presence) if missed + 1 - presence > 0 else 0.0
+
+
 def estimate(
     records: pd.DataFrame,
     pairs: pd.DataFrame,
     unanchored: np.ndarray,
     presence: dict[str, float],
+    recall: dict[str, float] | None = None,
+    recall_sample: int = 0,
 ) -> ErrorEstimates:
     """``records``: the linked records by position (source, link_rule, match_probability, cluster);
     ``pairs``: the scored candidate pairs (left, right, right_node, weight, probability, linked, and
     right_alone: the right record has no usable ID either); ``unanchored``: per record, no usable ID;
-    ``presence``: per source, the share of records whose person has other records."""
+    ``presence``: per source, the share of records whose person has other records; ``recall``: per
+    source, the blocking passes' recall measured on ``recall_sample`` records (``blocking_recall``).
+    Without it a record without candidates counts only in the range's upper end, at ``presence``."""
     n = len(records)
     source = records[S.SOURCE].to_numpy().astype(str)
     model = records[LINK_RULE].to_numpy() == "model"
@@ -116,6 +172,17 @@ def estimate(
         seen[pairs.loc[pairs["right_alone"], "right"].to_numpy(dtype=np.int64)] = True
     unseen = alone & ~seen
     prior = np.array([presence.get(s, 0.5) for s in source])
+    if recall is not None:
+        # The misses blocking hides, by Bayes; the upper end takes the recall's own uncertainty
+        # (two binomial deviations of the sample it was measured on) on top.
+        b = np.array([recall.get(s, 1.0) for s in source])
+        mass = np.where(unseen, [unseen_probability(p, x) for p, x in zip(prior, b, strict=True)], mass)
+        dev = 2 * np.sqrt(b * (1 - b) / max(recall_sample, 1))
+        low_b = np.clip(b - dev, 0.0, 1.0)
+        worse = np.array([unseen_probability(p, x) for p, x in zip(prior, low_b, strict=True)])
+        extra_high = float((worse - mass)[unseen].sum())
+    else:
+        extra_high = float(prior[unseen].sum())
     missed = np.where(alone, mass, 0.0)
 
     by_source: dict[str, dict[str, float]] = {}
@@ -140,10 +207,18 @@ def estimate(
         linked_by_model=int(model.sum()),
         alone_without_id=int(alone.sum()),
         false_links=Estimate.of(wrong[model]),
-        missed_links=Estimate.of(missed[alone], extra_high=float(prior[unseen].sum())),
+        missed_links=Estimate.of(missed[alone], extra_high=extra_high),
         by_source=by_source,
         false_by_source_pair={k: round(v, 1) for k, v in sorted(pair_false.items(), key=lambda kv: -kv[1])},
+        blocking_recall={k: round(v, 4) for k, v in (recall or {}).items()},
     )
 
 
-__all__ = ["ErrorEstimates", "Estimate", "candidate_mass", "estimate"]
+__all__ = [
+    "ErrorEstimates",
+    "Estimate",
+    "blocking_recall",
+    "candidate_mass",
+    "estimate",
+    "unseen_probability",
+]
