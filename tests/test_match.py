@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from pipeline import schema as S
 from pipeline.contracts import RECORDS
@@ -317,4 +318,35 @@ def test_settings_file_is_valid(tmp_path: Path) -> None:
         .replace("link: 0.9", "link: 0.1")
     )
     with pytest.raises(Exception, match="review < link"):
+        load_matching(bad)
+
+
+def test_the_registry_declares_each_comparison_once() -> None:
+    from pipeline.match import LEVEL_ZH
+    from pipeline.match.compare import BY_NAME, COMPARISONS, PLAIN_WORDS, REGISTRY
+
+    # The settings file's comparisons block is the registry's level keys, in order.
+    doc = yaml.safe_load((PROJECT_ROOT / "rules" / "matching.yaml").read_text(encoding="utf-8"))
+    assert {k: tuple(v) for k, v in doc["comparisons"].items()} == COMPARISONS
+    assert [c.name for c in REGISTRY] == list(COMPARISONS)
+    # Every level code has a label (0: missing), and the warnings' words come from the same place.
+    assert all(len(LEVEL_ZH[c.name]) == len(c.levels) + 1 for c in REGISTRY)
+    assert LEVEL_ZH["id"][2] == "身份证号一位之差" and PLAIN_WORDS["身份证号一位之差"] == "身份证号仅一位不同"
+    assert BY_NAME["phone"].implied_by == ("household",)
+
+
+def test_training_blockings_come_from_the_settings_and_must_teach_every_comparison(tmp_path: Path) -> None:
+    assert [b.keys for b in SETTINGS.training][0] == ("name", "township_code")
+    text = (PROJECT_ROOT / "rules" / "matching.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "m.yaml"
+    # Only the ID blocking left: its pairs share an ID, so EM could never learn how often one
+    # person's records disagree on the ID, the birth date, the age or the sex.
+    start = text.index("  blockings:\n") + len("  blockings:\n")
+    end = text.index("\nthresholds:")
+    only_id = "    - keys: [anchor_id]\n      fixes: [id, birth, sex, age]\n"
+    bad.write_text(text[:start] + only_id + text[end:])
+    with pytest.raises(Exception, match=r"\['age', 'birth', 'id', 'sex'\] never do"):
+        load_matching(bad)
+    bad.write_text(text.replace("keys: [anchor_id]", "keys: [anchor]"))
+    with pytest.raises(Exception, match=r"training.blockings\[2\].keys"):
         load_matching(bad)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipeline import schema as S
 from pipeline.match import PERSON_ID
+from pipeline.match.compare import COMPARISONS
 from pipeline.match.prepare import NATURAL_KEY
 from pipeline.match.review import (
     IMPACT,
@@ -19,7 +20,6 @@ from pipeline.match.review import (
     order_by_impact,
     review_table,
 )
-from pipeline.match.settings import COMPARISONS
 
 #: record -> (person, source, name): Y has three records; X, Z, W and V one each.
 RECORDS = {

@@ -20,6 +20,7 @@ from pipeline import schema as S
 from pipeline.eligibility.facts import FACTS, KEYS, LINK_EVIDENCE, LINK_RULE, MATCH_PROBABILITY, FactsResult
 from pipeline.eligibility.rules import EvidenceSpec, Rule, RuleSet
 from pipeline.households import HOUSEHOLD_KEY, PERSON_ID
+from pipeline.match.compare import PLAIN_WORDS
 from pipeline.normalize.common import mode_by
 from pipeline.normalize.places import Gazetteer, village_in_address
 from pipeline.params import Params
@@ -110,14 +111,7 @@ def fmt_value(v: Any) -> str | None:
 
 
 # The matcher's level labels in the words a township officer uses (the weights stay in person_index).
-_PLAIN = {
-    "姓名一致": "姓名相同",
-    "性别一致": "性别相同",
-    "电话一致": "电话相同",
-    "身份证号一位之差": "身份证号仅一位不同",
-    "身份证号相邻两位颠倒": "身份证号有两位颠倒",
-    "所持证件属同户成员": "所持证件是同户家人的",
-}
+_PLAIN = PLAIN_WORDS
 _PIECE = re.compile(r"([^;()]+)\(([+-][\d.]+)\)")
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline import schema as S
 from pipeline.match.blocking import LEFT, RIGHT, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
-from pipeline.match.compare import compare
+from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, compare
 from pipeline.match.errors import ErrorEstimates, blocking_recall, estimate
 from pipeline.match.model import Model, fit, weights
 from pipeline.match.prepare import (
@@ -27,7 +27,7 @@ from pipeline.match.prepare import (
     prepare,
     unanchored_mask,
 )
-from pipeline.match.settings import COMPARISONS, MatchSettings
+from pipeline.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +42,8 @@ EVIDENCE = "evidence"  # the comparison levels and weights of that link, in Chin
 #: share near 0.99 is then known to about +-0.01, at a few seconds' blocking at 1M records.
 RECALL_SAMPLE = 400
 
-LEVEL_ZH: dict[str, tuple[str, ...]] = {
-    "name": ("姓名缺失", "姓名一致", "姓名同音", "姓名少一字", "姓名相近", "姓名不同"),
-    "id": ("身份证号缺失", "身份证号一致", "身份证号一位之差", "身份证号相邻两位颠倒", "身份证号不同"),
-    "birth": ("出生日期缺失", "出生日期一致", "出生日期不同"),
-    "age": ("年龄缺失", "年龄相符", "年龄不符"),
-    "sex": ("性别缺失", "性别一致", "性别不同"),
-    "phone": ("电话缺失", "电话一致", "电话不同"),
-    "place": ("地址缺失", "同乡镇", "同县区", "县区不同"),
-    "household": ("户缺失", "同户", "不同户"),
-    "guardian": ("监护人缺失", "所持证件属同户成员", "所持证件不属同户"),
-    "disabled": ("残疾信息缺失", "均为持证残疾人", "残疾信息不符"),
-}
+#: The label of each level code per comparison (from the registry, pipeline.match.compare).
+LEVEL_ZH = LEVEL_LABELS
 
 
 @dataclass
@@ -150,7 +140,7 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     idents = np.concatenate([np.asarray(uniques, dtype=object), np.full(int(unanchored.sum()), None, object)])
 
     cands, counts = candidate_pairs(r, unanchored, settings)
-    training = training_pairs(r, settings, limit=200_000, seed=settings.seed)
+    training = training_pairs(r, settings)
     hh = households(r)
     model = fit(r, training, settings, hh)
     left = cands[LEFT].to_numpy(dtype=np.int64)

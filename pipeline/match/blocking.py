@@ -11,7 +11,6 @@ import logging
 import numpy as np
 import pandas as pd
 
-from pipeline import schema as S
 from pipeline.match.prepare import ANCHOR_ID, BIRTH_YEAR, SURNAME, TYPO_ID
 from pipeline.match.settings import MatchSettings, Pass
 from pipeline.normalize.ids import one_edit_corrections
@@ -83,33 +82,31 @@ def pass_names(mask: int, settings: MatchSettings) -> str:
     return ",".join(p.name for i, p in enumerate(settings.passes) if mask >> i & 1)
 
 
-def training_pairs(r: pd.DataFrame, settings: MatchSettings, limit: int, seed: int) -> pd.DataFrame:
-    """Pairs for EM, sampled from several blockings of all records.
+def training_pairs(r: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
+    """Pairs for EM, sampled from the training blockings of rules/matching.yaml (``block`` says
+    which one).
 
     Each comparison must vary within some blocking that does not use it, or EM cannot learn how
     often true matches disagree on it (Splink trains each comparison on rules that exclude it):
     name blocks show IDs and birth dates varying, ID and birth-date blocks show names varying.
     """
     parts = []
-    for b, (keys, _) in enumerate(TRAINING_BLOCKS):
-        sizes = r[list(keys)].dropna().groupby(list(keys), sort=False).size()
-        frame = r.loc[r[list(keys)].notna().all(axis=1), list(keys)].reset_index(names=LEFT)
-        frame = frame.merge(sizes[(sizes >= 2) & (sizes <= 50)].rename("n").reset_index(), on=list(keys))
-        pairs = frame.merge(frame, on=list(keys), suffixes=("", "_r"))
+    smallest, largest = settings.training_block_size
+    share = settings.training_pairs // max(len(settings.training), 1)
+    for b, block in enumerate(settings.training):
+        keys = list(block.keys)
+        sizes = r[keys].dropna().groupby(keys, sort=False).size()
+        frame = r.loc[r[keys].notna().all(axis=1), keys].reset_index(names=LEFT)
+        frame = frame.merge(
+            sizes[(sizes >= smallest) & (sizes <= largest)].rename("n").reset_index(), on=keys
+        )
+        pairs = frame.merge(frame, on=keys, suffixes=("", "_r"))
         pairs = pairs[pairs[LEFT] < pairs[f"{LEFT}_r"]][[LEFT, f"{LEFT}_r"]].rename(
             columns={f"{LEFT}_r": RIGHT}
         )
-        if len(pairs) > limit // len(TRAINING_BLOCKS):
-            pairs = pairs.sample(limit // len(TRAINING_BLOCKS), random_state=seed)
+        if len(pairs) > share:
+            pairs = pairs.sample(share, random_state=settings.seed)
         parts.append(pairs.assign(block=b))
+    if not parts:
+        return pd.DataFrame(columns=[LEFT, RIGHT, "block"])
     return pd.concat(parts, ignore_index=True)
-
-
-#: EM training blockings and the comparisons each one fixes. A blocking's pairs agree on its keys by
-#: construction, so EM on them must not use (nor learn) the comparisons those keys decide.
-TRAINING_BLOCKS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
-    ((S.NAME, S.TOWNSHIP_CODE), frozenset({"name", "place"})),
-    ((S.NAME_PINYIN, S.COUNTY_CODE), frozenset({"name", "place"})),
-    ((ANCHOR_ID,), frozenset({"id", "birth", "sex", "age"})),
-    ((S.BIRTH_DATE, S.COUNTY_CODE), frozenset({"birth", "age", "place"})),
-)

@@ -1,10 +1,19 @@
-"""Comparisons with ordered levels for record pairs, vectorized over the pairs.
+"""The comparison registry: each comparison declared once, scored vectorized over record pairs.
 
-Level 0 is always `missing` (either side blank: no evidence either way); levels 1.. follow
-``COMPARISONS`` in pipeline.match.settings, strongest agreement first.
+A ``Comparison`` has a name, its ordered levels (strongest agreement first) with the Chinese label
+the explanations use and the words a township officer reads, the label of ``missing``, its scorer,
+and the comparisons whose agreement makes it no further evidence. Level 0 is always `missing`
+(either side blank: no evidence either way, weight 0). Everything else is derived from
+``REGISTRY``: the level codes of ``compare``, ``COMPARISONS`` (the names and level keys the model
+and the settings file use), the labels of ``evidence_text`` and the plain words of the warnings.
+(In the spirit of Splink's comparison library.)
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,7 +33,9 @@ from pipeline.match.prepare import (
     TYPO_ID,
     Households,
 )
-from pipeline.match.settings import COMPARISONS, MatchSettings
+
+if TYPE_CHECKING:
+    from pipeline.match.settings import MatchSettings
 
 
 def _take(r: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
@@ -125,6 +136,204 @@ def guardian_levels(
     return out
 
 
+@dataclass(frozen=True)
+class Sides:
+    """The two sides of the pairs being compared, for the scorers."""
+
+    r: pd.DataFrame
+    left: np.ndarray
+    right: np.ndarray
+    settings: MatchSettings
+    hh: Households | None
+
+    def take(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        return _take(self.r, col, self.left), _take(self.r, col, self.right)
+
+
+def score_name(x: Sides) -> np.ndarray:
+    a, b = x.take(S.NAME)
+    pa_, pb = x.take(S.NAME_PINYIN)
+    return name_levels(a, b, pa_, pb, x.settings.name_fuzzy)
+
+
+def score_id(x: Sides) -> np.ndarray:
+    """Usable vs usable compares as is; a typo'd ID (fails its check) compares by one edit."""
+    ida, idb = x.take(ANCHOR_ID)
+    ta, tb = x.take(TYPO_ID)
+    xa = np.where(pd.notna(ida), ida, ta)
+    xb = np.where(pd.notna(idb), idb, tb)
+    present = _present(xa, xb)
+    edit = np.zeros(len(x.left), dtype=np.int8)
+    # Two different valid IDs are never one edit apart (the check character would differ too), so
+    # only pairs with a typo'd side need the slow character comparison.
+    typo_side = present & (pd.notna(ta) | pd.notna(tb)) & np.asarray(xa != xb)
+    if typo_side.any():
+        edit[typo_side] = one_edit(xa[typo_side], xb[typo_side])
+    return _levels(present, np.asarray(xa == xb) & present, edit == 1, edit == 2)
+
+
+def _both_exact(x: Sides) -> np.ndarray:
+    exact = x.r[BIRTH_EXACT].to_numpy(dtype=bool)
+    return np.asarray(exact[x.left] & exact[x.right])
+
+
+def score_birth(x: Sides) -> np.ndarray:
+    """Both dates from usable IDs: equal or not."""
+    da, db = x.take(S.BIRTH_DATE)
+    return _levels(_both_exact(x), np.asarray(da == db))
+
+
+def score_age(x: Sides) -> np.ndarray:
+    """A birth window from an age at an event against a date or another window: they agree when
+    they overlap (two days' slack for the calendar arithmetic)."""
+    lo = x.r[BIRTH_LO].to_numpy(dtype="float64")
+    hi = x.r[BIRTH_HI].to_numpy(dtype="float64")
+    left, right = x.left, x.right
+    approx = ~np.isnan(lo[left]) & ~np.isnan(lo[right]) & ~_both_exact(x)
+    overlap = (lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2)
+    return _levels(approx, overlap)
+
+
+def _equal(col: str) -> Callable[[Sides], np.ndarray]:
+    def score(x: Sides) -> np.ndarray:
+        a, b = x.take(col)
+        return _levels(_present(a, b), np.asarray(a == b))
+
+    score.__doc__ = f"Equal {col} or not."
+    return score
+
+
+def score_place(x: Sides) -> np.ndarray:
+    ca, cb = x.take(S.COUNTY_CODE)
+    wa, wb = x.take(S.TOWNSHIP_CODE)
+    return _levels(_present(ca, cb), np.asarray(wa == wb) & _present(wa, wb), np.asarray(ca == cb))
+
+
+def score_household(x: Sides) -> np.ndarray:
+    """Household keys of different kinds (户编号 vs 户主身份证号) cannot be compared: missing."""
+    ha, hb = x.take(HOUSEHOLD)
+    same_kind = _present(ha, hb) & (
+        pd.Series(ha, dtype="object").str.slice(0, 2).to_numpy()
+        == pd.Series(hb, dtype="object").str.slice(0, 2).to_numpy()
+    )
+    return _levels(same_kind, np.asarray(ha == hb))
+
+
+def score_guardian(x: Sides) -> np.ndarray:
+    return guardian_levels(x.r, x.left, x.right, x.hh)
+
+
+def score_disabled(x: Sides) -> np.ndarray:
+    """A disability-subsidy or certificate row against a person known to hold, or known not to
+    hold, a certificate. Only informative when one side is such a row, so otherwise missing."""
+    da, db = x.take(DISABLED)
+    sa, sb = x.take(S.SOURCE)
+    one_says = np.isin(sa, DISABILITY_SOURCES) | np.isin(sb, DISABILITY_SOURCES)
+    return _levels(one_says & _present(da, db), np.asarray(da == db))
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str  # the settings file's name for the level (m_start, m_fixed)
+    label: str  # in explanations and the review workbook: 姓名一致
+    plain: str = ""  # in a warning's evidence, the township's words (default: the label)
+
+    @property
+    def words(self) -> str:
+        return self.plain or self.label
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    missing: str  # the label of level 0
+    levels: tuple[Level, ...]  # levels 1.., strongest agreement first
+    scorer: Callable[[Sides], np.ndarray]
+    #: Comparisons whose agreement (level 1) makes this one no further evidence: it counts as missing.
+    implied_by: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The label of every level code, 0 (missing) included."""
+        return (self.missing, *(lv.label for lv in self.levels))
+
+
+REGISTRY: tuple[Comparison, ...] = (
+    Comparison(
+        "name",
+        "姓名缺失",
+        (
+            Level("exact", "姓名一致", "姓名相同"),
+            Level("pinyin", "姓名同音"),  # the same toneless pinyin (同音字)
+            Level("dropped", "姓名少一字"),
+            Level("fuzzy", "姓名相近"),  # Indel similarity >= name_fuzzy (形近字, misreadings)
+            Level("else", "姓名不同"),
+        ),
+        score_name,
+    ),
+    Comparison(
+        "id",
+        "身份证号缺失",  # an unusable ID is missing
+        (
+            Level("exact", "身份证号一致"),
+            Level("substitution", "身份证号一位之差", "身份证号仅一位不同"),
+            Level("transposition", "身份证号相邻两位颠倒", "身份证号有两位颠倒"),
+            Level("else", "身份证号不同"),
+        ),
+        score_id,
+    ),
+    # birth: both dates from usable IDs. age: one side only has an age stated at an event: a
+    # one-year window of birth dates. Apart, each level keeps one meaning for EM's m and the u.
+    Comparison(
+        "birth", "出生日期缺失", (Level("exact", "出生日期一致"), Level("else", "出生日期不同")), score_birth
+    ),
+    Comparison("age", "年龄缺失", (Level("close", "年龄相符"), Level("else", "年龄不符")), score_age),
+    Comparison(
+        "sex", "性别缺失", (Level("exact", "性别一致", "性别相同"), Level("else", "性别不同")), _equal(S.SEX)
+    ),
+    # A household's members share its phone and its address: once the household agrees, agreeing
+    # on them says nothing more (Fellegi-Sunter adds comparisons as independent evidence; counted
+    # anyway, a father and his son on one monitoring household's rows came out "98% one person").
+    Comparison(
+        "phone",
+        "电话缺失",
+        (Level("exact", "电话一致", "电话相同"), Level("else", "电话不同")),
+        _equal(S.PHONE),
+        implied_by=("household",),
+    ),
+    Comparison(
+        "place",
+        "地址缺失",
+        (Level("township", "同乡镇"), Level("county", "同县区"), Level("else", "县区不同")),
+        score_place,
+        implied_by=("household",),
+    ),
+    Comparison("household", "户缺失", (Level("exact", "同户"), Level("else", "不同户")), score_household),
+    # A record carrying someone else's ID (an infant under a parent's) against a record of the ID
+    # holder's household, or another record carrying the same ID.
+    Comparison(
+        "guardian",
+        "监护人缺失",
+        (Level("exact", "所持证件属同户成员", "所持证件是同户家人的"), Level("else", "所持证件不属同户")),
+        score_guardian,
+    ),
+    # A 残联 or 两项补贴 row against a person known to hold a certificate, or known not to.
+    Comparison(
+        "disabled",
+        "残疾信息缺失",
+        (Level("exact", "均为持证残疾人"), Level("else", "残疾信息不符")),
+        score_disabled,
+    ),
+)
+BY_NAME = {c.name: c for c in REGISTRY}
+#: Comparison name -> its level keys after `missing` (level 0): what the model and the settings use.
+COMPARISONS: dict[str, tuple[str, ...]] = {c.name: tuple(lv.key for lv in c.levels) for c in REGISTRY}
+#: Comparison name -> the label of each level code, 0 (missing) included.
+LEVEL_LABELS: dict[str, tuple[str, ...]] = {c.name: c.labels for c in REGISTRY}
+#: A level's label -> the township's words for it, where they differ.
+PLAIN_WORDS: dict[str, str] = {lv.label: lv.plain for c in REGISTRY for lv in c.levels if lv.plain}
+
+
 def compare(
     r: pd.DataFrame,
     left: np.ndarray,
@@ -132,69 +341,10 @@ def compare(
     settings: MatchSettings,
     hh: Households | None = None,
 ) -> pd.DataFrame:
-    """Level codes for each pair, one int8 column per comparison. ``hh``: households(r)."""
-    n = len(left)
-    out: dict[str, np.ndarray] = {}
-    out["name"] = name_levels(
-        _take(r, S.NAME, left),
-        _take(r, S.NAME, right),
-        _take(r, S.NAME_PINYIN, left),
-        _take(r, S.NAME_PINYIN, right),
-        settings.name_fuzzy,
-    )
-    # ID: usable vs usable compares as is; a typo'd ID compares by one edit; otherwise missing.
-    ida, idb = _take(r, ANCHOR_ID, left), _take(r, ANCHOR_ID, right)
-    ta, tb = _take(r, TYPO_ID, left), _take(r, TYPO_ID, right)
-    xa = np.where(pd.notna(ida), ida, ta)
-    xb = np.where(pd.notna(idb), idb, tb)
-    present = _present(xa, xb)
-    edit = np.zeros(n, dtype=np.int8)
-    # Two different valid IDs are never one edit apart (the check character would differ too), so
-    # only pairs with a typo'd side need the slow character comparison.
-    typo_side = present & (pd.notna(ta) | pd.notna(tb)) & np.asarray(xa != xb)
-    if typo_side.any():
-        edit[typo_side] = one_edit(xa[typo_side], xb[typo_side])
-    out["id"] = _levels(present, np.asarray(xa == xb) & present, edit == 1, edit == 2)
-    # Birth: exact dates from IDs compare exactly; an age-derived year compares within tolerance.
-    ea = r[BIRTH_EXACT].to_numpy(dtype=bool)[left]
-    eb = r[BIRTH_EXACT].to_numpy(dtype=bool)[right]
-    da, db = _take(r, S.BIRTH_DATE, left), _take(r, S.BIRTH_DATE, right)
-    both_exact = ea & eb
-    out["birth"] = _levels(both_exact, np.asarray(da == db))
-    # Age: a birth window from an age at an event against a date or another window; they agree
-    # when they overlap (two days' slack for the calendar arithmetic).
-    lo = r[BIRTH_LO].to_numpy(dtype="float64")
-    hi = r[BIRTH_HI].to_numpy(dtype="float64")
-    approx = ~np.isnan(lo[left]) & ~np.isnan(lo[right]) & ~both_exact
-    overlap = (lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2)
-    out["age"] = _levels(approx, overlap)
-    sa, sb = _take(r, S.SEX, left), _take(r, S.SEX, right)
-    out["sex"] = _levels(_present(sa, sb), np.asarray(sa == sb))
-    pa_, pb = _take(r, S.PHONE, left), _take(r, S.PHONE, right)
-    out["phone"] = _levels(_present(pa_, pb), np.asarray(pa_ == pb))
-    ca, cb = _take(r, S.COUNTY_CODE, left), _take(r, S.COUNTY_CODE, right)
-    wa, wb = _take(r, S.TOWNSHIP_CODE, left), _take(r, S.TOWNSHIP_CODE, right)
-    out["place"] = _levels(_present(ca, cb), np.asarray(wa == wb) & _present(wa, wb), np.asarray(ca == cb))
-    ha, hb = _take(r, HOUSEHOLD, left), _take(r, HOUSEHOLD, right)
-    # Household keys of different kinds (户编号 vs 户主身份证号) cannot be compared: missing.
-    same_kind = _present(ha, hb) & (
-        pd.Series(ha, dtype="object").str.slice(0, 2).to_numpy()
-        == pd.Series(hb, dtype="object").str.slice(0, 2).to_numpy()
-    )
-    out["household"] = _levels(same_kind, np.asarray(ha == hb))
-    # The members of one household share its phone and its address: once the household agrees,
-    # agreeing on them says nothing more about being the same person (Fellegi-Sunter adds the
-    # comparisons as independent evidence). Counted anyway, they made a father and his son with
-    # different names, both on one monitoring household's rows, "98% the same person".
-    same_household = out["household"] == 1
-    out["phone"][same_household] = 0
-    out["place"][same_household] = 0
-    out["guardian"] = guardian_levels(r, left, right, hh)
-    # A disability-subsidy or certificate row against a person known to hold, or known not to hold,
-    # a certificate. Only informative when one side is such a row, so otherwise missing.
-    da_, db_ = _take(r, DISABLED, left), _take(r, DISABLED, right)
-    src_a, src_b = _take(r, S.SOURCE, left), _take(r, S.SOURCE, right)
-    one_says = np.isin(src_a, DISABILITY_SOURCES) | np.isin(src_b, DISABILITY_SOURCES)
-    out["disabled"] = _levels(one_says & _present(da_, db_), np.asarray(da_ == db_))
-    assert set(out) == set(COMPARISONS)
+    """Level codes for each pair, one int8 column per registered comparison. ``hh``: households(r)."""
+    sides = Sides(r, left, right, settings, hh)
+    out = {c.name: c.scorer(sides) for c in REGISTRY}
+    for c in REGISTRY:
+        for other in c.implied_by:
+            out[c.name][out[other] == 1] = 0
     return pd.DataFrame(out)

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.match.blocking import TRAINING_BLOCKS
-from pipeline.match.compare import compare
+from pipeline.match.compare import COMPARISONS, compare
 from pipeline.match.prepare import ANCHOR_ID, Households
-from pipeline.match.settings import COMPARISONS, MatchSettings
+from pipeline.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
 _EPS = 1e-6
@@ -140,11 +139,11 @@ def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Ho
     learned: dict[str, list[np.ndarray]] = {k: [] for k in COMPARISONS}
     rates = []
     block = training["block"].to_numpy()
-    for b, (_, fixed) in enumerate(TRAINING_BLOCKS):
+    for b, tb in enumerate(settings.training):
         rows = block == b
-        if rows.sum() < 100:
+        if rows.sum() < settings.training_min_pairs:
             continue
-        active = frozenset(COMPARISONS) - fixed
+        active = frozenset(COMPARISONS) - tb.fixes
         m_b, rate = em(levels[rows].reset_index(drop=True), settings, u, active)
         rates.append(rate)
         for k in active:

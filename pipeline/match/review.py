@@ -18,8 +18,8 @@ import pandas as pd
 from pipeline import schema as S
 from pipeline.cells import neutralise
 from pipeline.match import Decisions, evidence_text
+from pipeline.match.compare import COMPARISONS
 from pipeline.match.prepare import NATURAL_KEY
-from pipeline.match.settings import COMPARISONS
 
 log = logging.getLogger(__name__)
 

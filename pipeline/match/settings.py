@@ -9,20 +9,8 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.match.compare import COMPARISONS
 
-#: Comparison name -> its levels after `missing` (level 0). The code computes exactly these.
-COMPARISONS: dict[str, tuple[str, ...]] = {
-    "name": ("exact", "pinyin", "dropped", "fuzzy", "else"),
-    "id": ("exact", "substitution", "transposition", "else"),
-    "birth": ("exact", "else"),
-    "age": ("close", "else"),
-    "sex": ("exact", "else"),
-    "phone": ("exact", "else"),
-    "place": ("township", "county", "else"),
-    "household": ("exact", "else"),
-    "guardian": ("exact", "else"),
-    "disabled": ("exact", "else"),
-}
 BLOCK_KEYS = {
     "name",
     "name_pinyin",
@@ -42,6 +30,16 @@ class Pass:
     why: str
 
 
+#: Record columns a training blocking may group on.
+TRAINING_KEYS = {"name", "name_pinyin", "township_code", "county_code", "anchor_id", "birth_date", "phone"}
+
+
+@dataclass(frozen=True)
+class TrainingBlock:
+    keys: tuple[str, ...]
+    fixes: frozenset[str]  # the comparisons its keys decide: EM neither uses nor learns them there
+
+
 @dataclass(frozen=True)
 class MatchSettings:
     path: str
@@ -58,6 +56,10 @@ class MatchSettings:
     seed: int
     link: float
     review: float
+    training: tuple[TrainingBlock, ...] = ()
+    training_pairs: int = 200_000  # sampled over all training blockings, split evenly
+    training_min_pairs: int = 100  # a blocking with fewer pairs is skipped
+    training_block_size: tuple[int, int] = (2, 50)  # key groups of these sizes form the pairs
 
 
 def load_matching(path: str | Path) -> MatchSettings:
@@ -117,6 +119,28 @@ def load_matching(path: str | Path) -> MatchSettings:
             else:
                 m_fixed.setdefault(name, {})[level] = float(value)
 
+    train = doc.get("training") or {}
+    blocks: list[TrainingBlock] = []
+    for i, body in enumerate(train.get("blockings") or []):
+        keys = tuple((body or {}).get("keys") or ())
+        fixes = frozenset((body or {}).get("fixes") or ())
+        if not keys or any(k not in TRAINING_KEYS for k in keys):
+            problems.append(f"training.blockings[{i}].keys: some of {sorted(TRAINING_KEYS)}")
+        if any(f not in COMPARISONS for f in fixes):
+            problems.append(f"training.blockings[{i}].fixes: comparisons among {list(COMPARISONS)}")
+        blocks.append(TrainingBlock(keys, fixes))
+    if not blocks:
+        problems.append("training.blockings: at least one blocking is needed for EM")
+    learned = set().union(*[set(COMPARISONS) - b.fixes for b in blocks])
+    if blocks and learned != set(COMPARISONS):
+        unlearned = sorted(set(COMPARISONS) - learned)
+        problems.append(
+            f"training.blockings: every comparison must vary in some blocking; {unlearned} never do"
+        )
+    size = train.get("block_size") or [2, 50]
+    if not (isinstance(size, list) and len(size) == 2 and 2 <= int(size[0]) <= int(size[1])):
+        problems.append("training.block_size: [smallest, largest] group, smallest at least 2")
+        size = [2, 50]
     s = MatchSettings(
         path=str(p),
         max_age_gap_years=get("anchor", "max_age_gap_years", int),
@@ -132,6 +156,10 @@ def load_matching(path: str | Path) -> MatchSettings:
         seed=get("model", "seed", int),
         link=float(get("decision", "link", float)),
         review=float(get("decision", "review", float)),
+        training=tuple(blocks),
+        training_pairs=get("training", "pairs", int),
+        training_min_pairs=get("training", "min_pairs", int),
+        training_block_size=(int(size[0]), int(size[1])),
     )
     if not 0 < s.review < s.link < 1:
         problems.append("decision: need 0 < review < link < 1")
