@@ -103,7 +103,11 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     out = pd.DataFrame({PERSON_ID: people, "root": person_root})
     # Without a monitoring or roster key: the smallest person id of the group (a student and guardian).
     first = out.groupby("root")[PERSON_ID].min()
-    out[HOUSEHOLD_KEY] = [key_of_root.get(int(root), hkeys.person(first[root])) for root in person_root]
+    # Whole columns, not a label lookup per person (0.9M people: 4.7 s that way at 1M records).
+    roots_s = pd.Series(person_root, index=out.index)
+    keyed = roots_s.map(key_of_root)
+    own = hkeys.PERSON + roots_s.map(first).astype(str)  # hkeys.person, column-wise
+    out[HOUSEHOLD_KEY] = keyed.where(keyed.notna(), own).astype(object)
 
     roster = r[r[S.SOURCE].eq("assistance") & r[S.ASSISTANCE_STATUS].eq("正常")]
     flags = pd.DataFrame({PERSON_ID: roster[PERSON_ID]})

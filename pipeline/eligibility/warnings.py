@@ -199,9 +199,10 @@ def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
     if not names or m.empty:
         return m
     rest = [f for f in spec.fields if f not in names]
-    key = m[["warning_id", S.FILE]].astype(str).agg("\x1f".join, axis=1)
+    # Column-wise; each value formatted once per distinct value (a row-wise join took 3.6 s at 1M).
+    key = m["warning_id"].astype(str) + "\x1f" + m[S.FILE].astype(str)
     for f in rest:
-        key = key + "\x1f" + m[f].map(lambda v: fmt_value(v) or "")
+        key = key + "\x1f" + _formatted(m[f]).fillna("")
     first = ~key.duplicated()
     grouped = m.groupby(key, sort=False)
     merged = m[first].copy()
@@ -284,17 +285,21 @@ def key_facts(rule: Rule, facts: pd.DataFrame) -> list[str]:
     )
 
 
+def _formatted(values: pd.Series) -> pd.Series:
+    """``fmt_value`` of each value, computed once per distinct value (values repeat: categories,
+    grades, dates); missing where it gives None. A column holds one kind of value (True and 1.0
+    would share a key)."""
+    as_object = values.astype(object)
+    table = {v: fmt_value(v) for v in pd.unique(as_object.to_numpy())}
+    return as_object.map(table).astype(object)
+
+
 def _fact_lines(rule: Rule, hits: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
     if not rule.facts:
         return pd.Series("", index=hits.index)
     sub = facts.loc[hits[PERSON_ID], list(rule.facts)].reset_index(drop=True)
-    cols = [
-        sub[f].map(
-            lambda v, lab=FACTS[f].label: f"{lab} {fmt_value(v) if fmt_value(v) is not None else '未知'}"
-        )
-        for f in rule.facts
-    ]
-    text = pd.concat(cols, axis=1).apply(lambda row: ";".join(row), axis=1)
+    cols = [FACTS[f].label + " " + _formatted(sub[f]).fillna("未知") for f in rule.facts]
+    text = cols[0].str.cat(pd.concat(cols[1:], axis=1), sep=";") if len(cols) > 1 else cols[0]
     return pd.Series(("【判断】" + text).to_numpy(), index=hits.index)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.match.blocking import LEFT, RIGHT, candidate_pairs, training_pairs
+from pipeline.match.blocking import LEFT, RIGHT, Blocks, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
 from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, compare
 from pipeline.match.errors import ErrorEstimates, blocking_recall, estimate
@@ -139,7 +139,8 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     node[unanchored] = n_ids + np.arange(int(unanchored.sum()))
     idents = np.concatenate([np.asarray(uniques, dtype=object), np.full(int(unanchored.sum()), None, object)])
 
-    cands, counts = candidate_pairs(r, unanchored, settings)
+    blocks: dict[str, Blocks] = {}  # each pass's blocks, reused by the blocking recall
+    cands, counts = candidate_pairs(r, unanchored, settings, blocks)
     training = training_pairs(r, settings)
     hh = households(r)
     model = fit(r, training, settings, hh)
@@ -196,7 +197,7 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     _link_columns(r, pairs, unanchored, decisions)
     review = pairs[review_mask & ~pairs["linked"]].copy()
     pairs["right_alone"] = unanchored[right]
-    recall = blocking_recall(r, unanchored, settings, RECALL_SAMPLE, settings.seed)
+    recall = blocking_recall(r, unanchored, settings, RECALL_SAMPLE, settings.seed, blocks)
     errors = estimate(r, pairs, unanchored, presence, recall, RECALL_SAMPLE)
     log.info(
         "match: %d people; %d pairs compared, %d linked, %d for review; expected false links %.0f "

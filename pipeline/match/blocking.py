@@ -7,6 +7,7 @@ passes is what gets compared. Records sharing a usable ID need no candidates: th
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,39 +27,79 @@ def _key_frame(r: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
     return f.dropna()
 
 
-def run_pass(r: pd.DataFrame, unanchored: np.ndarray, p: Pass, max_block: int) -> pd.DataFrame:
-    """Pairs (left = an unanchored record, right = any other record) for one pass."""
+@dataclass(frozen=True)
+class Blocks:
+    """One pass's blocks over all records: each keyed record's group code, the group codes of the
+    key values (for the birth-year shift), and the records of the groups small enough to join."""
+
+    keyed: pd.DataFrame  # the pass's keys per record with all keys present, indexed by position
+    code: np.ndarray  # group code per row of ``keyed``
+    table: pd.DataFrame  # the keys of each group and its code ("g")
+    right: pd.DataFrame  # RIGHT, g: the records of groups of at most max_block records
+
+
+def _blocks(r: pd.DataFrame, p: Pass, max_block: int) -> Blocks:
+    keys = list(p.keys)
+    keyed = _key_frame(r, p.keys)
+    if BIRTH_YEAR in keys:
+        keyed[BIRTH_YEAR] = keyed[BIRTH_YEAR].astype("int64")
+    # Joins on one integer group code, not on the text keys (about 4x faster at 1M records).
+    code = keyed.groupby(keys, sort=False).ngroup().to_numpy(dtype=np.int64)
+    size = np.bincount(code) if len(code) else np.zeros(0, dtype=np.int64)
+    small = size[code] <= max_block
+    right = pd.DataFrame({RIGHT: keyed.index.to_numpy()[small], "g": code[small]})
+    table = keyed.assign(g=code).drop_duplicates("g")
+    return Blocks(keyed, code, table, right)
+
+
+def run_pass(
+    r: pd.DataFrame,
+    unanchored: np.ndarray,
+    p: Pass,
+    max_block: int,
+    cache: dict[str, Blocks] | None = None,
+) -> pd.DataFrame:
+    """Pairs (left = an unanchored record, right = any other record) for one pass. ``cache``: the
+    pass's blocks from an earlier call on the same records (they do not depend on ``unanchored``)."""
     if p.name == "id_one_edit":
         corr = one_edit_corrections(r.loc[unanchored, TYPO_ID])
         anchors = pd.DataFrame({"candidate": r[ANCHOR_ID], RIGHT: r.index}).dropna()
         pairs = corr.merge(anchors, on="candidate").rename(columns={"index": LEFT})[[LEFT, RIGHT]]
         return pairs.assign(**{PASS: p.name})
-    keys = list(p.keys)
-    keyed = _key_frame(r, p.keys).reset_index(names=RIGHT)
-    if BIRTH_YEAR in keys:
-        keyed[BIRTH_YEAR] = keyed[BIRTH_YEAR].astype("int64")
-    sizes = keyed.groupby(keys, sort=False).size().rename("n").reset_index()
-    right = keyed.merge(sizes.loc[sizes["n"] <= max_block, keys], on=keys)
-    left = keyed.loc[unanchored[keyed[RIGHT].to_numpy()]].rename(columns={RIGHT: LEFT})
-    if BIRTH_YEAR in keys:
+    if cache is not None and p.name in cache:
+        b = cache[p.name]
+    else:
+        b = _blocks(r, p, max_block)
+        if cache is not None:
+            cache[p.name] = b
+    position = b.keyed.index.to_numpy()
+    mine = unanchored[position]
+    if BIRTH_YEAR in p.keys:
         # An age stated at an event gives the birth year only to within a year either way.
-        left = pd.concat([left.assign(**{BIRTH_YEAR: left[BIRTH_YEAR] + d}) for d in (-1, 0, 1)])
-    pairs = left.merge(right, on=keys)[[LEFT, RIGHT]]
+        keys = list(p.keys)
+        asked = b.keyed.loc[mine].reset_index(names=LEFT)
+        shifted = pd.concat([asked.assign(**{BIRTH_YEAR: asked[BIRTH_YEAR] + d}) for d in (-1, 0, 1)])
+        left = shifted.merge(b.table[[*keys, "g"]], on=keys)[[LEFT, "g"]]
+    else:
+        left = pd.DataFrame({LEFT: position[mine], "g": b.code[mine]})
+    pairs = left.merge(b.right, on="g")[[LEFT, RIGHT]]
     pairs = pairs[pairs[LEFT] != pairs[RIGHT]]
     return pairs.assign(**{PASS: p.name})
 
 
 def candidate_pairs(
-    r: pd.DataFrame, unanchored: np.ndarray, settings: MatchSettings
+    r: pd.DataFrame,
+    unanchored: np.ndarray,
+    settings: MatchSettings,
+    cache: dict[str, Blocks] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Union of all passes, one row per (left, right) with the passes that found it.
-
-    A pair of two unanchored records is kept once, with left < right.
-    """
+    """Union of all passes, one row per (left, right) with the passes that found it, in (left,
+    right) order. A pair of two unanchored records is kept once, with left < right. ``cache``:
+    shared by calls on the same records (the blocking recall reuses the night's blocks)."""
     parts = []
     counts: dict[str, int] = {}
     for p in settings.passes:
-        pairs = run_pass(r, unanchored, p, settings.max_block)
+        pairs = run_pass(r, unanchored, p, settings.max_block, cache)
         counts[p.name] = len(pairs)
         parts.append(pairs)
         log.info("blocking pass %s: %d pairs", p.name, len(pairs))
@@ -72,7 +113,7 @@ def candidate_pairs(
     # Which passes found a pair, as a bit mask (pass i -> bit i): a sum over distinct passes.
     bit = {p.name: 1 << i for i, p in enumerate(settings.passes)}
     allp = pd.DataFrame({LEFT: lo, RIGHT: hi, PASS: allp[PASS].map(bit).to_numpy(dtype=np.int64)})
-    out = allp.drop_duplicates().groupby([LEFT, RIGHT], sort=False)[PASS].sum().reset_index()
+    out = allp.drop_duplicates().groupby([LEFT, RIGHT], sort=True)[PASS].sum().reset_index()
     counts["union"] = len(out)
     return out, counts
 
@@ -95,15 +136,13 @@ def training_pairs(r: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
     share = settings.training_pairs // max(len(settings.training), 1)
     for b, block in enumerate(settings.training):
         keys = list(block.keys)
-        sizes = r[keys].dropna().groupby(keys, sort=False).size()
-        frame = r.loc[r[keys].notna().all(axis=1), keys].reset_index(names=LEFT)
-        frame = frame.merge(
-            sizes[(sizes >= smallest) & (sizes <= largest)].rename("n").reset_index(), on=keys
-        )
-        pairs = frame.merge(frame, on=keys, suffixes=("", "_r"))
-        pairs = pairs[pairs[LEFT] < pairs[f"{LEFT}_r"]][[LEFT, f"{LEFT}_r"]].rename(
-            columns={f"{LEFT}_r": RIGHT}
-        )
+        keyed = r[keys].dropna()
+        code = keyed.groupby(keys, sort=False).ngroup().to_numpy(dtype=np.int64)
+        size = np.bincount(code) if len(code) else np.zeros(0, dtype=np.int64)
+        ok = (size[code] >= smallest) & (size[code] <= largest)
+        frame = pd.DataFrame({LEFT: keyed.index.to_numpy()[ok], "g": code[ok]})
+        pairs = frame.merge(frame.rename(columns={LEFT: RIGHT}), on="g")
+        pairs = pairs.loc[pairs[LEFT] < pairs[RIGHT], [LEFT, RIGHT]]
         if len(pairs) > share:
             pairs = pairs.sample(share, random_state=settings.seed)
         parts.append(pairs.assign(block=b))

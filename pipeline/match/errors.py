@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.match.blocking import candidate_pairs
+from pipeline.match.blocking import Blocks, candidate_pairs
 from pipeline.match.prepare import ANCHOR_ID
 from pipeline.match.settings import MatchSettings
 
@@ -83,11 +83,17 @@ class ErrorEstimates:
 
 
 def blocking_recall(
-    r: pd.DataFrame, unanchored: np.ndarray, settings: MatchSettings, per_source: int, seed: int
+    r: pd.DataFrame,
+    unanchored: np.ndarray,
+    settings: MatchSettings,
+    per_source: int,
+    seed: int,
+    cache: dict[str, Blocks] | None = None,
 ) -> dict[str, float]:
     """Per source: the share of records whose person has other records that the blocking passes
     would bring together with one of them if the record had no ID, measured on records that do
-    have one (their other records are known exactly): ``per_source`` of them, their ID hidden."""
+    have one (their other records are known exactly): ``per_source`` of them, their ID hidden.
+    ``cache``: the night's blocks (candidate_pairs), reused."""
     ids = r[ANCHOR_ID]
     shared = ids.map(ids.value_counts()).gt(1).to_numpy() & ~unanchored
     rng = np.random.default_rng(seed)
@@ -101,7 +107,7 @@ def blocking_recall(
     picked = np.concatenate(chosen)
     hidden = np.zeros(len(r), dtype=bool)
     hidden[picked] = True
-    pairs, _ = candidate_pairs(r, hidden, settings)
+    pairs, _ = candidate_pairs(r, hidden, settings, cache)
     id_of = ids.to_numpy(dtype=object)
     left, right = pairs["left"].to_numpy(dtype=np.int64), pairs["right"].to_numpy(dtype=np.int64)
     # A pair of two hidden records of one ID is kept once (left < right): either side found.
