@@ -71,7 +71,7 @@ from pipeline.contracts import (
 )
 from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
-from pipeline.normalize.common import mode_by
+from pipeline.normalize.common import modes_by
 from pipeline.progress import step
 from pipeline.quality import (
     flag_kinds,
@@ -342,17 +342,20 @@ def match(ctx: StageContext) -> MatchSummary:
     person_index = r[index_cols].rename(columns={NATURAL_KEY: "record_key"})
     person_index.to_parquet(ctx.output(PERSON_INDEX), index=False)
 
-    persons = pd.DataFrame(index=pd.Index(r[PERSON_ID].unique(), name=PERSON_ID))
-    for out, col in (
-        (S.ID_NUMBER, ANCHOR_ID),
-        (S.NAME, S.NAME),
-        (S.SEX, S.SEX),
-        (S.BIRTH_DATE, S.BIRTH_DATE),
-        (S.COUNTY_CODE, S.COUNTY_CODE),
-        (S.TOWNSHIP_CODE, S.TOWNSHIP_CODE),
-        (S.PHONE, S.PHONE),
-    ):
-        persons[out] = mode_by(r, PERSON_ID, col)
+    # Each person's commonest value of each field, the person ids factorized once.
+    persons = modes_by(
+        r,
+        PERSON_ID,
+        {
+            S.ID_NUMBER: ANCHOR_ID,
+            S.NAME: S.NAME,
+            S.SEX: S.SEX,
+            S.BIRTH_DATE: S.BIRTH_DATE,
+            S.COUNTY_CODE: S.COUNTY_CODE,
+            S.TOWNSHIP_CODE: S.TOWNSHIP_CODE,
+            S.PHONE: S.PHONE,
+        },
+    )
     # Sources as a bit mask per person, then one string per distinct mask (there are few).
     names = sorted(r[S.SOURCE].unique())
     bits = r[[PERSON_ID, S.SOURCE]].drop_duplicates()

@@ -82,3 +82,29 @@ def mode_by(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
     order = np.lexsort((vals, -counts, keys))
     first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
     return pd.Series(np.asarray(vv)[vals[first]], index=np.asarray(kv)[keys[first]])
+
+
+def modes_by(frame: pd.DataFrame, key: str, cols: dict[str, str]) -> pd.DataFrame:
+    """``mode_by`` of several columns at once, the key factorized once: one row per distinct key
+    (in order of appearance, index ``key``), one column per ``cols`` item (output name -> column).
+
+    >>> modes_by(pd.DataFrame({"p": ["a", "a", "b"], "x": [1, 1, None], "y": ["u", "v", "w"]}),
+    ...          "p", {"x": "x", "y": "y"}).to_dict("index")
+    {'a': {'x': 1.0, 'y': 'u'}, 'b': {'x': nan, 'y': 'w'}}
+    """
+    k, kv = pd.factorize(frame[key])
+    out = pd.DataFrame(index=pd.Index(kv, name=key))
+    for name, col in cols.items():
+        values = frame[col]
+        present = values.notna().to_numpy()
+        kk = k[present].astype(np.int64)
+        v, vv = pd.factorize(values[present])
+        result = np.full(len(kv), None, dtype=object)
+        if len(kk):
+            codes, counts = np.unique(kk * (len(vv) + 1) + v, return_counts=True)
+            keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
+            order = np.lexsort((vals, -counts, keys))
+            first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
+            result[keys[first]] = np.asarray(vv, dtype=object)[vals[first]]
+        out[name] = pd.Series(result, index=out.index).infer_objects()
+    return out
