@@ -23,6 +23,7 @@ from pipeline.households import (
     URBAN,
     id_holders,
 )
+from pipeline.normalize.common import member
 from pipeline.normalize.ids import one_edit_corrections
 from pipeline.params import Params
 
@@ -167,7 +168,7 @@ class FactsResult:
 
 def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> pd.Series:
     hit = set(frame.loc[mask, key])
-    return pd.Series(index.isin(list(hit)), index=index)
+    return pd.Series(member(index, hit), index=index)
 
 
 def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
@@ -239,7 +240,7 @@ def compute_facts(
     f["age"] = (d.year - birth.dt.year - (~had_birthday).astype(int)).astype("Int64")
 
     dis = r[src.eq("disability")]
-    f["disabled"] = idx.isin(dis[PERSON_ID].unique())
+    f["disabled"] = member(idx, dis[PERSON_ID].unique())
     rank = dis[S.DISABILITY_GRADE].map(_GRADE_ORDER)
     best = rank.groupby(dis[PERSON_ID]).min()
     inverse = {v: k for k, v in _GRADE_ORDER.items()}
@@ -255,8 +256,8 @@ def compute_facts(
     mon = r[src.eq("monitoring")]
     hh_open = set(mon.loc[mon[S.RISK_ELIMINATED].eq(False), HOUSEHOLD_KEY])
     hh_monitored = set(mon[HOUSEHOLD_KEY])
-    f["monitored"] = hh[HOUSEHOLD_KEY].isin(list(hh_monitored)).to_numpy()
-    f["monitoring_risk_open"] = hh[HOUSEHOLD_KEY].isin(list(hh_open)).to_numpy()
+    f["monitored"] = member(hh[HOUSEHOLD_KEY], hh_monitored)
+    f["monitoring_risk_open"] = member(hh[HOUSEHOLD_KEY], hh_open)
     income = mon.groupby(HOUSEHOLD_KEY)[S.INCOME_PER_CAPITA].median()
     f["income_per_capita"] = hh[HOUSEHOLD_KEY].map(income).to_numpy()
 
@@ -275,14 +276,14 @@ def compute_facts(
     # Out-of-pocket with no stay in the window is a known zero, not unknown.
     f["medical_out_of_pocket"] = oop.reindex(idx).fillna(0.0)
 
-    f["student"] = idx.isin(r.loc[src.eq("students"), PERSON_ID].unique())
+    f["student"] = member(idx, r.loc[src.eq("students"), PERSON_ID].unique())
 
     dead = r[src.eq("deaths")].copy()
     dead["dd"] = pd.to_datetime(dead[S.DEATH_DATE])
     dead = dead[dead["dd"] <= d]
-    f["deceased"] = idx.isin(dead[PERSON_ID].unique())
+    f["deceased"] = member(idx, dead[PERSON_ID].unique())
     basis = _strong_death_links(dead, r, params)
-    f["death_link_strong"] = idx.isin(dead.loc[basis.notna(), PERSON_ID].unique())
+    f["death_link_strong"] = member(idx, dead.loc[basis.notna(), PERSON_ID].unique())
     f["death_link_basis"] = basis.groupby(dead[PERSON_ID]).first().reindex(idx).astype("object")
 
     last_death = dead.groupby(PERSON_ID)["dd"].max()

@@ -21,7 +21,7 @@ from pipeline.eligibility.facts import FACTS, KEYS, LINK_EVIDENCE, LINK_RULE, MA
 from pipeline.eligibility.rules import EvidenceSpec, Rule, RuleSet
 from pipeline.households import HOUSEHOLD_KEY, PERSON_ID
 from pipeline.match.compare import PLAIN_WORDS
-from pipeline.normalize.common import mode_by
+from pipeline.normalize.common import member, mode_by
 from pipeline.normalize.places import Gazetteer, village_in_address
 from pipeline.params import Params
 
@@ -220,14 +220,18 @@ def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
     return m
 
 
-def _cited(rule: Rule, hits: pd.DataFrame, fr: FactsResult, params: Params) -> pd.DataFrame:
-    """The records each warning of ``rule`` cites, with the text line for each."""
+def _cited(
+    rule: Rule, hits: pd.DataFrame, fr: FactsResult, by_source: dict[str, pd.DataFrame], params: Params
+) -> pd.DataFrame:
+    """The records each warning of ``rule`` cites, with the text line for each. ``by_source``: the
+    night's records split by source once (every rule's evidence picks from them)."""
     d = pd.Timestamp(params.run_date)
     start = d - pd.Timedelta(days=params.lookback_days)
-    r = fr.records
     out = []
     for order, spec in enumerate(rule.evidence):
-        recs = r[r[S.SOURCE].eq(spec.source)]
+        recs = by_source.get(spec.source)
+        if recs is None:
+            continue
         if spec.in_window:
             when = pd.to_datetime(recs[spec.in_window])
             recs = recs[(when > start) & (when <= d)]
@@ -335,12 +339,13 @@ def build_warnings(
     hh = households.set_index(PERSON_ID)
     who = persons.set_index(PERSON_ID)
     frames = []
+    by_source = {str(k): v for k, v in fr.records.groupby(S.SOURCE, sort=False, observed=True)}
     for rid, h in hits.groupby("rule", sort=False):
         rule = by_id[str(rid)]
         h = h.reset_index(drop=True)
         h["warning_id"] = [warning_id(rule.id, p) for p in h[PERSON_ID]]
         h[HOUSEHOLD_KEY] = h[PERSON_ID].map(hh[HOUSEHOLD_KEY])
-        cited = _cited(rule, h, fr, params)
+        cited = _cited(rule, h, fr, by_source, params)
         listed = cited[cited["line"].notna()]
         shown = listed[listed["k"] < MAX_LINES]
         more = listed.groupby(["warning_id", "order"]).size().sub(MAX_LINES).clip(lower=0)
@@ -403,7 +408,7 @@ def build_warnings(
     village_h = mode_by(r, HOUSEHOLD_KEY, S.VILLAGE)
     w[S.VILLAGE] = w[PERSON_ID].map(village_p).fillna(w[HOUSEHOLD_KEY].map(village_h))
     # Only the records of warned people and their households matter (a few percent of the city).
-    near = r[r[PERSON_ID].isin(set(w[PERSON_ID])) | r[HOUSEHOLD_KEY].isin(set(w[HOUSEHOLD_KEY]))]
+    near = r[member(r[PERSON_ID], set(w[PERSON_ID])) | member(r[HOUSEHOLD_KEY], set(w[HOUSEHOLD_KEY]))]
     for col in (S.ADDRESS, S.PHONE, S.HOSPITAL):
         by_person, by_household = _most_recent(near, col)
         w[col] = w[PERSON_ID].map(by_person).fillna(w[HOUSEHOLD_KEY].map(by_household))
