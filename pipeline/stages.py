@@ -72,6 +72,7 @@ from pipeline.contracts import (
 from pipeline.ingest import read_extracts
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import modes_by
+from pipeline.parallel import run_each
 from pipeline.progress import step
 from pipeline.quality import (
     flag_kinds,
@@ -189,18 +190,39 @@ def ingest(ctx: StageContext) -> QualitySummary:
     return report
 
 
+@dataclass(frozen=True)
+class _NormalizeJob:
+    key: str
+    raw: Path
+    out: Path
+    sources: Any  # SourcesConfig
+    gazetteer: Any  # Gazetteer
+
+
+def _normalize_one(job: _NormalizeJob) -> int:
+    """One source: read its raw rows, normalize, write; the rows written (a worker's task)."""
+    raw = pd.read_parquet(job.raw)
+    frame = normalize_source(raw, job.sources.by_key(job.key), job.sources, job.gazetteer)
+    frame.to_parquet(job.out, index=False)
+    return len(frame)
+
+
 def normalize(ctx: StageContext) -> None:
-    """Normalize each read source; write one Parquet per source."""
+    """Normalize each read source; write one Parquet per source. Sources are independent: on a
+    large night they run in worker processes (pipeline.parallel), largest first."""
     report = QualitySummary.read(ctx.input(INGEST_REPORT))
     keys = report.ok_sources()
-    step("normalize", 0, len(keys))
-    for done, key in enumerate(keys, start=1):
-        raw = pd.read_parquet(ctx.input(RAW, key))
-        cfg = ctx.config.sources
-        frame = normalize_source(raw, cfg.by_key(key), cfg, ctx.config.gazetteer)
-        step("normalize", done, len(keys))
-        frame.to_parquet(ctx.output(NORMALIZED, key), index=False)
-        log.info("normalize %s: %d rows", key, len(frame))
+    rows = {k: report.sources[k].rows_read for k in keys}
+    jobs = [
+        _NormalizeJob(
+            k, ctx.input(RAW, k), ctx.output(NORMALIZED, k), ctx.config.sources, ctx.config.gazetteer
+        )
+        for k in sorted(keys, key=lambda k: -rows[k])
+    ]
+    step("normalize", 0, len(jobs))
+    for done, (job, written) in enumerate(run_each(_normalize_one, jobs, sum(rows.values())), start=1):
+        step("normalize", done, len(jobs))
+        log.info("normalize %s: %d rows", job.key, written)
 
 
 def validate(ctx: StageContext) -> QualitySummary:
