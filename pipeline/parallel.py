@@ -37,14 +37,17 @@ def workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def run_each(fn: Callable[[T], R], items: Iterable[T], rows: int) -> Iterator[tuple[T, R]]:
+def run_each(
+    fn: Callable[[T], R], items: Iterable[T], rows: int, min_rows: int | None = None
+) -> Iterator[tuple[T, R]]:
     """``fn(item)`` for every item, yielding (item, result) as each finishes: in worker processes
-    when there are ``rows`` >= MIN_ROWS and more than one worker, else here, in order. ``fn`` must
-    be a module-level function and the items and results picklable. An exception in ``fn`` is
-    raised here, as it would be without workers."""
+    when there are ``rows`` >= ``min_rows`` (MIN_ROWS by default: raw rows; a stage whose rows
+    cost more each says so) and more than one worker, else here, in order. ``fn`` must be a
+    module-level function and the items and results picklable. An exception in ``fn`` is raised
+    here, as it would be without workers."""
     todo = list(items)
     n = min(workers(), len(todo))
-    if n <= 1 or rows < MIN_ROWS:
+    if n <= 1 or rows < (MIN_ROWS if min_rows is None else min_rows):
         for item in todo:
             yield item, fn(item)
         return

@@ -13,6 +13,7 @@ from pipeline import schema as S
 from pipeline.cells import neutralise
 from pipeline.contracts import QualitySummary
 from pipeline.eligibility.warnings import row_list
+from pipeline.normalize.common import map_distinct
 from pipeline.sources import SourceSpec
 from pipeline.validate import FLAG, REJECT, CheckOutcome
 
@@ -74,12 +75,20 @@ def _write_rows_as_sent(
             ws.set_column(j, j, _width(table[c], h) if len(table) else len(h) * 2 + 2, text)
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(table), 1), len(headers) - 1)
-        for i, row in enumerate(table[columns].itertuples(index=False), start=1):
+        # Each column made text once per distinct value (values repeat), then written cell by cell.
+        cells = [
+            table[c].astype("int64").tolist()
+            if c == S.ROW
+            else map_distinct(table[c].astype(object), lambda v: neutralise(str(v))).tolist()
+            for c in columns
+        ]
+        # Row by row: constant_memory mode flushes each row once the next one starts.
+        for i, row in enumerate(zip(*cells, strict=True), start=1):
             for j, v in enumerate(row):
                 if j == 1:
-                    ws.write_number(i, j, int(v))
-                elif v is not None and v == v:
-                    ws.write_string(i, j, neutralise(str(v)))
+                    ws.write_number(i, j, v)
+                elif isinstance(v, str):
+                    ws.write_string(i, j, v)
         if not len(table):
             ws.write_string(1, 0, empty_text)
     finally:

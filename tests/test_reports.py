@@ -523,3 +523,25 @@ def test_linkage_errors_are_said_in_whole_numbers_worst_source_first() -> None:
     assert [r["label"] for r in got["by_source"]] == ["医保住院结算", "学生学籍"]
     assert got["worst"] == "医保住院结算"  # 学生学籍's 0.6 expected errors round to nothing worth naming
     assert linkage_context({}, {}) is None  # a night matched before the estimate existed
+
+
+def test_workbooks_written_by_workers_are_the_same(
+    books: tuple[Path, list], rules_table: list[list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.reports as reports
+
+    monkeypatch.setenv("AD_WORKERS", "2")
+    monkeypatch.setattr(reports, "BOOKS_IN_WORKERS", 0)  # three books: use the workers anyway
+    out, written = books
+    prepared = prepare(first_night(WARNINGS), HOUSEHOLDS, PERSONS)
+    again = write_township_books(
+        prepared, tmp_path, D, rules_table, CHOICES, {"410822": ["磨头镇", "柏山镇", "许良镇"]}
+    )
+    assert [b.path for b in again] == [b.path for b in written]
+    for b in written:
+        for sheet in (SHEET_LIST, SHEET_RULES, SHEET_HELP):
+            one = openpyxl.load_workbook(out / b.path)[sheet]
+            two = openpyxl.load_workbook(tmp_path / b.path)[sheet]
+            assert [[c.value for c in r] for r in one.iter_rows()] == [
+                [c.value for c in r] for r in two.iter_rows()
+            ]
