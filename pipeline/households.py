@@ -10,11 +10,13 @@ these is a household of one. "Active assistance" = a member on the assistance ro
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from pipeline import keys as hkeys
 from pipeline import schema as S
-from pipeline.match.cluster import UnionFind
 from pipeline.normalize.common import mode_by
 from pipeline.normalize.places import Gazetteer
 
@@ -85,13 +87,24 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     people = pd.Index(r[PERSON_ID].unique())
     hh_keys = pd.Index(r["hh"].dropna().unique())
     # Bipartite union-find: persons and household keys; a person in two households joins them.
-    uf = UnionFind(len(people) + len(hh_keys))
+    # Connected components over whole edge arrays (scipy), not one union per record in Python.
     linked = r[r["hh"].notna()]
-    for p, h in zip(people.get_indexer(linked[PERSON_ID]), hh_keys.get_indexer(linked["hh"]), strict=True):
-        uf.union(int(p), len(people) + int(h))
-    for student, guardian in _guardian_links(r):
-        uf.union(int(people.get_loc(student)), int(people.get_loc(guardian)))
-    roots = uf.labels()
+    pairs = _guardian_links(r)
+    a_side = np.concatenate(
+        [
+            people.get_indexer(linked[PERSON_ID]),
+            people.get_indexer([s for s, _ in pairs]).astype(np.int64),
+        ]
+    )
+    b_side = np.concatenate(
+        [
+            len(people) + hh_keys.get_indexer(linked["hh"]),
+            people.get_indexer([g for _, g in pairs]).astype(np.int64),
+        ]
+    )
+    n = len(people) + len(hh_keys)
+    graph = coo_matrix((np.ones(len(a_side), dtype=np.int8), (a_side, b_side)), shape=(n, n))
+    _, roots = connected_components(graph, directed=False)
     person_root = roots[: len(people)]
     # The household's key: its smallest M: key, else its smallest A: key, else the person's own.
     key_of_root: dict[int, str] = {}
@@ -116,9 +129,12 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     flags[DIBAO_EDGE] = roster[S.ASSISTANCE_CATEGORY].eq("低保边缘").to_numpy()
     per_person = flags.groupby(PERSON_ID)[[ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE]].any()
     out = out.join(per_person, on=PERSON_ID)
+    # Per household, on integer codes: any member's flag, and the number of members.
+    code, _ = pd.factorize(out[HOUSEHOLD_KEY])
     for c in (ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE):
-        out[c] = out[c].fillna(False).astype(bool).groupby(out[HOUSEHOLD_KEY]).transform("max")
-    out[HOUSEHOLD_SIZE] = out.groupby(HOUSEHOLD_KEY)[PERSON_ID].transform("size")
+        flag = out[c].fillna(False).astype(bool).to_numpy()
+        out[c] = (np.bincount(code, weights=flag) > 0)[code]
+    out[HOUSEHOLD_SIZE] = np.bincount(code)[code]
 
     # Place: the commonest township among the household's records; urban when it is a 街道.
     placed = r[[PERSON_ID, S.TOWNSHIP_CODE, S.COUNTY_CODE]].merge(

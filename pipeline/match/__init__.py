@@ -28,6 +28,7 @@ from pipeline.match.prepare import (
     unanchored_mask,
 )
 from pipeline.match.settings import MatchSettings
+from pipeline.normalize.common import group_sizes
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,9 @@ def presence_rates(r: pd.DataFrame, unanchored: np.ndarray) -> dict[str, float]:
     Measured on the records whose ID is usable (their other records are known exactly) and used as
     the prior that an ID-less record of that source has its person somewhere among the candidates.
     """
-    counts = r[ANCHOR_ID].map(r[ANCHOR_ID].value_counts())
+    shared = pd.Series(group_sizes(r[ANCHOR_ID]) > 1, index=r.index)
     anchored = r.loc[~unanchored]
-    rates = (counts.loc[anchored.index] > 1).groupby(anchored[S.SOURCE]).mean()
+    rates = shared.loc[anchored.index].groupby(anchored[S.SOURCE]).mean()
     return {str(k): float(np.clip(v, 0.01, 0.99)) for k, v in rates.items()}
 
 

@@ -31,6 +31,7 @@ from pipeline import schema as S
 from pipeline.match.blocking import Blocks, candidate_pairs
 from pipeline.match.prepare import ANCHOR_ID
 from pipeline.match.settings import MatchSettings
+from pipeline.normalize.common import group_sizes
 
 #: The columns of the prepared records this module reads (besides the source).
 LINK_RULE, MATCH_PROBABILITY, CLUSTER = "link_rule", "match_probability", "cluster"
@@ -95,7 +96,7 @@ def blocking_recall(
     have one (their other records are known exactly): ``per_source`` of them, their ID hidden.
     ``cache``: the night's blocks (candidate_pairs), reused."""
     ids = r[ANCHOR_ID]
-    shared = ids.map(ids.value_counts()).gt(1).to_numpy() & ~unanchored
+    shared = (group_sizes(ids) > 1) & ~unanchored
     rng = np.random.default_rng(seed)
     chosen: list[np.ndarray] = []
     sources = r[S.SOURCE].to_numpy()
@@ -139,16 +140,17 @@ def candidate_mass(pairs: pd.DataFrame, n_records: int) -> np.ndarray:
     return np.minimum(np.asarray(mass, dtype=float), 1.0)
 
 
-def unseen_probability(presence: float, recall: float) -> float:
+def unseen_probability(presence: np.ndarray, recall: np.ndarray) -> np.ndarray:
     """The probability that a record without candidates has its person among the records anyway:
     Bayes with the prior ``presence`` (its person has other records) and the blocking passes'
-    ``recall`` (they find one of them when there is one).
+    ``recall`` (they find one of them when there is one), per record.
 
-    >>> round(unseen_probability(0.5, 0.99), 4)  # 0.005 / (0.005 + 0.5)
-    0.0099
+    >>> unseen_probability(np.array([0.5, 0.0]), np.array([0.99, 0.5])).round(4).tolist()
+    [0.0099, 0.0]
     """
     missed = presence * (1 - recall)
-    return missed / (missed + 1 - presence) if missed + 1 - presence > 0 else 0.0
+    total = missed + 1 - presence
+    return np.divide(missed, total, out=np.zeros_like(missed, dtype=float), where=total > 0)
 
 
 def estimate(
@@ -177,15 +179,14 @@ def estimate(
     if "right_alone" in pairs:
         seen[pairs.loc[pairs["right_alone"], "right"].to_numpy(dtype=np.int64)] = True
     unseen = alone & ~seen
-    prior = np.array([presence.get(s, 0.5) for s in source])
+    prior = pd.Series(source).map(presence).fillna(0.5).to_numpy(dtype=float)
     if recall is not None:
         # The misses blocking hides, by Bayes; the upper end takes the recall's own uncertainty
         # (two binomial deviations of the sample it was measured on) on top.
-        b = np.array([recall.get(s, 1.0) for s in source])
-        mass = np.where(unseen, [unseen_probability(p, x) for p, x in zip(prior, b, strict=True)], mass)
+        b = pd.Series(source).map(recall).fillna(1.0).to_numpy(dtype=float)
+        mass = np.where(unseen, unseen_probability(prior, b), mass)
         dev = 2 * np.sqrt(b * (1 - b) / max(recall_sample, 1))
-        low_b = np.clip(b - dev, 0.0, 1.0)
-        worse = np.array([unseen_probability(p, x) for p, x in zip(prior, low_b, strict=True)])
+        worse = unseen_probability(prior, np.clip(b - dev, 0.0, 1.0))
         extra_high = float((worse - mass)[unseen].sum())
     else:
         extra_high = float(prior[unseen].sum())

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.normalize.common import member
+
 PREFIX = "P"
 WIDTH = 10
-
-
-def _number(pid: str) -> int:
-    return int(pid[len(PREFIX) :])
 
 
 def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
@@ -31,13 +29,17 @@ def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[p
     owner = votes.drop_duplicates("person_id")
     owner = owner.sort_values(["cluster", "person_id"]).drop_duplicates("cluster")
     mapping = dict(zip(owner["cluster"], owner["person_id"], strict=True))
-    next_no = max((_number(p) for p in known["person_id"]), default=0) + 1
+    numbers = pd.to_numeric(known["person_id"].astype(str).str.slice(len(PREFIX)), errors="coerce")
+    next_no = int(numbers.max()) + 1 if len(known) and numbers.notna().any() else 1
     # New people numbered in a stable order: by their smallest key.
     new = frame[~frame["cluster"].isin(mapping)].groupby("cluster")["key"].min().sort_values()
     for i, cluster in enumerate(new.index):
         mapping[cluster] = f"{PREFIX}{next_no + i:0{WIDTH}d}"
     person = frame["cluster"].map(mapping)
     updated = pd.concat(
-        [known[~known["key"].isin(frame["key"])], pd.DataFrame({"key": frame["key"], "person_id": person})]
+        [
+            known[~member(known["key"], frame["key"].unique())],
+            pd.DataFrame({"key": frame["key"], "person_id": person}),
+        ]
     ).drop_duplicates("key", keep="last")
     return pd.Series(person.to_numpy(), index=clusters.index), updated.reset_index(drop=True)

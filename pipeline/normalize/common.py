@@ -126,3 +126,15 @@ def member(values: pd.Series | pd.Index, of: Iterable[Any]) -> np.ndarray:
     wanted = pa.array(list(of), type=arr.type, from_pandas=True) if arr.type != pa.null() else pa.array([])
     hit = pc.is_in(arr, value_set=wanted, skip_nulls=True)
     return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def group_sizes(values: pd.Series) -> np.ndarray:
+    """Per row: how many rows share its value (0 where the value is missing), by integer codes
+    rather than a map over the values.
+
+    >>> group_sizes(pd.Series(["a", None, "a", "b"])).tolist()
+    [2, 0, 2, 1]
+    """
+    codes, _ = pd.factorize(values)
+    counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, dtype=np.int64)
+    return np.where(codes >= 0, counts[np.maximum(codes, 0)] if len(counts) else 0, 0)
