@@ -69,10 +69,10 @@ from pipeline.contracts import (
     RulesSummary,
     SourceStatus,
 )
-from pipeline.ingest import read_extracts
+from pipeline.ingest import SourceRead, read_folder, source_folders
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import modes_by
-from pipeline.parallel import run_each
+from pipeline.parallel import BYTES_PER_ROW, run_each
 from pipeline.progress import step
 from pipeline.quality import (
     flag_kinds,
@@ -148,19 +148,59 @@ def _write_text_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), path)
 
 
+@dataclass(frozen=True)
+class _IngestJob:
+    folder: Path
+    spec: Any  # SourceSpec
+    root: Path
+    raw: Path
+    unsplit: Path
+
+
+def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int]:
+    """One source folder: read it and, when its rows are used, write them (a worker's task; the
+    rows stay in the worker: the parent gets the reports and the row count)."""
+    sr, ignored = read_folder(job.folder, job.spec, job.root)
+    n = int(len(sr.rows) + len(sr.rejected))
+    if sr.error is None or sr.partial:
+        _write_text_parquet(sr.rows, job.raw)
+        _write_text_parquet(sr.rejected, job.unsplit)
+    sr.rows, sr.rejected = sr.rows.iloc[:0], sr.rejected.iloc[:0]
+    return sr, ignored, n
+
+
 def ingest(ctx: StageContext) -> QualitySummary:
-    """Read every source folder; write raw text Parquet per source and the ingest report."""
+    """Read every source folder; write raw text Parquet per source and the ingest report. Folders
+    are independent: on a large night (by the files' size) they are read by worker processes."""
     cfg, settings = ctx.config.sources, ctx.config.settings
-    read = read_extracts(settings.extracts, cfg)
+    folders, unknown = source_folders(settings.extracts, cfg)
+    root = Path(settings.extracts)
+    jobs = [
+        _IngestJob(f, spec, root, ctx.output(RAW, spec.key), ctx.output(UNSPLIT, spec.key))
+        for f, spec in folders
+    ]
+    size = {j.spec.key: sum(p.stat().st_size for p in j.folder.rglob("*") if p.is_file()) for j in jobs}
+    jobs.sort(key=lambda j: -size[j.spec.key])  # the largest first, so the workers finish together
+    read: dict[str, tuple[SourceRead, int]] = {}
+    ignored_files: list[str] = []
+    step("ingest", 0, len(jobs))
+    # About 100 bytes a row in a department's CSV: the pool pays back from MIN_ROWS rows.
+    for done, (job, (sr, ignored, n)) in enumerate(
+        run_each(_ingest_one, jobs, sum(size.values()) // BYTES_PER_ROW), start=1
+    ):
+        read[job.spec.key] = (sr, n)
+        ignored_files += ignored
+        step("ingest", done, len(jobs))
     sources: dict[str, SourceStatus] = {}
     for spec in cfg.sources:
-        sr = read.sources.get(spec.key)
-        if sr is None:
+        got = read.get(spec.key)
+        if got is None:
             sources[spec.key] = SourceStatus(
                 label=spec.label, status=MISSING, error_zh="未提供该数据源的文件夹"
             )
             log.warning("source %s: no folder in the extracts", spec.key)
             continue
+        sr, n = got
         entry = SourceStatus(
             label=spec.label,
             status=PARTIAL if sr.partial else FAILED if sr.error else OK,
@@ -169,10 +209,8 @@ def ingest(ctx: StageContext) -> QualitySummary:
             error=sr.error,
             error_zh=sr.error_zh,
         )
-        if entry.used:
-            _write_text_parquet(sr.rows, ctx.output(RAW, spec.key))
-            _write_text_parquet(sr.rejected, ctx.output(UNSPLIT, spec.key))
-            entry.rows_read = int(len(sr.rows) + len(sr.rejected))
+        if entry.used:  # its rows were written by _ingest_one
+            entry.rows_read = n
         if entry.status == PARTIAL:
             log.error("source %s: only some files read; the others are skipped: %s", spec.key, sr.error)
         elif not entry.used:
@@ -183,8 +221,8 @@ def ingest(ctx: StageContext) -> QualitySummary:
         counties=list(ctx.config.counties) or None,
         extracts=str(settings.extracts),
         sources=sources,
-        unknown_folders=read.unknown_folders,
-        ignored_files=read.ignored_files,
+        unknown_folders=unknown,
+        ignored_files=sorted(ignored_files),
     )
     report.write(ctx.output(INGEST_REPORT))
     return report

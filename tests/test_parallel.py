@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline import parallel
-from pipeline.contracts import NORMALIZED
+from pipeline.contracts import INGEST_REPORT, NORMALIZED, RAW, UNSPLIT
 from pipeline.runs import run_in_place
 from pipeline.settings import PROJECT_ROOT, Settings
 
@@ -42,16 +43,21 @@ def normalized(out: Path, workers: str, monkeypatch: pytest.MonkeyPatch) -> dict
         extracts=PROJECT_ROOT / "data" / "sample", out=out, state=out / "state", run_date=date(2026, 11, 29)
     )
     run_dir = run_in_place(s, ["ingest", "normalize"])
-    folder = run_dir / NORMALIZED.folder
-    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    out_files = {}
+    for folder in (NORMALIZED.folder, RAW.folder, UNSPLIT.folder):
+        for p in sorted((run_dir / folder).glob("*.parquet")):
+            out_files[f"{folder}/{p.name}"] = pd.read_parquet(p)
+    report = json.loads(INGEST_REPORT.at(run_dir).read_text(encoding="utf-8"))
+    out_files["ingest_report"] = pd.DataFrame([{"report": json.dumps(report, sort_keys=True)}])
+    return out_files
 
 
-def test_normalize_in_two_workers_writes_what_one_process_writes(
+def test_ingest_and_normalize_in_two_workers_write_what_one_process_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "MIN_ROWS", 0)  # the sample is small: use the workers anyway
     one = normalized(tmp_path / "one", "1", monkeypatch)
     two = normalized(tmp_path / "two", "2", monkeypatch)
-    assert one.keys() == two.keys() and len(one) >= 5
+    assert one.keys() == two.keys() and len(one) >= 15
     for key in one:
         pd.testing.assert_frame_equal(one[key], two[key])

@@ -442,6 +442,82 @@ def list_tables(folder: Path) -> tuple[list[Path], list[Path]]:
     ]
 
 
+def read_folder(folder: Path, spec: SourceSpec, root: Path) -> tuple[SourceRead, list[str]]:
+    """Every table file of one source's folder: (what was read, the files ignored, relative to
+    ``root``). Independent of the other folders, so they can be read by worker processes."""
+    ignored: list[str] = []
+    tables, others = list_tables(folder)
+    ignored += [str(p.relative_to(root)) for p in others]
+    frames, rejects, reports = [], [], []
+    failure: SourceFileError | None = None
+    for path in tables:
+        try:
+            frame, rej, rep = read_source_file(path, spec)
+        except SourceFileError as e:
+            if path.suffix.lower() in (".txt", ".tsv") and e.message.startswith("no header row"):
+                # A .txt is a table only when it has the source's header (Excel's "Unicode
+                # text" export); otherwise it is a note left in the folder.
+                ignored.append(str(path.relative_to(root)))
+                continue
+            log.error("source %s: %s", spec.key, e)
+            reports.append(FileReport(spec.key, str(path), error=e.message, error_zh=e.message_zh))
+            failure = failure or e
+            continue
+        # Two files of one folder may share a name in different subfolders: keep the path.
+        rel = str(path.relative_to(folder))
+        parent = str(Path(rel).parent)
+        if parent != ".":
+            frame[S.FILE] = parent + "/" + frame[S.FILE].astype(str)
+            rej[S.FILE] = parent + "/" + rej[S.FILE].astype(str)
+        rep.labels = sorted(set(frame[S.FILE]) | set(rej[S.FILE]))
+        frames.append(frame)
+        rejects.append(rej)
+        reports.append(rep)
+        log.info("source %s: %s: %d rows (%s)", spec.key, rel, rep.rows, rep.encoding)
+    read = SourceRead(
+        spec=spec,
+        folder=folder.name,
+        rows=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[S.FILE, S.ROW]),
+        rejected=pd.concat(rejects, ignore_index=True)
+        if rejects
+        else pd.DataFrame(columns=[S.FILE, S.ROW, REJECT_REASON, REJECT_TEXT]),
+        files=reports,
+    )
+    if not frames and failure is None:
+        read.error, read.error_zh = "no .csv or .xlsx file in the folder", "文件夹中没有CSV或xlsx文件"
+    elif failure is not None:
+        bad = [r for r in reports if r.error]
+        read.error = "; ".join(f"{Path(r.path).name}: {r.error}" for r in bad)
+        read.error_zh = ";".join(f"{Path(r.path).name}:{r.error_zh}" for r in bad)
+        read.partial = bool(frames)  # the readable files are used
+    return read, ignored
+
+
+def source_folders(
+    extracts: str | Path, cfg: SourcesConfig
+) -> tuple[list[tuple[Path, SourceSpec]], list[str]]:
+    """(source folder, its source) for every known source folder under ``extracts``, and the
+    folders naming no known source (or a second folder of one), reported and skipped."""
+    root = Path(extracts)
+    if not root.is_dir():
+        raise SourceFileError(str(root), "the extracts folder does not exist", "数据文件夹不存在")
+    found: list[tuple[Path, SourceSpec]] = []
+    unknown: list[str] = []
+    seen: set[str] = set()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        spec = cfg.source_for_folder(folder.name)
+        if spec is None:
+            log.warning("folder %r names no known source; skipped", folder.name)
+            unknown.append(folder.name)
+        elif spec.key in seen:
+            log.warning("folder %r is a second folder for source %s; skipped", folder.name, spec.key)
+            unknown.append(folder.name)
+        else:
+            seen.add(spec.key)
+            found.append((folder, spec))
+    return found, unknown
+
+
 def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
     """Read every known source folder under ``extracts``.
 
@@ -452,67 +528,12 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
     half-read source would produce false warnings; a rule that only takes evidence from it runs,
     and the summary says which file's warnings may be missing.
     """
-    root = Path(extracts)
-    if not root.is_dir():
-        raise SourceFileError(str(root), "the extracts folder does not exist", "数据文件夹不存在")
-    result = ExtractsRead(sources={}, unknown_folders=[], ignored_files=[])
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    folders, unknown = source_folders(extracts, cfg)
+    result = ExtractsRead(sources={}, unknown_folders=unknown, ignored_files=[])
     step("ingest", 0, len(folders))
-    for n_done, folder in enumerate(folders):
-        step("ingest", n_done, len(folders))
-        spec = cfg.source_for_folder(folder.name)
-        if spec is None:
-            log.warning("folder %r names no known source; skipped", folder.name)
-            result.unknown_folders.append(folder.name)
-            continue
-        if spec.key in result.sources:
-            log.warning("folder %r is a second folder for source %s; skipped", folder.name, spec.key)
-            result.unknown_folders.append(folder.name)
-            continue
-        tables, others = list_tables(folder)
-        result.ignored_files += [str(p.relative_to(root)) for p in others]
-        frames, rejects, reports = [], [], []
-        failure: SourceFileError | None = None
-        for path in tables:
-            try:
-                frame, rej, rep = read_source_file(path, spec)
-            except SourceFileError as e:
-                if path.suffix.lower() in (".txt", ".tsv") and e.message.startswith("no header row"):
-                    # A .txt is a table only when it has the source's header (Excel's "Unicode
-                    # text" export); otherwise it is a note left in the folder.
-                    result.ignored_files.append(str(path.relative_to(root)))
-                    continue
-                log.error("source %s: %s", spec.key, e)
-                reports.append(FileReport(spec.key, str(path), error=e.message, error_zh=e.message_zh))
-                failure = failure or e
-                continue
-            # Two files of one folder may share a name in different subfolders: keep the path.
-            rel = str(path.relative_to(folder))
-            parent = str(Path(rel).parent)
-            if parent != ".":
-                frame[S.FILE] = parent + "/" + frame[S.FILE].astype(str)
-                rej[S.FILE] = parent + "/" + rej[S.FILE].astype(str)
-            rep.labels = sorted(set(frame[S.FILE]) | set(rej[S.FILE]))
-            frames.append(frame)
-            rejects.append(rej)
-            reports.append(rep)
-            log.info("source %s: %s: %d rows (%s)", spec.key, rel, rep.rows, rep.encoding)
-        read = SourceRead(
-            spec=spec,
-            folder=folder.name,
-            rows=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[S.FILE, S.ROW]),
-            rejected=pd.concat(rejects, ignore_index=True)
-            if rejects
-            else pd.DataFrame(columns=[S.FILE, S.ROW, REJECT_REASON, REJECT_TEXT]),
-            files=reports,
-        )
-        if not frames and failure is None:
-            read.error, read.error_zh = "no .csv or .xlsx file in the folder", "文件夹中没有CSV或xlsx文件"
-        elif failure is not None:
-            bad = [r for r in reports if r.error]
-            read.error = "; ".join(f"{Path(r.path).name}: {r.error}" for r in bad)
-            read.error_zh = ";".join(f"{Path(r.path).name}:{r.error_zh}" for r in bad)
-            read.partial = bool(frames)  # the readable files are used
+    for n_done, (folder, spec) in enumerate(folders, start=1):
+        read, ignored = read_folder(folder, spec, Path(extracts))
         result.sources[spec.key] = read
-    step("ingest", len(folders), len(folders))
+        result.ignored_files += ignored
+        step("ingest", n_done, len(folders))
     return result
