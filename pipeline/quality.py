@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,26 +28,43 @@ def _width(values: pd.Series, header: str) -> int:
     return min(_MAX_WIDTH, longest * 2 + 2)  # CJK characters are two columns wide
 
 
-def write_rejected(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd.DataFrame) -> None:
+@dataclass(frozen=True)
+class RowsAsSent:
+    """A workbook of rows as a department sent them, ready to write (see ``write_rows_as_sent``):
+    made where the raw rows are at hand, written anywhere (a worker process on a large night)."""
+
+    path: Path
+    sheet: str
+    headers: list[str]
+    columns: list[str]
+    table: pd.DataFrame
+    empty_text: str
+
+    @property
+    def lines(self) -> int:
+        return len(self.table)
+
+
+def rejected_rows(path: Path, spec: SourceSpec, rejected: pd.DataFrame, raw: pd.DataFrame) -> RowsAsSent:
     """One workbook of a source's rejected rows: file, row, reason, then the row as it was sent.
 
     Every cell is written as text so an ID is shown exactly as the department sent it.
     """
-    _write_rows_as_sent(path, spec, rejected, raw, "被拒绝的行", _REJECT_HEADERS, "本数据源没有被拒绝的行")
+    return _rows_as_sent(path, spec, rejected, raw, "被拒绝的行", _REJECT_HEADERS, "本数据源没有被拒绝的行")
 
 
-def write_flagged(path: Path, spec: SourceSpec, accepted: pd.DataFrame, raw: pd.DataFrame) -> None:
+def flagged_rows(path: Path, spec: SourceSpec, accepted: pd.DataFrame, raw: pd.DataFrame) -> RowsAsSent:
     """问题数据反馈清单: one line per problem flagged on a kept row (file, row, problem, then the row
     as sent), for the bureau to send back to the department that made the errors: as many lines
     as the flags counted in the quality summary."""
     flags = accepted[[S.FILE, S.ROW, S.FLAGS]].dropna(subset=[S.FLAGS])
     lines = flags.assign(reason=flags[S.FLAGS].str.split("; ")).explode("reason")
-    _write_rows_as_sent(
+    return _rows_as_sent(
         path, spec, lines, raw, "问题数据反馈清单", ("文件", "行号", "问题"), "本数据源没有标记问题的行"
     )
 
 
-def _write_rows_as_sent(
+def _rows_as_sent(
     path: Path,
     spec: SourceSpec,
     rows: pd.DataFrame,
@@ -54,20 +72,25 @@ def _write_rows_as_sent(
     sheet: str,
     first_headers: tuple[str, str, str],
     empty_text: str,
-) -> None:
+) -> RowsAsSent:
     """File, row and a reason per line, then the row as the department sent it (all text, and any
     text a spreadsheet would run as a formula neutralised)."""
+    fields = [f for f in spec.fields if f.name in raw.columns]
+    columns = [S.FILE, S.ROW, "reason", *(f.name for f in fields)]
+    table = rows[[S.FILE, S.ROW, "reason"]].merge(raw, on=[S.FILE, S.ROW], how="left")
+    table = table.sort_values([S.FILE, S.ROW], kind="stable")[columns].reset_index(drop=True)
+    headers = [*first_headers, *(f.standard_header for f in fields)]
+    return RowsAsSent(path, sheet, headers, columns, table, empty_text)
+
+
+def write_rows_as_sent(job: RowsAsSent) -> None:
     import xlsxwriter
 
-    fields = [f for f in spec.fields if f.name in raw.columns]
-    table = rows[[S.FILE, S.ROW, "reason"]].merge(raw, on=[S.FILE, S.ROW], how="left")
-    table = table.sort_values([S.FILE, S.ROW], kind="stable")
-    headers = [*first_headers, *(f.standard_header for f in fields)]
-    columns = [S.FILE, S.ROW, "reason", *(f.name for f in fields)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    table, headers, columns = job.table, job.headers, job.columns
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(job.path), {"constant_memory": True, "strings_to_numbers": False})
     try:
-        ws = wb.add_worksheet(sheet)
+        ws = wb.add_worksheet(job.sheet)
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         text = wb.add_format({"num_format": "@"})
         for j, (h, c) in enumerate(zip(headers, columns, strict=True)):
@@ -90,7 +113,7 @@ def _write_rows_as_sent(
                 elif isinstance(v, str):
                     ws.write_string(i, j, v)
         if not len(table):
-            ws.write_string(1, 0, empty_text)
+            ws.write_string(1, 0, job.empty_text)
     finally:
         wb.close()
 

@@ -75,18 +75,24 @@ from pipeline.normalize.common import modes_by
 from pipeline.parallel import BYTES_PER_ROW, run_each
 from pipeline.progress import step
 from pipeline.quality import (
+    RowsAsSent,
     flag_kinds,
+    flagged_rows,
     quality_context,
+    rejected_rows,
     source_checks,
-    write_flagged,
     write_quality_page,
-    write_rejected,
+    write_rows_as_sent,
     write_summary_xlsx,
 )
 from pipeline.state import StateStore
 from pipeline.validate import REASON, CheckOutcome, Validator
 
 log = logging.getLogger(__name__)
+
+#: Lines of rejected and flagged rows from which their workbooks are written by worker processes
+#: (xlsxwriter writes about 30,000 cells a second; a pool starts in about 2 s).
+ROWS_AS_SENT_IN_WORKERS = 5_000
 
 
 class StageContext:
@@ -279,6 +285,7 @@ def validate(ctx: StageContext) -> QualitySummary:
     total = 0
     n_ok, done = len(report.ok_sources()), 0
     page: dict[str, list[CheckOutcome]] = {}  # source -> what the quality page lists
+    books: list[RowsAsSent] = []  # the rejected and flagged rows' workbooks, written at the end
     step("validate", 0, n_ok)
     with pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
         for key in report.ok_sources():
@@ -300,8 +307,8 @@ def validate(ctx: StageContext) -> QualitySummary:
                 ],
                 ignore_index=True,
             )
-            write_rejected(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw)
-            write_flagged(ctx.output(FLAGGED, key), cfg.by_key(key), accepted, raw)
+            books.append(rejected_rows(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw))
+            books.append(flagged_rows(ctx.output(FLAGGED, key), cfg.by_key(key), accepted, raw))
             flags = flag_kinds(accepted)
             page[key] = source_checks(v.checks, unsplit, accepted, flags)
             reasons = dict(v.reasons)
@@ -335,6 +342,11 @@ def validate(ctx: StageContext) -> QualitySummary:
             done += 1
             step("validate", done, n_ok)
     validator.finish()
+    # The rejected and flagged rows' workbooks: on a large night, by worker processes.
+    for _ in run_each(
+        write_rows_as_sent, books, sum(b.lines for b in books), min_rows=ROWS_AS_SENT_IN_WORKERS
+    ):
+        pass
     report.records = total
     report.write(ctx.output(QUALITY))
     write_summary_xlsx(ctx.output(QUALITY_XLSX), report)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
@@ -264,10 +265,13 @@ def compute_facts(
     for c in (ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE):
         f[c] = hh[c].to_numpy(dtype=bool)
     f["urban"] = hh[URBAN].to_numpy()
-    f["dibao_standard"] = [
-        None if not isinstance(c, str) or u is None or u != u else params.standard(c, bool(u))
-        for c, u in zip(hh[S.COUNTY_CODE], hh[URBAN], strict=True)
-    ]
+    # The standard per distinct (county, urban): a few dozen values for the city's people.
+    place = list(zip(hh[S.COUNTY_CODE], hh[URBAN], strict=True))
+    standard = {
+        (c, u): None if not isinstance(c, str) or u is None or u != u else params.standard(c, bool(u))
+        for c, u in set(place)
+    }
+    f["dibao_standard"] = [standard[k] for k in place]
 
     med = r[src.eq("medical")]
     dis_date = pd.to_datetime(med[S.DISCHARGE_DATE])
@@ -289,11 +293,14 @@ def compute_facts(
     last_death = dead.groupby(PERSON_ID)["dd"].max()
     f["death_date"] = last_death.reindex(idx).dt.date.astype("object")
     dated = [
-        pd.to_datetime(r[c]).astype("datetime64[s]")
+        pd.to_datetime(r[c]).to_numpy(dtype="datetime64[s]")
         for c in (S.DISCHARGE_DATE, S.ADMIT_DATE, S.PAY_MONTH, S.DEATH_DATE)
         if c in r.columns
     ]
-    latest = pd.concat(dated, axis=1).max(axis=1) if dated else pd.Series(pd.NaT, index=r.index)
+    # The latest of each record's dates (fmax skips NaT), then each person's latest.
+    latest = pd.Series(
+        np.fmax.reduce(dated) if dated else np.full(len(r), "NaT", "datetime64[s]"), index=r.index
+    )
     f["latest_record_date"] = latest.groupby(r[PERSON_ID]).max().reindex(idx).dt.date.astype("object")
     # Months of benefit after death: D's month minus the death's month, for people still 正常.
     months = (d.year - last_death.dt.year) * 12 + (d.month - last_death.dt.month)
