@@ -60,11 +60,13 @@ def ensure_extracts(households: int, seed: int, folder: Path, clean_out: Path | 
 
 
 # A child process runs the stages (a fresh interpreter: imports, caches and peak memory are the
-# stages' own) and prints one JSON line: seconds per stage and the child's peak RSS.
+# stages' own) and prints one JSON line: seconds per stage and the peak RSS of the child and its
+# worker processes together.
 _CHILD = r"""
 import json, logging, resource, shutil, sys, time
 logging.basicConfig(level=logging.WARNING)
 from pipeline.config import RunConfig
+from pipeline.measure import StageMeter
 from pipeline.runs import run_night, run_stages
 from pipeline.settings import Settings
 from pipeline.state import StateStore
@@ -78,12 +80,14 @@ def timed(stage, ctx):
     seconds[stage.name] = time.perf_counter() - t
     return result
 t = time.perf_counter()
-if mode == "night":  # the whole night as operated: staged, locked, manifest, published
-    run_night(s, call=timed)
-else:
-    run_stages(RunConfig.load(s), s.run_dir, StateStore(s.state), names.split(",") if names else None, timed)
-print(json.dumps({"seconds": seconds, "total": time.perf_counter() - t,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+with StageMeter() as whole:  # this process and its worker processes, summed, sampled
+    if mode == "night":  # the whole night as operated: staged, locked, manifest, published
+        run_night(s, call=timed)
+    else:
+        wanted = names.split(",") if names else None
+        run_stages(RunConfig.load(s), s.run_dir, StateStore(s.state), wanted, timed)
+peak = max(whole.peak_mb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(json.dumps({"seconds": seconds, "total": time.perf_counter() - t, "peak_mb": peak}))
 """
 
 
@@ -92,7 +96,7 @@ class Measured:
     seconds: dict[str, float]  # per stage
     total: float  # the stages (or the whole night) inside the child
     wall: float  # the child process, imports included
-    peak_mb: float  # the child's max RSS
+    peak_mb: float  # the child's and its workers' resident memory together, at most
 
 
 def run_in_child(

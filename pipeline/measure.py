@@ -1,9 +1,10 @@
 """Each stage's time and peak memory, for the run manifest and the command line (every run).
 
-Peak memory is sampled: a background thread reads the process's resident set every 50 ms while the
-stage runs (Linux ``/proc/self/statm``). Sampling leaves the kernel's own high-water mark alone, so
-a benchmark that reads ``getrusage`` afterwards still gets the whole run's peak; a spike shorter
-than the interval can be missed. Elsewhere the figure is the process's peak so far.
+Peak memory is sampled: a background thread reads the resident set of the process and of its
+worker processes (pipeline.parallel), summed, every 50 ms while the stage runs (Linux ``/proc``).
+Sampling leaves the kernel's own high-water mark alone, so a benchmark that reads ``getrusage``
+afterwards still gets the whole run's peak; a spike shorter than the interval can be missed.
+Elsewhere the figure is the process's peak so far.
 """
 
 from __future__ import annotations
@@ -27,6 +28,39 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def tree_rss_mb() -> float:
+    """Resident memory (MB) of this process and every process it started, now: a stage whose
+    pieces run in worker processes uses theirs too. This process alone where /proc is missing."""
+    total, stack, seen = 0, [os.getpid()], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            if pid == os.getpid():
+                return rss_mb()
+            continue
+        stack += _children(pid)
+    return total / 2**20
+
+
 class StageMeter:
     """``with StageMeter() as m: …`` then ``m.seconds`` and ``m.peak_mb``."""
 
@@ -39,12 +73,12 @@ class StageMeter:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, rss_mb())
+            self.peak_mb = max(self.peak_mb, tree_rss_mb())
             self._stop.wait(self.interval)
 
     def __enter__(self) -> StageMeter:
         self._t0 = time.perf_counter()
-        self.peak_mb = rss_mb()
+        self.peak_mb = tree_rss_mb()
         self._thread.start()
         return self
 
@@ -53,7 +87,7 @@ class StageMeter:
     ) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, rss_mb())
+        self.peak_mb = max(self.peak_mb, tree_rss_mb())
         self.seconds = time.perf_counter() - self._t0
 
     def as_dict(self) -> dict[str, float]:

@@ -6,6 +6,13 @@ imports, about two seconds. Below ``MIN_ROWS`` rows the stage stays in this proc
 a county's night is faster that way, and nothing changes but where the work runs.
 
 ``AD_WORKERS`` sets the number of processes (default: the CPUs, at most 4; 1 switches it off).
+
+``AD_EXECUTOR=dask`` sends the same pieces to a Dask cluster instead, whatever the night's size:
+the one at ``AD_DASK_SCHEDULER`` (``tcp://host:8786``, started with Dask's own ``dask scheduler``
+and ``dask worker`` commands on machines that share the state and reports folders), or a
+``LocalCluster`` of ``AD_WORKERS`` single-threaded worker processes when no address is given. The
+pieces read and write Parquet and workbooks on the shared paths and return small reports, so the
+outputs are the local executor's (``tests/flows/test_dask.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,50 @@ def workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def executor() -> str:
+    """``local`` (processes on this machine) or ``dask`` (AD_EXECUTOR)."""
+    value = os.environ.get("AD_EXECUTOR", "local").strip().lower() or "local"
+    if value not in ("local", "dask"):
+        from pipeline.errors import ConfigError
+
+        raise ConfigError(f"AD_EXECUTOR={value!r}: use local or dask")
+    return value
+
+
+_client: Any = None  # the Dask client of this run, made on first use
+
+
+def _dask() -> Any:
+    global _client
+    if _client is None:
+        from distributed import Client, LocalCluster
+
+        address = os.environ.get("AD_DASK_SCHEDULER", "").strip()
+        if address:
+            log.info("Dask: connecting to the scheduler at %s", address)
+            _client = Client(address)
+        else:
+            n = workers()
+            log.info("Dask: a LocalCluster of %d worker processes", n)
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            _client = Client(cluster)
+    return _client
+
+
+def close() -> None:
+    """Close this run's Dask client (and the LocalCluster it started); a no-op without one."""
+    global _client
+    if _client is None:
+        return
+    cluster = None if os.environ.get("AD_DASK_SCHEDULER", "").strip() else _client.cluster
+    try:
+        _client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        _client = None
+
+
 def run_each(
     fn: Callable[[T], R], items: Iterable[T], rows: int, min_rows: int | None = None
 ) -> Iterator[tuple[T, R]]:
@@ -47,6 +98,14 @@ def run_each(
     module-level function and the items and results picklable. An exception in ``fn`` is raised
     here, as it would be without workers."""
     todo = list(items)
+    if todo and executor() == "dask":
+        from distributed import as_completed as dask_completed
+
+        futures = _dask().map(fn, todo, pure=False)
+        index = {f.key: item for f, item in zip(futures, todo, strict=True)}
+        for f in dask_completed(futures):
+            yield index[f.key], f.result()
+        return
     n = min(workers(), len(todo))
     if n <= 1 or rows < (MIN_ROWS if min_rows is None else min_rows):
         for item in todo:

@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
+from pipeline import __version__, parallel
 from pipeline.config import RunConfig
 from pipeline.contracts import MANIFEST, MATCH_SUMMARY, QUALITY, MatchSummary, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
@@ -311,18 +311,21 @@ def run_stages(
     stage's seconds and peak memory (``pipeline.measure``).
     """
     results: dict[str, Any] = {}
-    for st in STAGES:
-        if names is not None and st.name not in names:
-            continue
-        st.check_inputs(run_dir)
-        meter = StageMeter()
-        try:
-            with meter:
-                results[st.name] = call(st, StageContext(st, config, run_dir, state))
-        finally:  # a failed stage's time and memory are in the manifest too
-            if measured is not None:
-                measured[st.name] = meter.as_dict()
-        st.check_outputs(run_dir)
+    try:
+        for st in STAGES:
+            if names is not None and st.name not in names:
+                continue
+            st.check_inputs(run_dir)
+            meter = StageMeter()
+            try:
+                with meter:
+                    results[st.name] = call(st, StageContext(st, config, run_dir, state))
+            finally:  # a failed stage's time and memory are in the manifest too
+                if measured is not None:
+                    measured[st.name] = meter.as_dict()
+            st.check_outputs(run_dir)
+    finally:
+        parallel.close()  # the Dask client of the night, if the executor made one
     return results
 
 
