@@ -504,7 +504,10 @@ def rules(ctx: StageContext) -> RulesSummary:
     step("rules", 0, 2)
     columns = [*INPUT_COLUMNS, *(f for f in rule_set.fields() if f not in INPUT_COLUMNS)]
     records = pd.read_parquet(ctx.input(RECORDS), columns=columns)
-    index = pd.read_parquet(ctx.input(PERSON_INDEX))
+    index = pd.read_parquet(
+        ctx.input(PERSON_INDEX),
+        columns=[S.SOURCE, S.FILE, S.ROW, "person_id", "match_probability", "link_rule", "evidence"],
+    )
     persons = pd.read_parquet(ctx.input(PERSONS))
     households_table = pd.read_parquet(ctx.input(HOUSEHOLDS))
     missing = QualitySummary.read(ctx.input(QUALITY)).not_read()

@@ -142,6 +142,8 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
 
     blocks: dict[str, Blocks] = {}  # each pass's blocks, reused by the blocking recall
     cands, counts = candidate_pairs(r, unanchored, settings, blocks)
+    recall = blocking_recall(r, unanchored, settings, RECALL_SAMPLE, settings.seed, blocks)
+    blocks.clear()  # the passes' blocks: a few hundred MB at 3M records, not needed any more
     training = training_pairs(r, settings)
     hh = households(r)
     model = fit(r, training, settings, hh)
@@ -198,7 +200,6 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     _link_columns(r, pairs, unanchored, decisions)
     review = pairs[review_mask & ~pairs["linked"]].copy()
     pairs["right_alone"] = unanchored[right]
-    recall = blocking_recall(r, unanchored, settings, RECALL_SAMPLE, settings.seed, blocks)
     errors = estimate(r, pairs, unanchored, presence, recall, RECALL_SAMPLE)
     log.info(
         "match: %d people; %d pairs compared, %d linked, %d for review; expected false links %.0f "
