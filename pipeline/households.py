@@ -65,7 +65,8 @@ def id_holders(r: pd.DataFrame) -> pd.Series:
     """usable ID -> the person whose own records carry it (records with person_id). An ID carried
     by two persons (an infant's stay settled under a parent's ID) maps to the person most of its
     records belong to."""
-    usable = r[r[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])]
+    # Two columns of the rows, not every column (most rows carry a usable ID: a second copy).
+    usable = r.loc[r[S.ID_STATUS].isin([s.value for s in S.USABLE_ID]), [S.ID_NUMBER, PERSON_ID]]
     return mode_by(usable, S.ID_NUMBER, PERSON_ID)
 
 
@@ -73,7 +74,7 @@ def _guardian_links(r: pd.DataFrame) -> list[tuple[str, str]]:
     """(student, guardian) person pairs: a student-roll row whose guardian ID is valid and held by a
     person (the person whose own records carry that ID)."""
     usable = [s.value for s in S.USABLE_ID]
-    st = r[r[S.SOURCE].eq("students") & r[S.GUARDIAN_ID_STATUS].isin(usable)]
+    st = r.loc[r[S.SOURCE].eq("students") & r[S.GUARDIAN_ID_STATUS].isin(usable), [PERSON_ID, S.GUARDIAN_ID]]
     guardian = st[S.GUARDIAN_ID].map(id_holders(r))
     pairs = pd.DataFrame({"s": st[PERSON_ID], "g": guardian}).dropna().drop_duplicates()
     return [(a, b) for a, b in zip(pairs["s"], pairs["g"], strict=True) if a != b]

@@ -177,8 +177,9 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     else by a valid ID one typo away held by someone of the guardian's name, else by name (or
     homophone) among the student's household members. Unresolved guardians are
     left out: a wrong guardian would put a living parent's child on the list."""
-    st = r[r[S.SOURCE].eq("students") & r[S.GUARDIAN_NAME].notna()][
-        [PERSON_ID, HOUSEHOLD_KEY, S.GUARDIAN_NAME_PINYIN, S.GUARDIAN_ID, S.GUARDIAN_ID_STATUS, *KEYS]
+    st = r.loc[
+        r[S.SOURCE].eq("students") & r[S.GUARDIAN_NAME].notna(),
+        [PERSON_ID, HOUSEHOLD_KEY, S.GUARDIAN_NAME_PINYIN, S.GUARDIAN_ID, S.GUARDIAN_ID_STATUS, *KEYS],
     ]
     holders = id_holders(r)
     by_id = (
@@ -247,21 +248,23 @@ def compute_facts(
     had_birthday = (birth.dt.month < d.month) | ((birth.dt.month == d.month) & (birth.dt.day <= d.day))
     f["age"] = (d.year - birth.dt.year - (~had_birthday).astype(int)).astype("Int64")
 
-    dis = r[src.eq("disability")]
+    # Each source's rows with the columns its facts read: a full-width subset per source would
+    # add up to a second copy of the records (+2 GB at 3M records).
+    dis = r.loc[src.eq("disability"), [PERSON_ID, S.DISABILITY_GRADE]]
     f["disabled"] = member(idx, dis[PERSON_ID].unique())
     rank = dis[S.DISABILITY_GRADE].map(_GRADE_ORDER)
     best = rank.groupby(dis[PERSON_ID]).min()
     inverse = {v: k for k, v in _GRADE_ORDER.items()}
     f["disability_grade"] = best.reindex(idx).map(inverse).astype("object")
 
-    sub = r[src.eq("subsidy")]
+    sub = r.loc[src.eq("subsidy"), [PERSON_ID, S.SUBSIDY_CATEGORY]]
     f["nursing_subsidy_paid"] = _any_by(sub, sub[S.SUBSIDY_CATEGORY].eq("重度残疾人护理补贴"), PERSON_ID, idx)
     f["living_subsidy_paid"] = _any_by(sub, sub[S.SUBSIDY_CATEGORY].eq("困难残疾人生活补贴"), PERSON_ID, idx)
 
-    ast = r[src.eq("assistance")]
+    ast = r.loc[src.eq("assistance"), [PERSON_ID, S.ASSISTANCE_STATUS, S.MONTHLY_AMOUNT]]
     f["on_roster_active"] = _any_by(ast, ast[S.ASSISTANCE_STATUS].eq("正常"), PERSON_ID, idx)
 
-    mon = r[src.eq("monitoring")]
+    mon = r.loc[src.eq("monitoring"), [HOUSEHOLD_KEY, S.RISK_ELIMINATED, S.INCOME_PER_CAPITA]]
     hh_open = set(mon.loc[mon[S.RISK_ELIMINATED].eq(False), HOUSEHOLD_KEY])
     hh_monitored = set(mon[HOUSEHOLD_KEY])
     f["monitored"] = member(hh[HOUSEHOLD_KEY], hh_monitored)
@@ -280,7 +283,7 @@ def compute_facts(
     }
     f["dibao_standard"] = [standard[k] for k in place]
 
-    med = r[src.eq("medical")]
+    med = r.loc[src.eq("medical"), [PERSON_ID, S.DISCHARGE_DATE, S.OUT_OF_POCKET]]
     dis_date = pd.to_datetime(med[S.DISCHARGE_DATE])
     in_window = (dis_date > start) & (dis_date <= d)
     oop = med.loc[in_window].groupby(PERSON_ID)[S.OUT_OF_POCKET].sum().round(2)
@@ -341,7 +344,10 @@ def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> 
     namesake in the same village is far rarer than one in the same township.
     """
     basis = pd.Series(None, index=dead.index, dtype="object")
-    roster = r[r[S.SOURCE].eq("assistance")]
+    roster = r.loc[
+        r[S.SOURCE].eq("assistance"),
+        [PERSON_ID, S.NAME_PINYIN, S.ID_STATUS, S.ID_NUMBER, S.VILLAGE, S.TOWNSHIP_CODE],
+    ]
     names = roster[[PERSON_ID, S.NAME_PINYIN]].dropna().drop_duplicates()
     pairs = dead[[PERSON_ID, S.NAME_PINYIN]].reset_index().merge(names, on=[PERSON_ID, S.NAME_PINYIN])
     same_name = pd.Series(dead.index.isin(pairs["index"]), index=dead.index)

@@ -85,9 +85,9 @@ def presence_rates(r: pd.DataFrame, unanchored: np.ndarray) -> dict[str, float]:
     Measured on the records whose ID is usable (their other records are known exactly) and used as
     the prior that an ID-less record of that source has its person somewhere among the candidates.
     """
-    shared = pd.Series(group_sizes(r[ANCHOR_ID]) > 1, index=r.index)
-    anchored = r.loc[~unanchored]
-    rates = shared.loc[anchored.index].groupby(anchored[S.SOURCE]).mean()
+    shared = group_sizes(r[ANCHOR_ID]) > 1
+    anchored = ~unanchored
+    rates = pd.Series(shared[anchored]).groupby(r[S.SOURCE].to_numpy()[anchored]).mean()
     return {str(k): float(np.clip(v, 0.01, 0.99)) for k, v in rates.items()}
 
 
