@@ -83,10 +83,27 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     r[NATURAL_KEY] = natural_keys(r)
     # Plain object columns with None for missing: comparisons index them per pair many times, and
     # converting Arrow-backed strings on every access costs more than the comparisons themselves.
+    # Made through the distinct values: a value that repeats (a township, a surname, a file name)
+    # is one Python string shared by its rows, not one per row (about 3 GB fewer at 3M records).
     for c in [*INPUT_COLUMNS, ANCHOR_ID, TYPO_ID, SURNAME, HOUSEHOLD, NATURAL_KEY, CARRIED_ID]:
         if r[c].dtype == object or pd.api.types.is_string_dtype(r[c]):
-            r[c] = r[c].astype("object").where(r[c].notna(), None)
+            r[c] = shared_objects(r[c])
     return r
+
+
+def shared_objects(values: pd.Series) -> pd.Series:
+    """``values`` as a plain object column, None for missing, each distinct value one object.
+
+    >>> s = shared_objects(pd.Series(["a", None, "a"], dtype="str"))
+    >>> s.tolist(), s.iloc[0] is s.iloc[2]
+    (['a', None, 'a'], True)
+    """
+    codes, uniques = pd.factorize(values)
+    distinct = np.asarray(uniques, dtype=object)
+    out = np.full(len(codes), None, dtype=object)
+    present = codes >= 0
+    out[present] = distinct[codes[present]]
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _one_key_per_household(household: pd.Series, anchor: pd.Series) -> pd.Series:
