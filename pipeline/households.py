@@ -70,14 +70,14 @@ def id_holders(r: pd.DataFrame) -> pd.Series:
     return mode_by(usable, S.ID_NUMBER, PERSON_ID)
 
 
-def _guardian_links(r: pd.DataFrame) -> list[tuple[str, str]]:
-    """(student, guardian) person pairs: a student-roll row whose guardian ID is valid and held by a
-    person (the person whose own records carry that ID)."""
+def _guardian_links(r: pd.DataFrame) -> pd.DataFrame:
+    """(student ``s``, guardian ``g``) person pairs: a student-roll row whose guardian ID is valid
+    and held by a person (the person whose own records carry that ID)."""
     usable = [s.value for s in S.USABLE_ID]
     st = r.loc[r[S.SOURCE].eq("students") & r[S.GUARDIAN_ID_STATUS].isin(usable), [PERSON_ID, S.GUARDIAN_ID]]
     guardian = st[S.GUARDIAN_ID].map(id_holders(r))
     pairs = pd.DataFrame({"s": st[PERSON_ID], "g": guardian}).dropna().drop_duplicates()
-    return [(a, b) for a, b in zip(pairs["s"], pairs["g"], strict=True) if a != b]
+    return pairs[pairs["s"] != pairs["g"]]
 
 
 def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazetteer) -> pd.DataFrame:
@@ -91,18 +91,8 @@ def build(records: pd.DataFrame, person_index: pd.DataFrame, gazetteer: Gazettee
     # Connected components over whole edge arrays (scipy), not one union per record in Python.
     linked = r[r["hh"].notna()]
     pairs = _guardian_links(r)
-    a_side = np.concatenate(
-        [
-            people.get_indexer(linked[PERSON_ID]),
-            people.get_indexer([s for s, _ in pairs]).astype(np.int64),
-        ]
-    )
-    b_side = np.concatenate(
-        [
-            len(people) + hh_keys.get_indexer(linked["hh"]),
-            people.get_indexer([g for _, g in pairs]).astype(np.int64),
-        ]
-    )
+    a_side = np.concatenate([people.get_indexer(linked[PERSON_ID]), people.get_indexer(pairs["s"])])
+    b_side = np.concatenate([len(people) + hh_keys.get_indexer(linked["hh"]), people.get_indexer(pairs["g"])])
     n = len(people) + len(hh_keys)
     graph = coo_matrix((np.ones(len(a_side), dtype=np.int8), (a_side, b_side)), shape=(n, n))
     _, roots = connected_components(graph, directed=False)

@@ -499,15 +499,13 @@ def households(ctx: StageContext) -> None:
 def rules(ctx: StageContext) -> RulesSummary:
     """Apply the eligibility rules: one warning per rule and person, and what ran tonight."""
     from pipeline.eligibility import INPUT_COLUMNS, find_warnings
+    from pipeline.eligibility.facts import INDEX_COLUMNS
 
     rule_set, params = ctx.config.rules, ctx.config.params
     step("rules", 0, 2)
     columns = [*INPUT_COLUMNS, *(f for f in rule_set.fields() if f not in INPUT_COLUMNS)]
     records = pd.read_parquet(ctx.input(RECORDS), columns=columns)
-    index = pd.read_parquet(
-        ctx.input(PERSON_INDEX),
-        columns=[S.SOURCE, S.FILE, S.ROW, "person_id", "match_probability", "link_rule", "evidence"],
-    )
+    index = pd.read_parquet(ctx.input(PERSON_INDEX), columns=INDEX_COLUMNS)
     persons = pd.read_parquet(ctx.input(PERSONS))
     households_table = pd.read_parquet(ctx.input(HOUSEHOLDS))
     missing = QualitySummary.read(ctx.input(QUALITY)).not_read()

@@ -322,16 +322,18 @@ def test_settings_file_is_valid(tmp_path: Path) -> None:
 
 
 def test_the_registry_declares_each_comparison_once() -> None:
-    from pipeline.match import LEVEL_ZH
-    from pipeline.match.compare import BY_NAME, COMPARISONS, PLAIN_WORDS, REGISTRY
+    from pipeline.match.compare import BY_NAME, COMPARISONS, LEVEL_LABELS, PLAIN_WORDS, REGISTRY
 
     # The settings file's comparisons block is the registry's level keys, in order.
     doc = yaml.safe_load((PROJECT_ROOT / "rules" / "matching.yaml").read_text(encoding="utf-8"))
     assert {k: tuple(v) for k, v in doc["comparisons"].items()} == COMPARISONS
     assert [c.name for c in REGISTRY] == list(COMPARISONS)
     # Every level code has a label (0: missing), and the warnings' words come from the same place.
-    assert all(len(LEVEL_ZH[c.name]) == len(c.levels) + 1 for c in REGISTRY)
-    assert LEVEL_ZH["id"][2] == "身份证号一位之差" and PLAIN_WORDS["身份证号一位之差"] == "身份证号仅一位不同"
+    assert all(len(LEVEL_LABELS[c.name]) == len(c.levels) + 1 for c in REGISTRY)
+    assert (
+        LEVEL_LABELS["id"][2] == "身份证号一位之差"
+        and PLAIN_WORDS["身份证号一位之差"] == "身份证号仅一位不同"
+    )
     assert BY_NAME["phone"].implied_by == ("household",)
 
 

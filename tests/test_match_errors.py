@@ -14,8 +14,8 @@ def frame(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "link_rule", "match_probability", "cluster"])
 
 
-def pairs(rows: list[tuple[int, int, int, float, bool, bool]]) -> pd.DataFrame:
-    p = pd.DataFrame(rows, columns=["left", "right", "right_node", "probability", "linked", "right_alone"])
+def pairs(rows: list[tuple[int, int, int, float, bool]]) -> pd.DataFrame:
+    p = pd.DataFrame(rows, columns=["left", "right", "right_node", "probability", "linked"])
     p["weight"] = np.log2(p["probability"] / (1 - p["probability"] + 1e-12))
     return p
 
@@ -35,11 +35,11 @@ def test_hand_worked_false_and_missed_links() -> None:
     )
     scored = pairs(
         [
-            (2, 0, 0, 0.8, True, False),
-            (2, 1, 0, 0.8, False, False),
-            (3, 0, 0, 0.2, False, False),
-            (3, 1, 0, 0.2, False, False),
-            (3, 2, 7, 0.1, False, False),
+            (2, 0, 0, 0.8, True),
+            (2, 1, 0, 0.8, False),
+            (3, 0, 0, 0.2, False),
+            (3, 1, 0, 0.2, False),
+            (3, 2, 7, 0.1, False),
         ]
     )
     unanchored = np.array([False, False, True, True, True])
@@ -56,8 +56,9 @@ def test_hand_worked_false_and_missed_links() -> None:
 
 
 def test_a_pair_of_two_records_without_an_id_counts_for_both() -> None:
-    scored = pairs([(0, 1, 9, 0.4, False, True), (0, 2, 3, 0.9, False, False)])
-    assert candidate_mass(scored, 3).tolist() == [1.0, 0.4, 0.0]  # 0.4 + 0.9 capped at 1
+    # Records 0 and 1 have no ID; 2 has one.
+    scored = pairs([(0, 1, 9, 0.4, False), (0, 2, 3, 0.9, False)])
+    assert candidate_mass(scored, np.array([True, True, False])).tolist() == [1.0, 0.4, 0.0]  # capped at 1
 
 
 def test_the_estimate_matches_outcomes_drawn_from_calibrated_probabilities() -> None:
@@ -73,8 +74,8 @@ def test_the_estimate_matches_outcomes_drawn_from_calibrated_probabilities() -> 
     )
     records.loc[: len(p_link) - 1, "cluster"] = 0
     scored = pairs(
-        [(i, n, 0, float(p), True, False) for i, p in enumerate(p_link)]
-        + [(len(p_link) + i, n, 0, float(p), False, False) for i, p in enumerate(p_alone)]
+        [(i, n, 0, float(p), True) for i, p in enumerate(p_link)]
+        + [(len(p_link) + i, n, 0, float(p), False) for i, p in enumerate(p_alone)]
     )
     records = pd.concat([records, frame([("assistance", "id", 1.0, 0)])], ignore_index=True)
     unanchored = np.r_[np.ones(n, dtype=bool), False]

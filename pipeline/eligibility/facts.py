@@ -167,6 +167,10 @@ class FactsResult:
     guardians: pd.DataFrame  # student person_id -> guardian person_id (guardian_rule: how found)
 
 
+#: The person_index columns the facts read (the rules stage reads only these).
+INDEX_COLUMNS = [*KEYS, PERSON_ID, MATCH_PROBABILITY, LINK_RULE, "evidence"]
+
+
 def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> pd.Series:
     hit = set(frame.loc[mask, key])
     return pd.Series(member(index, hit), index=index)
@@ -229,7 +233,7 @@ def compute_facts(
     """One row of facts per person of ``households`` (every linked person)."""
     d = pd.Timestamp(params.run_date)
     start = d - pd.Timedelta(days=params.lookback_days)
-    index = person_index[[*KEYS, PERSON_ID, MATCH_PROBABILITY, LINK_RULE, "evidence"]]
+    index = person_index[INDEX_COLUMNS]
     index = index.rename(columns={"evidence": LINK_EVIDENCE})
     linked = [PERSON_ID, MATCH_PROBABILITY, LINK_RULE, LINK_EVIDENCE]
     if len(index) == len(records) and all((records[k].to_numpy() == index[k].to_numpy()).all() for k in KEYS):

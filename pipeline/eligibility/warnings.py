@@ -110,8 +110,6 @@ def fmt_value(v: Any) -> str | None:
     return str(v)
 
 
-# The matcher's level labels in the words a township officer uses (the weights stay in person_index).
-_PLAIN = PLAIN_WORDS
 _PIECE = re.compile(r"([^;()]+)\(([+-][\d.]+)\)")
 
 
@@ -127,7 +125,7 @@ def plain_link(why: str, probability: float) -> str:
     differ: list[str] = []
     for label, weight in _PIECE.findall(why):
         label = label.strip()
-        (agree if float(weight) >= 0 else differ).append(_PLAIN.get(label, label))
+        (agree if float(weight) >= 0 else differ).append(PLAIN_WORDS.get(label, label))
     text = "、".join(agree)
     if differ:
         text += (",但" if text else "") + "、".join(differ)
@@ -221,17 +219,17 @@ def _merge_household_lines(m: pd.DataFrame, spec: EvidenceSpec) -> pd.DataFrame:
 
 
 def _cited(
-    rule: Rule, hits: pd.DataFrame, fr: FactsResult, by_source: dict[str, pd.DataFrame], params: Params
+    rule: Rule, hits: pd.DataFrame, fr: FactsResult, rows_of: dict[str, np.ndarray], params: Params
 ) -> pd.DataFrame:
-    """The records each warning of ``rule`` cites, with the text line for each. ``by_source``: the
-    night's records split by source once (every rule's evidence picks from them)."""
+    """The records each warning of ``rule`` cites, with the text line for each. ``rows_of``: each
+    source's record positions in ``fr.records``, found once for every rule's evidence."""
     d = pd.Timestamp(params.run_date)
     start = d - pd.Timedelta(days=params.lookback_days)
     out = []
     for order, spec in enumerate(rule.evidence):
-        recs = by_source.get(spec.source)
-        if recs is None:
+        if spec.source not in rows_of:
             continue
+        recs = fr.records.iloc[rows_of[spec.source]]
         if spec.in_window:
             when = pd.to_datetime(recs[spec.in_window])
             recs = recs[(when > start) & (when <= d)]
@@ -339,13 +337,14 @@ def build_warnings(
     hh = households.set_index(PERSON_ID)
     who = persons.set_index(PERSON_ID)
     frames = []
-    by_source = {str(k): v for k, v in fr.records.groupby(S.SOURCE, sort=False, observed=True)}
+    groups = fr.records.groupby(S.SOURCE, sort=False, observed=True).indices
+    rows_of = {str(k): np.asarray(v, dtype=np.int64) for k, v in groups.items()}
     for rid, h in hits.groupby("rule", sort=False):
         rule = by_id[str(rid)]
         h = h.reset_index(drop=True)
         h["warning_id"] = [warning_id(rule.id, p) for p in h[PERSON_ID]]
         h[HOUSEHOLD_KEY] = h[PERSON_ID].map(hh[HOUSEHOLD_KEY])
-        cited = _cited(rule, h, fr, by_source, params)
+        cited = _cited(rule, h, fr, rows_of, params)
         listed = cited[cited["line"].notna()]
         shown = listed[listed["k"] < MAX_LINES]
         more = listed.groupby(["warning_id", "order"]).size().sub(MAX_LINES).clip(lower=0)

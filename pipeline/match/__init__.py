@@ -43,9 +43,6 @@ EVIDENCE = "evidence"  # the comparison levels and weights of that link, in Chin
 #: share near 0.99 is then known to about +-0.01, at a few seconds' blocking at 1M records.
 RECALL_SAMPLE = 400
 
-#: The label of each level code per comparison (from the registry, pipeline.match.compare).
-LEVEL_ZH = LEVEL_LABELS
-
 
 @dataclass
 class Decisions:
@@ -72,7 +69,7 @@ def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
     for name in COMPARISONS:
         lv = levels[name].to_numpy()
         w = weights[name].to_numpy()
-        labels = np.array(LEVEL_ZH[name], dtype=object)[lv]
+        labels = np.array(LEVEL_LABELS[name], dtype=object)[lv]
         text = np.array([f"{lab}({x:+.1f})" for lab, x in zip(labels, w, strict=True)], dtype=object)
         parts.append(np.where(lv == 0, "", text))
     stacked = np.stack(parts, axis=1) if parts else np.empty((0, 0))
@@ -199,7 +196,6 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     r["cluster"] = label
     _link_columns(r, pairs, unanchored, decisions)
     review = pairs[review_mask & ~pairs["linked"]].copy()
-    pairs["right_alone"] = unanchored[right]
     errors = estimate(r, pairs, unanchored, presence, recall, RECALL_SAMPLE)
     log.info(
         "match: %d people; %d pairs compared, %d linked, %d for review; expected false links %.0f "

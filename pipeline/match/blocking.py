@@ -38,15 +38,21 @@ class Blocks:
     right: pd.DataFrame  # RIGHT, g: the records of groups of at most max_block records
 
 
+def _group_codes(keyed: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(group code per row, size of each row's group): joins then go on one integer column, not on
+    the text keys (about 4x faster at 1M records)."""
+    code = keyed.groupby(keys, sort=False).ngroup().to_numpy(dtype=np.int64)
+    size = np.bincount(code) if len(code) else np.zeros(0, dtype=np.int64)
+    return code, size[code]
+
+
 def _blocks(r: pd.DataFrame, p: Pass, max_block: int) -> Blocks:
     keys = list(p.keys)
     keyed = _key_frame(r, p.keys)
     if BIRTH_YEAR in keys:
         keyed[BIRTH_YEAR] = keyed[BIRTH_YEAR].astype("int64")
-    # Joins on one integer group code, not on the text keys (about 4x faster at 1M records).
-    code = keyed.groupby(keys, sort=False).ngroup().to_numpy(dtype=np.int64)
-    size = np.bincount(code) if len(code) else np.zeros(0, dtype=np.int64)
-    small = size[code] <= max_block
+    code, size = _group_codes(keyed, keys)
+    small = size <= max_block
     right = pd.DataFrame({RIGHT: keyed.index.to_numpy()[small], "g": code[small]})
     table = keyed.assign(g=code).drop_duplicates("g")
     return Blocks(keyed, code, table, right)
@@ -137,9 +143,8 @@ def training_pairs(r: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
     for b, block in enumerate(settings.training):
         keys = list(block.keys)
         keyed = r[keys].dropna()
-        code = keyed.groupby(keys, sort=False).ngroup().to_numpy(dtype=np.int64)
-        size = np.bincount(code) if len(code) else np.zeros(0, dtype=np.int64)
-        ok = (size[code] >= smallest) & (size[code] <= largest)
+        code, size = _group_codes(keyed, keys)
+        ok = (size >= smallest) & (size <= largest)
         frame = pd.DataFrame({LEFT: keyed.index.to_numpy()[ok], "g": code[ok]})
         pairs = frame.merge(frame.rename(columns={LEFT: RIGHT}), on="g")
         pairs = pairs.loc[pairs[LEFT] < pairs[RIGHT], [LEFT, RIGHT]]

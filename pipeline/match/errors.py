@@ -8,14 +8,15 @@ right. Every other record was weighed against its candidate people (``competing_
 - a record the model **linked** to a person is wrong with probability 1 - p, p the posterior of that
   person: the expected false links are the sum of 1 - p;
 - a record left **alone** (a person of one record) missed its person with the probability that its
-  person is one of its candidates: the sum of their posteriors, at most 1. That counts the misses
-  the model can see. A record whose person was never a candidate (the blocking passes did not bring
-  them together) is invisible to it: the upper end of the range adds, for each alone record without
-  any candidate, the share of its source's records whose person has other records (measured on the
-  records with a usable ID, the prior the model uses).
+  person is one of its candidates: the sum of their posteriors, at most 1. A record whose person was
+  never a candidate (the blocking passes did not bring them together) is invisible to the model: it
+  is weighed by Bayes, with its source's presence rate (the share of records with a usable ID whose
+  person has other records, the prior the model uses) and the blocking passes' recall, measured
+  every night on records whose ID is hidden (``blocking_recall``).
 
 The ranges are the point estimate plus or minus two standard deviations of a sum of independent
-Bernoulli outcomes (sqrt of the sum of p (1 - p)), widened as above for the misses.
+Bernoulli outcomes (sqrt of the sum of p (1 - p)); the misses' upper end adds the recall's own
+uncertainty. Sampling only: not the model's own error.
 """
 
 from __future__ import annotations
@@ -123,20 +124,17 @@ def blocking_recall(
     return out
 
 
-def candidate_mass(pairs: pd.DataFrame, n_records: int) -> np.ndarray:
+def candidate_mass(pairs: pd.DataFrame, unanchored: np.ndarray) -> np.ndarray:
     """Per record (by position): the posterior that its person is one of its candidates, at most 1.
     A pair between two records without an ID counts for both (it says the same of either)."""
+    n = len(unanchored)
     best = pairs.drop_duplicates(["left", "right_node"])
     mass = np.bincount(
-        best["left"].to_numpy(dtype=np.int64), weights=best["probability"].to_numpy(), minlength=n_records
+        best["left"].to_numpy(dtype=np.int64), weights=best["probability"].to_numpy(), minlength=n
     )
-    if "right_alone" in pairs:
-        both = pairs[pairs["right_alone"]]
-        mass += np.bincount(
-            both["right"].to_numpy(dtype=np.int64),
-            weights=both["probability"].to_numpy(),
-            minlength=n_records,
-        )
+    right = pairs["right"].to_numpy(dtype=np.int64)
+    both = unanchored[right]
+    mass += np.bincount(right[both], weights=pairs["probability"].to_numpy()[both], minlength=n)
     return np.minimum(np.asarray(mass, dtype=float), 1.0)
 
 
@@ -162,8 +160,8 @@ def estimate(
     recall_sample: int = 0,
 ) -> ErrorEstimates:
     """``records``: the linked records by position (source, link_rule, match_probability, cluster);
-    ``pairs``: the scored candidate pairs (left, right, right_node, weight, probability, linked, and
-    right_alone: the right record has no usable ID either); ``unanchored``: per record, no usable ID;
+    ``pairs``: the scored candidate pairs (left, right, right_node, weight, probability, linked);
+    ``unanchored``: per record, no usable ID;
     ``presence``: per source, the share of records whose person has other records; ``recall``: per
     source, the blocking passes' recall measured on ``recall_sample`` records (``blocking_recall``).
     Without it a record without candidates counts only in the range's upper end, at ``presence``."""
@@ -173,11 +171,11 @@ def estimate(
     size = records.groupby(CLUSTER)[CLUSTER].transform("size").to_numpy()
     alone = unanchored & (size == 1)
     wrong = np.where(model, 1 - records[MATCH_PROBABILITY].fillna(1.0).to_numpy(dtype=float), 0.0)
-    mass = candidate_mass(pairs, n)
+    mass = candidate_mass(pairs, unanchored)
     seen = np.zeros(n, dtype=bool)
     seen[pairs["left"].to_numpy(dtype=np.int64)] = True
-    if "right_alone" in pairs:
-        seen[pairs.loc[pairs["right_alone"], "right"].to_numpy(dtype=np.int64)] = True
+    right = pairs["right"].to_numpy(dtype=np.int64)
+    seen[right[unanchored[right]]] = True  # the other side of a pair of two records without an ID
     unseen = alone & ~seen
     prior = pd.Series(source).map(presence).fillna(0.5).to_numpy(dtype=float)
     if recall is not None:

@@ -138,7 +138,12 @@ def load_matching(path: str | Path) -> MatchSettings:
             f"training.blockings: every comparison must vary in some blocking; {unlearned} never do"
         )
     size = train.get("block_size") or [2, 50]
-    if not (isinstance(size, list) and len(size) == 2 and 2 <= int(size[0]) <= int(size[1])):
+    if not (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(x, int) for x in size)
+        and 2 <= size[0] <= size[1]
+    ):
         problems.append("training.block_size: [smallest, largest] group, smallest at least 2")
         size = [2, 50]
     s = MatchSettings(

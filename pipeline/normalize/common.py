@@ -72,18 +72,29 @@ def map_distinct_attrs(
     return out
 
 
+def _modes(k: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(key codes, their commonest value) for the rows whose value is present; ``k``: each row's
+    key code (from pd.factorize). Ties: the value seen first. In numpy, on integer codes."""
+    present = values.notna().to_numpy()
+    kk = k[present].astype(np.int64)
+    v, vv = pd.factorize(values[present])
+    if not len(kk):
+        return np.zeros(0, dtype=np.int64), np.asarray(vv)[:0]
+    codes, counts = np.unique(kk * (len(vv) + 1) + v, return_counts=True)
+    keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
+    order = np.lexsort((vals, -counts, keys))
+    first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
+    return keys[first], np.asarray(vv)[vals[first]]
+
+
 def mode_by(frame: pd.DataFrame, key: str, col: str) -> pd.Series:
     """The commonest non-null value of ``col`` per ``key`` (ties: the value seen first), in numpy."""
     sub = frame[[key, col]].dropna()
     if sub.empty:
         return pd.Series([], dtype="object")
     k, kv = pd.factorize(sub[key])
-    v, vv = pd.factorize(sub[col])
-    codes, counts = np.unique(k.astype(np.int64) * (len(vv) + 1) + v, return_counts=True)
-    keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
-    order = np.lexsort((vals, -counts, keys))
-    first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
-    return pd.Series(np.asarray(vv)[vals[first]], index=np.asarray(kv)[keys[first]])
+    keys, modes = _modes(k, sub[col])
+    return pd.Series(modes, index=np.asarray(kv)[keys])
 
 
 def modes_by(frame: pd.DataFrame, key: str, cols: dict[str, str]) -> pd.DataFrame:
@@ -97,17 +108,9 @@ def modes_by(frame: pd.DataFrame, key: str, cols: dict[str, str]) -> pd.DataFram
     k, kv = pd.factorize(frame[key])
     out = pd.DataFrame(index=pd.Index(kv, name=key))
     for name, col in cols.items():
-        values = frame[col]
-        present = values.notna().to_numpy()
-        kk = k[present].astype(np.int64)
-        v, vv = pd.factorize(values[present])
+        keys, modes = _modes(k, frame[col])
         result = np.full(len(kv), None, dtype=object)
-        if len(kk):
-            codes, counts = np.unique(kk * (len(vv) + 1) + v, return_counts=True)
-            keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
-            order = np.lexsort((vals, -counts, keys))
-            first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
-            result[keys[first]] = np.asarray(vv, dtype=object)[vals[first]]
+        result[keys] = np.asarray(pd.Index(modes), dtype=object)  # dates as Timestamps, not integers
         out[name] = pd.Series(result, index=out.index).infer_objects()
     return out
 

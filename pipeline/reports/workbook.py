@@ -148,21 +148,16 @@ def answers_line(answers: Sequence[str]) -> str:
 # Break opportunities as Excel and LibreOffice wrap: after any CJK character, after a space or
 # punctuation; a run of Latin letters, digits and joiners (an ID, a file name, 7,351) moves whole.
 _TOKEN = re.compile(r"[A-Za-z0-9_.\-–%/]+|.", re.S)
-_WIDE = re.compile(r"[^\x00-\xff]")
-
-
-def text_points(text: str, size: float = 0) -> float:
-    """Width of ``text`` at ``size`` pt (FONT_SIZE by default): a CJK character one em, any other
-    0.6 em (宋体 draws it at 0.5 em; LibreOffice's Latin fallback, DejaVu Sans, at up to 0.64 em in
-    its 7% wider columns), so that a row fits in both."""
-    wide = len(_WIDE.findall(text))
-    return (size or FONT_SIZE) * (wide + 0.6 * (len(text) - wide))
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def lines_needed(text: str, width: float, size: float = 0) -> int:
-    """Printed lines of ``text`` wrapped in a column ``width`` units wide at ``size`` pt (cached:
-    labels, addresses and rule names repeat across a night's rows)."""
+    """Printed lines of ``text`` wrapped in a column ``width`` units wide at ``size`` pt (FONT_SIZE
+    by default; cached: labels, addresses and rule names repeat across a night's rows).
+
+    A CJK character is one em wide, any other character 0.6 em (宋体 draws it at 0.5 em,
+    LibreOffice's Latin fallback, DejaVu Sans, at up to 0.64 em in its 7% wider columns), so that
+    a row fits in both."""
     em = size or FONT_SIZE
     usable = text_room(width)
     lines = 0
@@ -170,8 +165,8 @@ def lines_needed(text: str, width: float, size: float = 0) -> int:
         lines += 1
         used = 0.0
         for token in _TOKEN.findall(para):
-            # text_points, inline (5M tokens at 1M records): a token is one character or a run of
-            # Latin ones, where only the dash is wide.
+            # Inline (5M tokens at 1M records): a token is one character or a run of Latin ones,
+            # where only the dash is wide.
             if len(token) == 1:
                 w = em if ord(token) > 0xFF else 0.6 * em
             else:
