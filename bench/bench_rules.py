@@ -6,8 +6,9 @@ For each size: generate the extracts and, beside them, the same rows before any 
 (``--clean-out``; every row with its correct values, also those made invalid on purpose), cached
 under bench/out/ (delete it after changing the generator). The pipeline runs
 every stage on the extracts in a child process (wall time and peak memory per stage). The expected
-warnings come from the clean rows with every row assigned to its true person (no matching at all)
-and the same households, facts and rule code: so the comparison measures what ID and name errors,
+warnings come from the clean rows with every row assigned to its true person (no matching at all),
+each hotline request and village report read as the generator wrote it (its true hardship, so the
+classifier's mistakes count), and the same households, facts and rule code: so the comparison measures what ID and name errors,
 rejected rows and linking mistakes cost, not the rule definitions (hand-worked tests cover those).
 A pipeline person counts as the true person most of its records belong to.
 """
@@ -60,7 +61,12 @@ def expected_warnings(clean: Path, work: Path) -> pd.DataFrame:
         source = usable if col in (S.ID_NUMBER, S.BIRTH_DATE) else r
         persons[col] = persons["person_id"].map(mode_by(source, "person_id", col))
     households = build_households(records, index, gaz)
-    warnings, _ = find_warnings(records, index, households, persons, config.params, config.rules, gaz)
+    # A request's true hardship (what the generator wrote it about), not the classifier's reading:
+    # the comparison then counts the classifier's errors too.
+    hardship = truth.loc[truth[S.SOURCE].isin(["hotline", "reports"]), [*keys, "hardship"]].fillna("")
+    warnings, _ = find_warnings(
+        records, index, households, persons, config.params, config.rules, gaz, hardship=hardship
+    )
     return warnings[["rule", "person_id"]].rename(columns={"person_id": "person"})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.cases.config import CaseRules, load_case_rules
+from pipeline.eligibility.requests import Lexicon, load_lexicon
 from pipeline.eligibility.rules import Rule, RuleSet, load_rules
 from pipeline.errors import ConfigError
 from pipeline.match.settings import MatchSettings, load_matching
@@ -30,6 +31,7 @@ class RunConfig:
     params: Params  # the values in force on the run date
     gazetteer: Gazetteer
     case_rules: CaseRules  # rules/cases.yaml: the case lifecycle and each rule's answers
+    lexicon: Lexicon  # rules/hardship.yaml: how hotline requests and village reports are read
     passwords: dict[str, str] | None = None  # township code -> workbook password (AD_WORKBOOK_PASSWORDS)
     counties: tuple[str, ...] = ()  # only these counties (6-digit codes); empty: all
     rule_ids: tuple[str, ...] = ()  # only these rules; empty: all
@@ -85,6 +87,7 @@ class RunConfig:
             params=load_params(settings.params_file, settings.run_date),
             gazetteer=gazetteer,
             case_rules=case_rules,
+            lexicon=load_lexicon(settings.hardship_file),
             passwords=passwords,
             counties=tuple(counties or ()),
             rule_ids=tuple(rule_ids or ()),

@@ -376,6 +376,8 @@ class RuleOutcome(JsonFile):
     warnings: int
     #: Ran, but with evidence sources not read whole: warnings from their unread files may be missing.
     incomplete_sources: list[str] = field(default_factory=list)
+    #: Where the rule's warnings come from (pipeline.eligibility.rules.CHANNELS): the summary counts by it.
+    channel: str = "extracts"
 
     @property
     def skipped(self) -> bool:

@@ -86,6 +86,26 @@ SCHOOL_STAGE = "school_stage"
 GRADE = "grade"
 GUARDIAN_NAME = "guardian_name"
 GUARDIAN_ID = "guardian_id"
+# Hotline requests (12345 and the assistance hotline) and village assistants' reports.
+TICKET_NO = "ticket_no"
+REQUEST_DATE = "request_date"
+REQUEST_TEXT = "request_text"  # the caller's words: read by pipeline/eligibility/requests.py
+REQUEST_CATEGORY = "request_category"
+HANDLING_STATUS = "handling_status"
+REPORT_DATE = "report_date"
+HARDSHIP_TEXT = "hardship_text"  # the assistant's account of the hardship: read the same way
+REPORTER = "reporter"
+REPORTER_PHONE = "reporter_phone"  # the assistant's number, not the person's: never matched on
+# The economic checks: vehicles and real estate registered to a person.
+PLATE_NO = "plate_no"
+VEHICLE_TYPE = "vehicle_type"
+VEHICLE_USE = "vehicle_use"
+VEHICLE_STATUS = "vehicle_status"
+FIRST_REGISTERED = "first_registered"
+PROPERTY_LOCATION = "property_location"  # where the property is, not where the owner lives
+FLOOR_AREA = "floor_area"
+PROPERTY_USE = "property_use"
+PROPERTY_REGISTERED = "property_registered"
 
 FIELD_KINDS: dict[str, Kind] = {
     COUNTY: Kind.COUNTY,
@@ -135,6 +155,24 @@ FIELD_KINDS: dict[str, Kind] = {
     GRADE: Kind.TEXT,
     GUARDIAN_NAME: Kind.NAME,
     GUARDIAN_ID: Kind.ID,
+    TICKET_NO: Kind.CODE,
+    REQUEST_DATE: Kind.DATE,
+    REQUEST_TEXT: Kind.TEXT,
+    REQUEST_CATEGORY: Kind.TEXT,
+    HANDLING_STATUS: Kind.TEXT,
+    REPORT_DATE: Kind.DATE,
+    HARDSHIP_TEXT: Kind.TEXT,
+    REPORTER: Kind.TEXT,
+    REPORTER_PHONE: Kind.PHONE,
+    PLATE_NO: Kind.CODE,
+    VEHICLE_TYPE: Kind.TEXT,
+    VEHICLE_USE: Kind.TEXT,
+    VEHICLE_STATUS: Kind.TEXT,
+    FIRST_REGISTERED: Kind.DATE,
+    PROPERTY_LOCATION: Kind.TEXT,
+    FLOOR_AREA: Kind.MONEY,
+    PROPERTY_USE: Kind.TEXT,
+    PROPERTY_REGISTERED: Kind.DATE,
 }
 
 # --- derived columns ----------------------------------------------------------------------
@@ -269,6 +307,24 @@ RECORD_SCHEMA = pa.schema(
         (GUARDIAN_ID, _S),
         (GUARDIAN_ID_RAW, _S),
         (GUARDIAN_ID_STATUS, _S),
+        (TICKET_NO, _S),
+        (REQUEST_DATE, _D),
+        (REQUEST_TEXT, _S),
+        (REQUEST_CATEGORY, _S),
+        (HANDLING_STATUS, _S),
+        (REPORT_DATE, _D),
+        (HARDSHIP_TEXT, _S),
+        (REPORTER, _S),
+        (REPORTER_PHONE, _S),
+        (PLATE_NO, _S),
+        (VEHICLE_TYPE, _S),
+        (VEHICLE_USE, _S),
+        (VEHICLE_STATUS, _S),
+        (FIRST_REGISTERED, _D),
+        (PROPERTY_LOCATION, _S),
+        (FLOOR_AREA, _F),
+        (PROPERTY_USE, _S),
+        (PROPERTY_REGISTERED, _D),
         (FLAGS, _S),
     ]
 )
@@ -327,4 +383,22 @@ LABELS: dict[str, str] = {
     GRADE: "年级",
     GUARDIAN_NAME: "监护人姓名",
     GUARDIAN_ID: "监护人身份证号",
+    TICKET_NO: "工单编号",
+    REQUEST_DATE: "受理时间",
+    REQUEST_TEXT: "诉求内容",
+    REQUEST_CATEGORY: "诉求类别",
+    HANDLING_STATUS: "办理状态",
+    REPORT_DATE: "上报日期",
+    HARDSHIP_TEXT: "困难情形",
+    REPORTER: "上报人",
+    REPORTER_PHONE: "上报人电话",
+    PLATE_NO: "号牌号码",
+    VEHICLE_TYPE: "车辆类型",
+    VEHICLE_USE: "使用性质",
+    VEHICLE_STATUS: "车辆状态",
+    FIRST_REGISTERED: "初次登记日期",
+    PROPERTY_LOCATION: "坐落",
+    FLOOR_AREA: "建筑面积(㎡)",
+    PROPERTY_USE: "用途",
+    PROPERTY_REGISTERED: "登记日期",
 }

@@ -56,6 +56,10 @@ class Settings:
         return self.rules_dir / "eligibility.yaml"
 
     @property
+    def hardship_file(self) -> Path:
+        return self.rules_dir / "hardship.yaml"
+
+    @property
     def gazetteer_file(self) -> Path:
         return self.rules_dir / "reference" / "jiaozuo_townships_2022.csv"
 

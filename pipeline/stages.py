@@ -500,10 +500,13 @@ def rules(ctx: StageContext) -> RulesSummary:
     """Apply the eligibility rules: one warning per rule and person, and what ran tonight."""
     from pipeline.eligibility import INPUT_COLUMNS, find_warnings
     from pipeline.eligibility.facts import INDEX_COLUMNS
+    from pipeline.schema import RECORD_COLUMNS
 
     rule_set, params = ctx.config.rules, ctx.config.params
     step("rules", 0, 2)
-    columns = [*INPUT_COLUMNS, *(f for f in rule_set.fields() if f not in INPUT_COLUMNS)]
+    # The fields the evidence quotes; those the facts derive (a request's hardship) are not stored.
+    stored = set(RECORD_COLUMNS)
+    columns = [*INPUT_COLUMNS, *(f for f in rule_set.fields() if f not in INPUT_COLUMNS and f in stored)]
     records = pd.read_parquet(ctx.input(RECORDS), columns=columns)
     index = pd.read_parquet(ctx.input(PERSON_INDEX), columns=INDEX_COLUMNS)
     persons = pd.read_parquet(ctx.input(PERSONS))
@@ -513,8 +516,21 @@ def rules(ctx: StageContext) -> RulesSummary:
     for rid, sources in skipped.items():
         log.warning("rules: %s skipped: source(s) %s not read tonight", rid, ", ".join(sources))
     step("rules", 1, 2)
+    from pipeline.cases.config import CLOSED
+    from pipeline.cases.db import cases as case_table
+
+    # Cases not closed: a village report about someone the township already handles is not new.
+    live = ctx.state.cases().frame(where=case_table.c.status != CLOSED)
     warnings, fr = find_warnings(
-        records, index, households_table, persons, params, runnable, ctx.config.gazetteer
+        records,
+        index,
+        households_table,
+        persons,
+        params,
+        runnable,
+        ctx.config.gazetteer,
+        lexicon=ctx.config.lexicon,
+        cases=live[["person_id", "status", "first_seen"]],
     )
     warnings.to_parquet(ctx.output(WARNINGS), index=False)
     # What the case store checks tonight (verification, 条件已消失, holds), for every person.
@@ -534,6 +550,7 @@ def rules(ctx: StageContext) -> RulesSummary:
                 incomplete_sources=[]
                 if r.id in skipped
                 else sorted({e.source for e in r.evidence} & missing),
+                channel=r.channel,
             )
             for r in rule_set.rules
         ],

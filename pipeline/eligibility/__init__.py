@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.eligibility.facts import FACTS, INPUT_COLUMNS, FactsResult, compute_facts
+from pipeline.eligibility.requests import Lexicon, classify, load_lexicon
 from pipeline.eligibility.rules import Rule, RuleSet, evaluate, load_rules
 from pipeline.eligibility.warnings import WARNING_SCHEMA, build_warnings, warning_id
 from pipeline.normalize.places import Gazetteer
@@ -17,7 +18,10 @@ __all__ = [
     "FactsResult",
     "Rule",
     "RuleSet",
+    "Lexicon",
     "build_warnings",
+    "classify",
+    "load_lexicon",
     "compute_facts",
     "evaluate",
     "find_warnings",
@@ -34,8 +38,12 @@ def find_warnings(
     params: Params,
     rules: RuleSet,
     gazetteer: Gazetteer,
+    lexicon: Lexicon | None = None,
+    cases: pd.DataFrame | None = None,
+    hardship: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, FactsResult]:
-    """Facts, rule hits and the warnings frame (WARNING_SCHEMA) for one run."""
-    fr = compute_facts(records, person_index, households, persons, params)
+    """Facts, rule hits and the warnings frame (WARNING_SCHEMA) for one run (the last three: see
+    ``compute_facts``)."""
+    fr = compute_facts(records, person_index, households, persons, params, lexicon, cases, hardship)
     hits = evaluate(rules, fr.facts, params.scalars())
     return build_warnings(hits, rules, fr, persons, households, params, gazetteer), fr

@@ -24,6 +24,8 @@ from pipeline.households import (
     URBAN,
     id_holders,
 )
+from pipeline.cases.config import CLOSED
+from pipeline.eligibility.requests import Lexicon, classify
 from pipeline.normalize.common import member
 from pipeline.normalize.ids import one_edit_corrections
 from pipeline.params import Params
@@ -71,7 +73,21 @@ INPUT_COLUMNS = [
     S.GUARDIAN_NAME_PINYIN,
     S.GUARDIAN_ID,
     S.GUARDIAN_ID_STATUS,
+    S.REQUEST_DATE,
+    S.REQUEST_TEXT,
+    S.REPORT_DATE,
+    S.HARDSHIP_TEXT,
+    S.VEHICLE_TYPE,
+    S.VEHICLE_USE,
+    S.VEHICLE_STATUS,
+    S.FLOOR_AREA,
 ]
+
+#: Columns facts add to the records for the evidence: a request's or report's hardship as read.
+HARDSHIP, HARDSHIP_REASON = "hardship", "hardship_reason"
+DERIVED_LABELS = {HARDSHIP: "困难类别", HARDSHIP_REASON: "识别依据"}
+#: Where each channel's text and date are.
+CHANNEL_TEXT = {"hotline": (S.REQUEST_TEXT, S.REQUEST_DATE), "reports": (S.HARDSHIP_TEXT, S.REPORT_DATE)}
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,37 @@ FACTS: dict[str, FactDoc] = {
         "whole calendar months from the month after the (latest) death to D's month, while the person is "
         "still on the roster as 正常: the months a benefit may have been paid after death (an estimate: "
         "the roster does not list the months paid)",
+    ),
+    "hotline_hardship": FactDoc(
+        "热线反映困难",
+        "a hotline request (12345 and others) linked to the person, received in the look-back window, "
+        "describes a hardship (read by rules/hardship.yaml)",
+    ),
+    "hotline_categories": FactDoc("热线诉求困难类别", "the hardship categories of those requests (因病;因残 ...)"),
+    "village_report_hardship": FactDoc(
+        "协理员上报困难",
+        "a village assistant's report linked to the person, dated in the look-back window, describes a "
+        "hardship (a report saying the family is fine does not count)",
+    ),
+    "report_categories": FactDoc("上报困难类别", "the hardship categories of those reports"),
+    "case_before_report": FactDoc(
+        "上报前已有在办案件",
+        "the person had a case (any rule) not closed, first raised before the latest such report: "
+        "the township was already acting when the assistant reported",
+    ),
+    "household_vehicles": FactDoc(
+        "户内名下非营运车辆(辆)",
+        "vehicles registered to household members with 使用性质 非营运 and 状态 正常 (0 when the vehicle "
+        "check names none of them; unknown when no vehicle records were read)",
+    ),
+    "household_properties": FactDoc(
+        "户内名下房产(套)", "real estate registered to household members (unknown when none were read)"
+    ),
+    "household_floor_area": FactDoc("户内房产建筑面积(㎡)", "their total floor area"),
+    "economic_hint": FactDoc(
+        "核对提示",
+        "the household's vehicles and real estate in words (名下非营运车辆1辆(小型轿车);房产2套,共186㎡), "
+        "shown on every warning so the township knows before the visit; empty when none",
     ),
     "overpaid_estimate": FactDoc(
         "估计死亡后多发金额(元)",
@@ -229,8 +276,16 @@ def compute_facts(
     households: pd.DataFrame,
     persons: pd.DataFrame,
     params: Params,
+    lexicon: Lexicon | None = None,
+    cases: pd.DataFrame | None = None,
+    hardship: pd.DataFrame | None = None,
 ) -> FactsResult:
-    """One row of facts per person of ``households`` (every linked person)."""
+    """One row of facts per person of ``households`` (every linked person).
+
+    ``lexicon`` reads the hotline requests and village reports (rules/hardship.yaml); ``hardship``
+    instead gives each such record's categories by (source, file, row), as a benchmark's truth does.
+    ``cases``: the case store's cases (person_id, status, first_seen), for ``case_before_report``.
+    """
     d = pd.Timestamp(params.run_date)
     start = d - pd.Timedelta(days=params.lookback_days)
     index = person_index[INDEX_COLUMNS]
@@ -324,6 +379,9 @@ def compute_facts(
     f["months_since_death"] = months.reindex(idx).where(f["on_roster_active"]).astype("Int64")
     f["overpaid_estimate"] = (f["months_since_death"].astype("float64") * active_amount.reindex(idx)).round(2)
 
+    _channel_facts(f, r, idx, d, start, lexicon, cases, hardship)
+    _economic_facts(f, r, hh, src)
+
     guardians = resolve_guardians(r, r)
     g = guardians.astype({"guardian": "object"}).merge(
         last_death.rename("gd"), left_on="guardian", right_index=True
@@ -334,6 +392,97 @@ def compute_facts(
         pd.to_datetime(g["gd"]).groupby(g[PERSON_ID]).max().reindex(idx).dt.date.astype("object")
     )
     return FactsResult(facts=f, records=r, guardians=guardians)
+
+
+def _channel_facts(
+    f: pd.DataFrame,
+    r: pd.DataFrame,
+    idx: pd.Index,
+    d: pd.Timestamp,
+    start: pd.Timestamp,
+    lexicon: Lexicon | None,
+    cases: pd.DataFrame | None,
+    truth: pd.DataFrame | None,
+) -> None:
+    """Hotline requests and village reports in the look-back window that describe a hardship.
+
+    Adds ``hardship`` and ``hardship_reason`` to the records (the evidence quotes them)."""
+    for text_col, date_col in CHANNEL_TEXT.values():
+        for c in (text_col, date_col):
+            if c not in r.columns:
+                r[c] = None
+    r[HARDSHIP] = None
+    r[HARDSHIP_REASON] = None
+    for source, (text_col, date_col) in CHANNEL_TEXT.items():
+        rows = r.index[r[S.SOURCE].eq(source).to_numpy()]
+        if len(rows) == 0:
+            continue
+        if truth is not None:
+            keyed = r.loc[rows, KEYS].merge(truth[[*KEYS, HARDSHIP]], on=KEYS, how="left")
+            read = pd.DataFrame(
+                {HARDSHIP: keyed[HARDSHIP].fillna("").to_numpy(), HARDSHIP_REASON: "(真实类别)"}, index=rows
+            )
+        elif lexicon is not None:
+            read = classify(r.loc[rows, text_col], lexicon)
+        else:
+            continue
+        r.loc[rows, HARDSHIP] = read[HARDSHIP].to_numpy()
+        r.loc[rows, HARDSHIP_REASON] = read[HARDSHIP_REASON].to_numpy()
+    for source, fact, cats in (
+        ("hotline", "hotline_hardship", "hotline_categories"),
+        ("reports", "village_report_hardship", "report_categories"),
+    ):
+        date_col = CHANNEL_TEXT[source][1]
+        rows = r.loc[r[S.SOURCE].eq(source), [PERSON_ID, date_col, HARDSHIP]]
+        when = pd.to_datetime(rows[date_col])
+        hard = rows[(when > start) & (when <= d) & rows[HARDSHIP].fillna("").ne("")]
+        f[fact] = member(idx, hard[PERSON_ID].unique())
+        joined = hard.groupby(PERSON_ID)[HARDSHIP].agg(
+            lambda v: ";".join(dict.fromkeys(c for x in v for c in str(x).split(";")))
+        )
+        f[cats] = joined.reindex(idx).astype("object")
+        if source == "reports":
+            last = pd.to_datetime(hard[date_col]).groupby(hard[PERSON_ID]).max()
+            f["case_before_report"] = False
+            if cases is not None and len(cases) and len(last):
+                live = cases[cases["status"].ne(CLOSED)]
+                first = pd.to_datetime(live["first_seen"]).groupby(live["person_id"]).min()
+                both = last.to_frame("report").join(first.rename("case"), how="inner")
+                before = both.index[(both["case"] < both["report"]).to_numpy()]
+                f["case_before_report"] = member(idx, set(before))
+
+
+def _economic_facts(f: pd.DataFrame, r: pd.DataFrame, hh: pd.DataFrame, src: pd.Series) -> None:
+    """The household's vehicles and real estate (the 核对平台's checks), counted and in words."""
+    keys = hh[HOUSEHOLD_KEY]
+    hint = pd.Series("", index=hh.index, dtype="object")
+    car = r.loc[src.eq("vehicles"), [HOUSEHOLD_KEY, S.VEHICLE_USE, S.VEHICLE_STATUS, S.VEHICLE_TYPE]]
+    if len(car):
+        car = car[car[S.VEHICLE_USE].eq("非营运") & car[S.VEHICLE_STATUS].eq("正常")]
+        count = car.groupby(HOUSEHOLD_KEY).size()
+        f["household_vehicles"] = keys.map(count).fillna(0).astype("int64").to_numpy()
+        kinds = car.groupby(HOUSEHOLD_KEY)[S.VEHICLE_TYPE].agg(
+            lambda v: "、".join(dict.fromkeys(str(x) for x in v if isinstance(x, str)))
+        )
+        words = "名下非营运车辆" + count.astype(str) + "辆" + kinds.reindex(count.index).map(
+            lambda k: f"({k})" if isinstance(k, str) and k else ""
+        )
+        hint = hint + keys.map(words).fillna("").to_numpy()
+    else:
+        f["household_vehicles"] = pd.Series(pd.NA, index=f.index, dtype="Int64")
+    home = r.loc[src.eq("property"), [HOUSEHOLD_KEY, S.FLOOR_AREA]]
+    if len(home):
+        n = home.groupby(HOUSEHOLD_KEY).size()
+        area = home.groupby(HOUSEHOLD_KEY)[S.FLOOR_AREA].sum().round(0)
+        f["household_properties"] = keys.map(n).fillna(0).astype("int64").to_numpy()
+        f["household_floor_area"] = keys.map(area).fillna(0.0).to_numpy()
+        words = "房产" + n.astype(str) + "套,共" + area.astype("int64").astype(str) + "㎡"
+        more = keys.map(words).fillna("").to_numpy()
+        hint = hint + np.where((hint != "") & (more != ""), ";", "") + more
+    else:
+        f["household_properties"] = pd.Series(pd.NA, index=f.index, dtype="Int64")
+        f["household_floor_area"] = np.nan
+    f["economic_hint"] = hint.to_numpy()
 
 
 def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> pd.Series:

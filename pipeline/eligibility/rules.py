@@ -17,7 +17,7 @@ import yaml
 
 from pipeline import schema as S
 from pipeline.conditions import Condition, compile_condition, names
-from pipeline.eligibility.facts import FACTS
+from pipeline.eligibility.facts import DERIVED_LABELS, FACTS
 from pipeline.errors import ConfigError
 from pipeline.params import SCALARS
 
@@ -39,7 +39,11 @@ _RULE_KEYS = {
     "answers",
     "verified_when",
     "fingerprint",
+    "unless",
+    "channel",
 }
+#: Where a rule's warnings come from, for the summary's count by channel (key: Chinese name).
+CHANNELS = {"extracts": "数据比对", "hotline": "热线诉求", "reports": "协理员上报"}
 CHANGES = ("changed", "rises", "grows")
 
 
@@ -52,6 +56,7 @@ class EvidenceSpec:
     fields: tuple[str, ...]
     in_window: str | None = None  # a date field: only records dated in the look-back window
     death_on_or_before_run: bool = False
+    about_hardship: bool = False  # only requests and reports read as describing a hardship
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,10 @@ class Rule:
     answers: str = "assistance"  # the answer set of rules/cases.yaml (the 核查结果 dropdown)
     verified_when: Condition | None = None  # later extracts show a done answer took effect
     fingerprint: tuple[Material, ...] = ()  # key facts whose material change re-sends a held case
+    #: A condition that keeps a person off this rule's list although ``condition`` holds (an economic
+    #: check: a car, a second flat). None: nobody is excluded. Unknown never excludes.
+    unless: Condition | None = None
+    channel: str = "extracts"  # a key of CHANNELS
 
     def case_facts(self) -> list[str]:
         """The facts the case store needs for this rule: quoted, verification and fingerprint."""
@@ -142,7 +151,7 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
     problems: list[str] = []
     rules: list[Rule] = []
     seen: set[str] = set()
-    fields = set(S.RECORD_COLUMNS)
+    fields = set(S.RECORD_COLUMNS) | set(DERIVED_LABELS)
     for i, entry in enumerate(entries):
         e = entry
         where = f"{p}, rule {e.get('id', f'#{i + 1}') if isinstance(e, dict) else f'#{i + 1}'}"
@@ -194,6 +203,7 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                     fields=tuple(ev.get("fields") or ()),
                     in_window=window,
                     death_on_or_before_run=bool(ev.get("death_on_or_before_run", False)),
+                    about_hardship=bool(ev.get("about_hardship", False)),
                 )
             )
         requires = e.get("requires", sorted({ev.source for ev in evidence}))
@@ -222,6 +232,15 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                 )
             except ConfigError as error:
                 problems.append(str(error))
+        unless: Condition | None = None
+        if e.get("unless") is not None:
+            try:
+                unless = compile_condition(" ".join(str(e["unless"]).split()), set(FACTS), set(SCALARS), where)
+            except ConfigError as error:
+                problems.append(str(error))
+        channel = e.get("channel", "extracts")
+        if channel not in CHANNELS:
+            problems.append(f"{where}: `channel` must be one of {', '.join(CHANNELS)}")
         fingerprint: list[Material] = []
         for j, m in enumerate(e.get("fingerprint") or []):
             w = f"{where}, fingerprint #{j + 1}"
@@ -256,6 +275,8 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                 answers=str(answers),
                 verified_when=verified,
                 fingerprint=tuple(fingerprint),
+                unless=unless,
+                channel=str(channel),
             )
         )
     if problems:
@@ -270,5 +291,7 @@ def evaluate(rules: RuleSet, facts: pd.DataFrame, params: dict[str, Any]) -> pd.
         holds = rule.condition.evaluate(facts, params)
         if rule.exclude_deceased:
             holds &= ~facts["deceased"].astype(bool)
+        if rule.unless is not None:
+            holds &= ~rule.unless.evaluate(facts, params)
         hits.append(pd.DataFrame({"rule": rule.id, "person_id": facts.index[holds.to_numpy()]}))
     return pd.concat(hits, ignore_index=True) if hits else pd.DataFrame(columns=["rule", "person_id"])

@@ -17,7 +17,16 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline import schema as S
-from pipeline.eligibility.facts import FACTS, KEYS, LINK_EVIDENCE, LINK_RULE, MATCH_PROBABILITY, FactsResult
+from pipeline.eligibility.facts import (
+    DERIVED_LABELS,
+    FACTS,
+    HARDSHIP,
+    KEYS,
+    LINK_EVIDENCE,
+    LINK_RULE,
+    MATCH_PROBABILITY,
+    FactsResult,
+)
 from pipeline.eligibility.rules import EvidenceSpec, Rule, RuleSet
 from pipeline.households import HOUSEHOLD_KEY, PERSON_ID
 from pipeline.match.compare import PLAIN_WORDS
@@ -53,6 +62,7 @@ WARNING_SCHEMA = pa.schema(
         ("match_confidence", pa.float64()),
         ("amount", pa.float64()),  # the money the warning is about (元): the rule's `amount` fact
         ("key_facts", pa.string()),  # JSON: the rule's fingerprint facts (a held case's material change)
+        ("economic_hint", pa.string()),  # 核对提示: the household's vehicles and real estate, in words
         ("run_date", pa.date32()),
     ]
 )
@@ -65,6 +75,10 @@ _SOURCE_LABELS = {
     "medical": "医保住院结算",
     "deaths": "殡葬火化信息",
     "students": "学生学籍",
+    "hotline": "12345热线",
+    "reports": "协理员上报",
+    "vehicles": "车辆登记",
+    "property": "不动产登记",
 }
 _LINKS = {"id": "身份证号一致", "model": "模型关联", "none": "仅此一条"}
 
@@ -147,7 +161,7 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
     # Column by column (not row by row): "label value" pieces joined with commas, blanks skipped.
     body = pd.Series("", index=recs.index, dtype="object")
     for f in spec.fields:
-        label = S.LABELS.get(f, f)
+        label = S.LABELS.get(f) or DERIVED_LABELS.get(f, f)
         piece = recs[f].map(lambda v, lab=label: None if fmt_value(v) is None else f"{lab} {fmt_value(v)}")
         has = piece.notna()
         body = body.where(~has, body + np.where(body.eq(""), "", ",") + piece.fillna(""))
@@ -235,6 +249,8 @@ def _cited(
             recs = recs[(when > start) & (when <= d)]
         if spec.death_on_or_before_run:
             recs = recs[pd.to_datetime(recs[S.DEATH_DATE]) <= d]
+        if spec.about_hardship:
+            recs = recs[recs[HARDSHIP].fillna("").ne("")]
         if spec.scope == "person":
             m = hits.merge(recs, on=PERSON_ID)
         elif spec.scope == "household":
@@ -390,6 +406,7 @@ def build_warnings(
     w[S.NAME] = w[PERSON_ID].map(who[S.NAME])
     w[S.SEX] = w[PERSON_ID].map(who[S.SEX])
     w["age"] = w[PERSON_ID].map(fr.facts["age"])
+    w["economic_hint"] = w[PERSON_ID].map(fr.facts["economic_hint"]).replace("", None)
     # Place: the household's (the township that visits the household), else the person's own.
     w[S.TOWNSHIP_CODE] = w[PERSON_ID].map(hh[S.TOWNSHIP_CODE]).fillna(w[PERSON_ID].map(who[S.TOWNSHIP_CODE]))
     w[S.COUNTY_CODE] = (

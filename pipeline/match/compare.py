@@ -204,9 +204,12 @@ def _equal(col: str) -> Callable[[Sides], np.ndarray]:
 
 
 def score_place(x: Sides) -> np.ndarray:
+    """Same village (村/社区, by name, in the same township) / same township / same county / else."""
     ca, cb = x.take(S.COUNTY_CODE)
     wa, wb = x.take(S.TOWNSHIP_CODE)
-    return _levels(_present(ca, cb), np.asarray(wa == wb) & _present(wa, wb), np.asarray(ca == cb))
+    va, vb = x.take(S.VILLAGE)
+    town = np.asarray(wa == wb) & _present(wa, wb)
+    return _levels(_present(ca, cb), town & np.asarray(va == vb) & _present(va, vb), town, np.asarray(ca == cb))
 
 
 def score_household(x: Sides) -> np.ndarray:
@@ -304,7 +307,12 @@ REGISTRY: tuple[Comparison, ...] = (
     Comparison(
         "place",
         "地址缺失",
-        (Level("township", "同乡镇"), Level("county", "同县区"), Level("else", "县区不同")),
+        (
+            Level("village", "同村(社区)"),
+            Level("township", "同乡镇"),
+            Level("county", "同县区"),
+            Level("else", "县区不同"),
+        ),
         score_place,
         implied_by=("household",),
     ),

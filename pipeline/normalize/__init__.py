@@ -19,7 +19,7 @@ from pipeline import schema as S
 from pipeline.normalize.common import map_distinct, squeeze
 from pipeline.normalize.dates import parse_date, parse_month
 from pipeline.normalize.names import normalize_names
-from pipeline.normalize.places import Gazetteer
+from pipeline.normalize.places import Gazetteer, village_in_address
 from pipeline.normalize.values import (
     Unreadable,
     normalize_enum,
@@ -255,3 +255,17 @@ def _resolve_places(
     flags.add((township_raw.notna() | address.notna()) & township.isna(), FLAG_TOWNSHIP_UNRESOLVED)
     out[S.COUNTY_CODE], out[S.COUNTY_RAW] = county, county_raw
     out[S.TOWNSHIP_CODE], out[S.TOWNSHIP_RAW] = township, township_raw
+    # The village an address names after its township (a hotline caller's 诉求地址, a 户籍地址),
+    # where no village column says it: matching compares villages.
+    village = out[S.VILLAGE] if S.VILLAGE in out else none
+    need = village.isna() & address.notna() & township.notna()
+    if need.any():
+        vkey = pd.DataFrame({"a": address[need], "t": township[need]})
+        vpairs = vkey.drop_duplicates()
+        vpairs["v"] = [
+            village_in_address(a, gaz.by_code[t].name if t in gaz.by_code else None)
+            for a, t in zip(vpairs.a, vpairs.t, strict=True)
+        ]
+        village = village.copy()
+        village[need] = vkey.merge(vpairs, on=["a", "t"], how="left")["v"].to_numpy()
+        out[S.VILLAGE] = village

@@ -206,7 +206,7 @@ def village_in_address(address: str | None, township: str | None) -> str | None:
     if not address:
         return None
     rest = address
-    if township and township in address:
+    if isinstance(township, str) and township and township in address:
         rest = address.split(township, 1)[1]
     else:
         # Without the township's name, only what follows the last township-level word.

@@ -32,7 +32,7 @@ from pipeline.contracts import (
     RuleOutcome,
     RulesSummary,
 )
-from pipeline.eligibility.rules import RuleSet
+from pipeline.eligibility.rules import CHANNELS, RuleSet
 from pipeline.normalize.places import Township
 from pipeline.reports.workbook import UNRESOLVED_TOWNSHIP, TownshipBook
 
@@ -166,6 +166,20 @@ def summary_context(
         for r in rules
     ]
 
+    # By channel: the department extracts, the hotline, the village assistants (rules' `channel`).
+    channel_of = {r["id"]: r.get("channel", "extracts") for r in rules}
+    ch = warnings["rule"].map(channel_of).fillna("extracts")
+    channels = [
+        {
+            "name": name,
+            "rules": "、".join(r["id"] for r in rules if channel_of[r["id"]] == key),
+            "warnings": int(ch.eq(key).sum()),
+            "households": int(warnings.loc[ch.eq(key).to_numpy(), "household_key"].nunique()),
+            "new": int((ch.eq(key) & warnings["status"].eq("新增")).sum()),
+        }
+        for key, name in CHANNELS.items()
+    ]
+
     county_rule = warnings.groupby(["county_code", "county", "rule"]).size()
     county_totals = warnings.groupby(["county_code", "county"]).size().sort_values(ascending=False)
     top_county = max([int(county_totals.max()) if len(county_totals) else 0, 1])
@@ -290,6 +304,7 @@ def summary_context(
             "review_questions": int(match.get("review_questions", 0)),
         },
         "rules": rule_rows,
+        "channels": channels,
         "skipped": [r for r in rules if r["status"] == "skipped"],
         # Sources not read whole tonight: the red banner (files, reasons, rules skipped or short).
         "incomplete": incomplete,

@@ -91,6 +91,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("年龄", "age", 4, "int"),
     Column("住址、电话", "contact", 13, wrap=True),
     Column("预警依据", "evidence", 0, wrap=True),  # the rest of the page: see _fill_page
+    # The household's vehicles and real estate: printed, so the visit starts knowing them.
+    Column("核对提示", "economic_hint", 9, wrap=True),
     Column("核查结果", "", 8, "verdict"),
     Column("核查说明", "", 10, "fill"),
     Column("核查人", "", 6, "fill"),
@@ -442,7 +444,13 @@ def help_lines(
         (True, f"{township} 预警名单 填写说明(运行日期 {run_date.isoformat()})"),
         (True, "一、这份名单是什么"),
         (False, "市民政局每晚比对防返贫监测、残联、医保、低保特困名册、补贴发放、殡葬、学籍等部门数据,"),
+        (False, "并读取12345热线诉求和村(社区)协理员走访上报,"),
         (False, "找出可能符合救助条件但尚未享受的人员。名单只是线索,是否符合条件以入户核实为准。"),
+        (
+            False,
+            "“核对提示”列写明该户成员名下的非营运车辆和房产(来自车辆、不动产登记核对),供入户时核实家庭"
+            "财产;是否影响救助按当地政策判断(除非规则另有设定,系统不据此排除)。",
+        ),
         (False, "“预警依据”列写明了每条预警来自哪个数据源、哪个文件的第几行,核查时可对照原始数据。"),
         (True, "二、怎么填"),
         (

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.normalize.places import Gazetteer, default_gazetteer_path
+from pipeline.sample import channels as C
 from pipeline.sample import extracts as X
 from pipeline.sample.errors import ID_ERRORS, NAME_ERRORS, corrupt
 from pipeline.sample.population import make_population
@@ -42,6 +43,10 @@ ID_HEADERS = {
     "medical": ["证件号码"],
     "deaths": ["身份证号"],
     "students": ["学生身份证号", "监护人身份证号"],
+    "hotline": ["身份证号"],
+    "reports": ["身份证号"],
+    "vehicles": ["车主身份证号"],
+    "property": ["权利人身份证号"],
 }
 NAME_HEADERS = {
     "monitoring": ["姓名"],
@@ -51,6 +56,10 @@ NAME_HEADERS = {
     "medical": ["姓名"],
     "deaths": ["姓名"],
     "students": ["学生姓名", "监护人姓名"],
+    "hotline": ["诉求人姓名"],
+    "reports": ["姓名"],
+    "vehicles": ["车主姓名"],
+    "property": ["权利人姓名"],
 }
 TOWNSHIP_HEADERS = {
     "monitoring": "乡(镇、街道)",
@@ -58,6 +67,7 @@ TOWNSHIP_HEADERS = {
     "assistance": "乡(镇、街道)",
     "subsidy": "乡(镇、街道)",
     "students": "所属乡镇",
+    "reports": "所属乡镇",
 }
 COUNTY_HEADERS = {
     "monitoring": "县(市、区)",
@@ -81,11 +91,15 @@ def _fmt_date(d: object, style: str) -> str | None:
     if d is None or (isinstance(d, float) and d != d):
         return None
     if isinstance(d, pd.Timestamp):
+        d = d.to_pydatetime()
+    clock = ""
+    if isinstance(d, datetime):  # a time of day (a hotline ticket's): kept after the date
+        clock = d.strftime(" %H:%M") if (d.hour, d.minute) != (0, 0) else ""
         d = d.date()
     assert isinstance(d, date)
     if style == "serial":
         return str((d - _EXCEL_EPOCH).days)
-    return d.strftime(style).replace("年0", "年").replace("月0", "月")
+    return d.strftime(style).replace("年0", "年").replace("月0", "月") + clock
 
 
 def _place_variants(frame: pd.DataFrame, source: str, rng: np.random.Generator, scale: float) -> None:
@@ -101,7 +115,7 @@ def _place_variants(frame: pd.DataFrame, source: str, rng: np.random.Generator, 
         if ch:
             prefixed = (r >= 0.12 * scale) & (r < 0.17 * scale) & frame[ch].notna().to_numpy()
             t = t.where(~prefixed, frame[ch] + t)
-        if source in ("disability", "students"):  # the address still tells the township
+        if source in ("disability", "students", "reports"):  # the address still tells the township
             t = t.where(~((r >= 0.17 * scale) & (r < 0.2 * scale)), None)
         frame[th] = t
     if ch and source != "medical":
@@ -127,6 +141,10 @@ def _invalid_values(
         "medical": [("个人自付", "-50.00"), ("出院日期", date(2030, 6, 1))],
         "deaths": [("死亡日期", date(2031, 3, 1))],
         "students": [],
+        "hotline": [("受理时间", datetime(2031, 1, 5, 9, 30))],
+        "reports": [("上报日期", date(2031, 2, 1))],
+        "vehicles": [],
+        "property": [("建筑面积", "-80")],
     }
     plan = plans[source]
     name_col = NAME_HEADERS[source][0]
@@ -151,6 +169,14 @@ def _files(source: str, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         return [(f"火化信息_{y}", part) for y, part in frame.groupby("_year", sort=True)]
     if source == "students":
         return [(f"{code}_学生学籍", part) for code, part in frame.groupby("_county_code", sort=True)]
+    if source == "hotline":
+        return [("12345热线工单_民政类", frame)]
+    if source == "reports":
+        return [(f"{code}_协理员走访上报", part) for code, part in frame.groupby("_county_code", sort=True)]
+    if source == "vehicles":
+        return [("车辆登记信息_核对", frame)]
+    if source == "property":
+        return [("不动产登记信息_核对", frame)]
     return [("残疾人信息", frame)]
 
 
@@ -218,6 +244,14 @@ def generate(spec: SampleSpec, out: str | Path, clean_out: str | Path | None = N
         "deaths": X.deaths(pop, rng, spec.as_of, death),
         "students": X.students(pop, rng, spec.as_of, death),
     }
+    # The other channels draw from their own stream: the department extracts above stay the same.
+    crng = np.random.default_rng(spec.seed + 3)
+    people = pop.persons.merge(pop.households, on="hh", how="left")
+    signals = C.signals(pop.persons, frames)
+    frames["hotline"] = C.hotline(people, signals, crng, spec.as_of)
+    frames["reports"] = C.reports(people, signals, crng, spec.as_of)
+    frames["vehicles"] = C.vehicles(people, signals, frames, crng, spec.as_of)
+    frames["property"] = C.real_estate(people, signals, frames, crng, spec.as_of)
     truth_parts = []
     clean_parts = []
     clean_rng = np.random.default_rng(spec.seed + 2)  # its own: the main stream must not depend on it
@@ -319,6 +353,8 @@ def _write_source(
                     "row": np.arange(first_row, first_row + len(part)),
                     "person": part[X.PID].to_numpy(),
                     "errors": tags.loc[part.index].to_numpy(),
+                    # the true hardship categories of a request or report ("" for none)
+                    "hardship": part[C.HARDSHIP].to_numpy() if C.HARDSHIP in part else "",
                 }
             )
         )
