@@ -8,8 +8,9 @@ under bench/out/ (delete it after changing the generator). The pipeline runs
 every stage on the extracts in a child process (wall time and peak memory per stage). The expected
 warnings come from the clean rows with every row assigned to its true person (no matching at all),
 each hotline request and village report read as the generator wrote it (its true hardship, so the
-classifier's mistakes count), and the same households, facts and rule code: so the comparison measures what ID and name errors,
-rejected rows and linking mistakes cost, not the rule definitions (hand-worked tests cover those).
+classifier's mistakes count), and the same households, facts and rule code: so the comparison
+measures what ID and name errors, rejected rows, linking and reading mistakes cost, not the rule
+definitions (hand-worked tests cover those).
 A pipeline person counts as the true person most of its records belong to.
 """
 

@@ -20,9 +20,10 @@ from pipeline.cases.views import case_note, funnel, funnel_cases, to_send
 from pipeline.eligibility.rules import load_rules
 from pipeline.errors import ConfigError
 from pipeline.settings import PROJECT_ROOT
+from pipeline.sources import load_sources
 
 CR = load_case_rules(PROJECT_ROOT / "rules" / "cases.yaml")
-SOURCES = {"disability", "monitoring", "assistance", "subsidy", "medical", "deaths", "students"}
+SOURCES = {s.key for s in load_sources(PROJECT_ROOT / "rules" / "sources.yaml").sources}
 RULES = {r.id: r for r in load_rules(PROJECT_ROOT / "rules" / "eligibility.yaml", SOURCES).rules}
 ALL = list(RULES)
 D0 = date(2026, 11, 2)

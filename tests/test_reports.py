@@ -54,11 +54,12 @@ from pipeline.reports.workbook import (
     rule_rows,
 )
 from pipeline.settings import PROJECT_ROOT
+from pipeline.sources import load_sources
 from pipeline.state import StateStore
 
 D = date(2026, 11, 29)
 NO_TREND = StateStore(Path("/nonexistent")).warning_trend()
-SOURCES = {"disability", "monitoring", "assistance", "subsidy", "medical", "deaths", "students"}
+SOURCES = {s.key for s in load_sources(PROJECT_ROOT / "rules" / "sources.yaml").sources}
 
 
 def warning(
@@ -337,7 +338,7 @@ def test_rules_sheet_lists_every_rule_with_tonights_status(books: tuple[Path, li
     out, _ = books
     ws = openpyxl.load_workbook(out / "410822_博爱县" / "410822105_磨头镇.xlsx")[SHEET_RULES]
     rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
-    assert sorted(rows) == [f"R0{i}" for i in range(1, 8)]
+    assert sorted(rows) == [f"R0{i}" for i in range(1, 10)]
     assert rows["R01"][1] == "监测户残疾人未纳入低保" and rows["R01"][6] == "2"
     assert rows["R05"][5] == "已跳过:缺少医保住院结算"
     assert all(r[2] and r[3] for r in rows.values())  # meaning and suggestion from the rule file

@@ -11,14 +11,15 @@ import yaml
 from pipeline.eligibility import FACTS, evaluate, load_rules
 from pipeline.errors import ConfigError
 from pipeline.settings import PROJECT_ROOT
+from pipeline.sources import load_sources
 
 RULES = PROJECT_ROOT / "rules" / "eligibility.yaml"
-SOURCES = {"monitoring", "disability", "assistance", "subsidy", "medical", "deaths", "students"}
+SOURCES = {s.key for s in load_sources(PROJECT_ROOT / "rules" / "sources.yaml").sources}
 
 
 def test_the_shipped_rules_load() -> None:
     rules = load_rules(RULES, SOURCES)
-    assert rules.ids() == ["R01", "R02", "R03", "R04", "R05", "R06", "R07"]
+    assert rules.ids() == ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09"]
     r07 = rules.select(["R07"]).rules[0]
     # Only sources read as evidence of an absence must be whole: R07 (on the roster and dead) reads
     # none that way; R03 and R04 ("no payment") need the subsidy file whole, the others the roster.
@@ -30,6 +31,8 @@ def test_the_shipped_rules_load() -> None:
         "R04": ("subsidy",),
         "R05": ("assistance",),
         "R06": ("assistance",),
+        "R08": ("assistance",),
+        "R09": ("assistance",),
     }
     assert all(r.exclude_deceased for r in rules.rules if r.id != "R07")
 

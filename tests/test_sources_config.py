@@ -12,7 +12,7 @@ from pipeline.schema import FIELD_KINDS, Kind
 from pipeline.sources import SourcesConfig, dump_sources, load_sources
 
 
-def test_the_seven_sources_with_their_standard_headers(cfg: SourcesConfig) -> None:
+def test_the_eleven_sources_with_their_standard_headers(cfg: SourcesConfig) -> None:
     assert [s.key for s in cfg.sources] == [
         "monitoring",
         "disability",
@@ -21,6 +21,10 @@ def test_the_seven_sources_with_their_standard_headers(cfg: SourcesConfig) -> No
         "medical",
         "deaths",
         "students",
+        "hotline",
+        "reports",
+        "vehicles",
+        "property",
     ]
     standard = {s.key: [f.standard_header for f in s.fields] for s in cfg.sources}
     # The field lists, in its order.

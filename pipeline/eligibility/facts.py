@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
+from pipeline.cases.config import CLOSED
+from pipeline.eligibility.requests import Lexicon, classify
 from pipeline.households import (
     ACTIVE_ASSISTANCE,
     ACTIVE_DIBAO,
@@ -24,8 +26,6 @@ from pipeline.households import (
     URBAN,
     id_holders,
 )
-from pipeline.cases.config import CLOSED
-from pipeline.eligibility.requests import Lexicon, classify
 from pipeline.normalize.common import member
 from pipeline.normalize.ids import one_edit_corrections
 from pipeline.params import Params
@@ -169,7 +169,9 @@ FACTS: dict[str, FactDoc] = {
         "a hotline request (12345 and others) linked to the person, received in the look-back window, "
         "describes a hardship (read by rules/hardship.yaml)",
     ),
-    "hotline_categories": FactDoc("热线诉求困难类别", "the hardship categories of those requests (因病;因残 ...)"),
+    "hotline_categories": FactDoc(
+        "热线诉求困难类别", "the hardship categories of those requests (因病;因残 ...)"
+    ),
     "village_report_hardship": FactDoc(
         "协理员上报困难",
         "a village assistant's report linked to the person, dated in the look-back window, describes a "
@@ -413,7 +415,7 @@ def _channel_facts(
                 r[c] = None
     r[HARDSHIP] = None
     r[HARDSHIP_REASON] = None
-    for source, (text_col, date_col) in CHANNEL_TEXT.items():
+    for source, (text_col, _) in CHANNEL_TEXT.items():
         rows = r.index[r[S.SOURCE].eq(source).to_numpy()]
         if len(rows) == 0:
             continue
@@ -433,16 +435,16 @@ def _channel_facts(
         ("reports", "village_report_hardship", "report_categories"),
     ):
         date_col = CHANNEL_TEXT[source][1]
-        rows = r.loc[r[S.SOURCE].eq(source), [PERSON_ID, date_col, HARDSHIP]]
-        when = pd.to_datetime(rows[date_col])
-        hard = rows[(when > start) & (when <= d) & rows[HARDSHIP].fillna("").ne("")]
+        said = r.loc[r[S.SOURCE].eq(source), [PERSON_ID, date_col, HARDSHIP]]
+        when = pd.to_datetime(said[date_col])
+        hard = said[(when > start) & (when <= d) & said[HARDSHIP].fillna("").ne("")]
         f[fact] = member(idx, hard[PERSON_ID].unique())
         joined = hard.groupby(PERSON_ID)[HARDSHIP].agg(
             lambda v: ";".join(dict.fromkeys(c for x in v for c in str(x).split(";")))
         )
         f[cats] = joined.reindex(idx).astype("object")
         if source == "reports":
-            last = pd.to_datetime(hard[date_col]).groupby(hard[PERSON_ID]).max()
+            last = pd.Series(pd.to_datetime(hard[date_col])).groupby(hard[PERSON_ID]).max()
             f["case_before_report"] = False
             if cases is not None and len(cases) and len(last):
                 live = cases[cases["status"].ne(CLOSED)]
@@ -464,8 +466,11 @@ def _economic_facts(f: pd.DataFrame, r: pd.DataFrame, hh: pd.DataFrame, src: pd.
         kinds = car.groupby(HOUSEHOLD_KEY)[S.VEHICLE_TYPE].agg(
             lambda v: "、".join(dict.fromkeys(str(x) for x in v if isinstance(x, str)))
         )
-        words = "名下非营运车辆" + count.astype(str) + "辆" + kinds.reindex(count.index).map(
-            lambda k: f"({k})" if isinstance(k, str) and k else ""
+        words = (
+            "名下非营运车辆"
+            + count.astype(str)
+            + "辆"
+            + kinds.reindex(count.index).map(lambda k: f"({k})" if isinstance(k, str) and k else "")
         )
         hint = hint + keys.map(words).fillna("").to_numpy()
     else:

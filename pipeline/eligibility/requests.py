@@ -75,7 +75,6 @@ class Lexicon:
         reason = ";".join(c + ":" + "".join(f"“{p}”" for p in found[c]) for c in ordered)
         return ";".join(ordered), reason
 
-
     def _first_unnegated(self, clause: str, phrase: str) -> str | None:
         """The words of ``clause`` that ``phrase`` matches first without a negation right before
         them (a phrase ``re:…`` is a regular expression), or None."""
@@ -152,11 +151,13 @@ def classify(texts: pd.Series, lexicon: Lexicon) -> pd.DataFrame:
     """Per text: ``hardship`` (categories, ";"-joined, "" for none) and ``hardship_reason``;
     None for a missing text. Each distinct text is read once."""
     distinct = {t: lexicon.read(t) for t in pd.unique(texts.dropna().to_numpy())}
-    read = texts.map(distinct)
+    read = [distinct.get(t) if isinstance(t, str) else None for t in texts.to_numpy(dtype=object)]
     return pd.DataFrame(
         {
-            "hardship": read.map(lambda x: x[0] if isinstance(x, tuple) else None),
-            "hardship_reason": read.map(lambda x: x[1] if isinstance(x, tuple) else None),
+            "hardship": pd.Series([x[0] if x else None for x in read], index=texts.index, dtype=object),
+            "hardship_reason": pd.Series(
+                [x[1] if x else None for x in read], index=texts.index, dtype=object
+            ),
         },
         index=texts.index,
     )

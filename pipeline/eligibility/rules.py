@@ -235,7 +235,9 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
         unless: Condition | None = None
         if e.get("unless") is not None:
             try:
-                unless = compile_condition(" ".join(str(e["unless"]).split()), set(FACTS), set(SCALARS), where)
+                unless = compile_condition(
+                    " ".join(str(e["unless"]).split()), set(FACTS), set(SCALARS), where
+                )
             except ConfigError as error:
                 problems.append(str(error))
         channel = e.get("channel", "extracts")

@@ -204,12 +204,17 @@ def _equal(col: str) -> Callable[[Sides], np.ndarray]:
 
 
 def score_place(x: Sides) -> np.ndarray:
-    """Same village (村/社区, by name, in the same township) / same township / same county / else."""
+    """Same village (村/社区, by name, in the same township) / same township, a village unknown /
+    same township, villages differ / same county / else. "Villages differ" keeps its own level:
+    on data whose villages are spelled alike it is evidence against, and where spellings vary EM
+    learns that from the data (its m rises)."""
     ca, cb = x.take(S.COUNTY_CODE)
     wa, wb = x.take(S.TOWNSHIP_CODE)
     va, vb = x.take(S.VILLAGE)
     town = np.asarray(wa == wb) & _present(wa, wb)
-    return _levels(_present(ca, cb), town & np.asarray(va == vb) & _present(va, vb), town, np.asarray(ca == cb))
+    both = _present(va, vb)
+    same = np.asarray(va == vb) & both
+    return _levels(_present(ca, cb), town & same, town & ~both, town, np.asarray(ca == cb))
 
 
 def score_household(x: Sides) -> np.ndarray:
@@ -308,8 +313,9 @@ REGISTRY: tuple[Comparison, ...] = (
         "place",
         "地址缺失",
         (
-            Level("village", "同村(社区)"),
+            Level("village", "同村", "同村(社区)"),
             Level("township", "同乡镇"),
+            Level("other_village", "同乡镇不同村", "同乡镇但不同村"),
             Level("county", "同县区"),
             Level("else", "县区不同"),
         ),

@@ -77,6 +77,8 @@ def prepare(warnings: pd.DataFrame, households: pd.DataFrame, persons: pd.DataFr
     """Warnings with the workbook's columns, placed (unknown → 未确定), sorted in visiting order:
     county, township, village, household, person, rule; ``seq`` numbers them within a township."""
     w = warnings.copy()
+    if "economic_hint" not in w.columns:  # a night before the economic checks existed
+        w["economic_hint"] = None
     w["county_code"] = w["county_code"].fillna(UNRESOLVED_COUNTY[0])
     w["county"] = w["county"].fillna(UNRESOLVED_COUNTY[1])
     unresolved = w["township_code"].isna()

@@ -51,7 +51,7 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "厂子倒闭了,{who}下岗在家,房贷和孩子的开销都还不上。",
     ),
     "丧偶/亡故": (
-        "{who}的爱人今年去世了,留下两个孩子,家里没有经济来源。",
+        "我爱人今年去世了,留下两个孩子,家里没有经济来源。",
         "孩子他爸病故了,剩下我和孩子,生活没有着落。",
     ),
     "其他": (
@@ -111,7 +111,9 @@ def _fill(template: str, rng: np.random.Generator, who: str) -> str:
 
 def _category_for(row: pd.Series, rng: np.random.Generator) -> str:
     """The hardship a household's own situation suggests, else a random one."""
-    options = [c for c, flag in (("因病", row["_ill"]), ("因残", row["_dis"]), ("丧偶/亡故", row["_dead"])) if flag]
+    options = [
+        c for c, flag in (("因病", row["_ill"]), ("因残", row["_dis"]), ("丧偶/亡故", row["_dead"])) if flag
+    ]
     if row["_student"]:
         options.append("因学")
     if options and rng.random() < 0.85:
@@ -122,7 +124,9 @@ def _category_for(row: pd.Series, rng: np.random.Generator) -> str:
 
 def _address(p: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """As callers say it: city and county often dropped, village and house number kept."""
-    full = ("焦作市" + p["county"] + p["township"] + p["village"] + p["house_no"].astype(str) + "号").to_numpy()
+    full = (
+        "焦作市" + p["county"] + p["township"] + p["village"] + p["house_no"].astype(str) + "号"
+    ).to_numpy()
     no_city = (p["county"] + p["township"] + p["village"] + p["house_no"].astype(str) + "号").to_numpy()
     short = (p["township"] + p["village"] + p["house_no"].astype(str) + "号").to_numpy()
     r = rng.random(len(p))
@@ -133,7 +137,12 @@ def signals(pop_persons: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.Da
     """Per household: which hardship its records show (illness, disability, a death, a student)."""
     hh_of = pop_persons.set_index("pid")["hh"]
     out = pd.DataFrame(index=pd.Index(pop_persons["hh"].unique(), name="hh"))
-    for col, source in (("_ill", "medical"), ("_dis", "disability"), ("_dead", "deaths"), ("_student", "students")):
+    for col, source in (
+        ("_ill", "medical"),
+        ("_dis", "disability"),
+        ("_dead", "deaths"),
+        ("_student", "students"),
+    ):
         out[col] = out.index.isin(set(frames[source][PID].map(hh_of)))
     out["_monitored"] = out.index.isin(set(frames["monitoring"][PID].map(hh_of)))
     out["_assisted"] = out.index.isin(set(frames["assistance"][PID].map(hh_of)))
@@ -145,7 +154,9 @@ def _adults(people: pd.DataFrame) -> pd.DataFrame:
     return a.sort_values(["hh", "position"]).drop_duplicates("hh")  # the first adult: usually the head
 
 
-def hotline(people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generator, as_of: date) -> pd.DataFrame:
+def hotline(
+    people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generator, as_of: date
+) -> pd.DataFrame:
     """12345 tickets: hardship requests from households with signs of hardship (and a few without),
     and the hotline's everyday requests from anyone."""
     s = signals.reindex(people["hh"].unique())
@@ -175,7 +186,7 @@ def hotline(people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generato
     # The caller's own phone, else the household's (a borrowed phone now and then).
     hh_phone = people.dropna(subset=["phone"]).drop_duplicates("hh").set_index("hh")["phone"]
     phone = callers["phone"].where(callers["phone"].notna(), callers["hh"].map(hh_phone))
-    ids = np.where(rng.random(n) < 0.3, callers["id18"].to_numpy(), None)
+    ids = np.where(rng.random(n) < 0.3, callers["id18"].to_numpy(dtype=object), np.array(None, dtype=object))
     return pd.DataFrame(
         {
             "工单编号": [f"12345{d.year}{k:07d}" for d, k in zip(when, rng.permutation(n) + 1, strict=True)],
@@ -194,7 +205,9 @@ def hotline(people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generato
     )
 
 
-def reports(people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generator, as_of: date) -> pd.DataFrame:
+def reports(
+    people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generator, as_of: date
+) -> pd.DataFrame:
     """Village assistants' visit reports: mostly households with signs of hardship; a few about
     households already helped (some of those say so)."""
     s = signals.reindex(people["hh"].unique())
@@ -219,8 +232,12 @@ def reports(people: pd.DataFrame, signals: pd.DataFrame, rng: np.random.Generato
         {
             "上报日期": reported,
             "姓名": subjects["name"].to_numpy(),
-            "身份证号": np.where(rng.random(n) < 0.85, subjects["id18"].to_numpy(), None),
-            "现住址": (subjects["township"] + subjects["village"] + subjects["house_no"].astype(str) + "号").to_numpy(),
+            "身份证号": np.where(
+                rng.random(n) < 0.85, subjects["id18"].to_numpy(dtype=object), np.array(None, dtype=object)
+            ),
+            "现住址": (
+                subjects["township"] + subjects["village"] + subjects["house_no"].astype(str) + "号"
+            ).to_numpy(),
             "所属乡镇": subjects["township"].to_numpy(),
             "所属村(社区)": subjects["village"].to_numpy(),
             "困难情形": texts,
@@ -242,7 +259,11 @@ def _scope(signals: pd.DataFrame, frames: dict[str, pd.DataFrame], hh_of: pd.Ser
 
 
 def vehicles(
-    people: pd.DataFrame, signals: pd.DataFrame, frames: dict[str, pd.DataFrame], rng: np.random.Generator, as_of: date
+    people: pd.DataFrame,
+    signals: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    rng: np.random.Generator,
+    as_of: date,
 ) -> pd.DataFrame:
     hh_of = people.set_index("pid")["hh"]
     scope = _scope(signals, frames, hh_of)
@@ -250,11 +271,18 @@ def vehicles(
     owners = owners[rng.random(len(owners)) < np.where(owners["urban"], 0.18, 0.12)]
     owners = owners.loc[owners.index.repeat(rng.choice([1, 2], len(owners), p=[0.9, 0.1]))]
     n = len(owners)
-    kinds = rng.choice(["小型轿车", "小型普通客车", "轻型普通货车", "普通二轮摩托车", "三轮汽车"], n, p=[0.45, 0.15, 0.12, 0.2, 0.08])
+    kinds = rng.choice(
+        ["小型轿车", "小型普通客车", "轻型普通货车", "普通二轮摩托车", "三轮汽车"],
+        n,
+        p=[0.45, 0.15, 0.12, 0.2, 0.08],
+    )
     use = np.where(rng.random(n) < 0.88, "非营运", rng.choice(["营运", "货运", "出租客运"], n))
     status = rng.choice(["正常", "注销", "报废", "违法未处理"], n, p=[0.8, 0.08, 0.07, 0.05])
     letters = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
-    plates = [f"豫H{letters[int(a)]}{int(b):04d}" for a, b in zip(rng.integers(0, 24, n), rng.integers(0, 10000, n), strict=True)]
+    plates = [
+        f"豫H{letters[int(a)]}{int(b):04d}"
+        for a, b in zip(rng.integers(0, 24, n), rng.integers(0, 10000, n), strict=True)
+    ]
     return pd.DataFrame(
         {
             "车主姓名": owners["name"].to_numpy(),
@@ -271,7 +299,11 @@ def vehicles(
 
 
 def real_estate(
-    people: pd.DataFrame, signals: pd.DataFrame, frames: dict[str, pd.DataFrame], rng: np.random.Generator, as_of: date
+    people: pd.DataFrame,
+    signals: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    rng: np.random.Generator,
+    as_of: date,
 ) -> pd.DataFrame:
     hh_of = people.set_index("pid")["hh"]
     scope = _scope(signals, frames, hh_of)
@@ -286,8 +318,12 @@ def real_estate(
     where = [
         f"焦作市{c}{estates[int(e)]}{int(b)}号楼{int(u)}单元{int(r)}室"
         for c, e, b, u, r in zip(
-            owners["county"], rng.integers(0, len(estates), n), rng.integers(1, 30, n),
-            rng.integers(1, 5, n), rng.integers(101, 2602, n), strict=True,
+            owners["county"],
+            rng.integers(0, len(estates), n),
+            rng.integers(1, 30, n),
+            rng.integers(1, 5, n),
+            rng.integers(101, 2602, n),
+            strict=True,
         )
     ]
     return pd.DataFrame(

@@ -69,9 +69,11 @@ def make_population(n_households: int, seed: int, as_of: date, gazetteer: Gazett
     # are kept, so everything drawn after them is the same as before).
     vrng = np.random.default_rng(seed + 4)
     per_town = vrng.integers(12, 41, len(towns))[t_idx]
-    stem_code = pd.Series(stems[:, 0]).map({c: i for i, c in enumerate(vocab.VILLAGE_STEMS)}).to_numpy() * len(
-        vocab.VILLAGE_STEMS
-    ) + pd.Series(stems[:, 1]).map({c: i for i, c in enumerate(vocab.VILLAGE_STEMS)}).to_numpy()
+    stem_code = (
+        pd.Series(stems[:, 0]).map({c: i for i, c in enumerate(vocab.VILLAGE_STEMS)}).to_numpy()
+        * len(vocab.VILLAGE_STEMS)
+        + pd.Series(stems[:, 1]).map({c: i for i, c in enumerate(vocab.VILLAGE_STEMS)}).to_numpy()
+    )
     bucket = t_idx.astype(np.int64) * 1000 + stem_code % per_town
     village = pd.Series(village).groupby(bucket).transform("first").to_numpy()
     size = rng.choice([1, 2, 3, 4, 5, 6], n_households, p=[0.14, 0.26, 0.25, 0.2, 0.1, 0.05])

@@ -45,6 +45,10 @@ def test_nightly_on_the_sample(sample_dir: Path, tmp_path: Path) -> None:
         "medical",
         "deaths",
         "students",
+        "hotline",
+        "reports",
+        "vehicles",
+        "property",
     }
     warnings = pd.read_parquet(result)
     assert "R05" in set(warnings["rule"]) and not {"R03", "R04"} & set(warnings["rule"])
