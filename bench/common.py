@@ -19,7 +19,9 @@ def households_for(records: int) -> int:
     return max(int(records / ROWS_PER_HOUSEHOLD), 100)
 
 
-def size_args(doc: str | None, records: int | list[int], seed: int) -> argparse.Namespace:
+def size_args(
+    doc: str | None, records: int | list[int], seed: int, switches: dict[str, str] | None = None
+) -> argparse.Namespace:
     """The benchmarks' common flags: --records (one size, or several when the default is a list),
     --seed and --work (the cache folder)."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,6 +31,8 @@ def size_args(doc: str | None, records: int | list[int], seed: int) -> argparse.
         p.add_argument("--records", type=int, default=records)
     p.add_argument("--seed", type=int, default=seed)
     p.add_argument("--work", default=str(ROOT / "bench" / "out"))
+    for flag, help_text in (switches or {}).items():
+        p.add_argument(flag, action="store_true", help=help_text)
     return p.parse_args()
 
 
