@@ -455,39 +455,59 @@ def _channel_facts(
 
 
 def _economic_facts(f: pd.DataFrame, r: pd.DataFrame, hh: pd.DataFrame, src: pd.Series) -> None:
-    """The household's vehicles and real estate (the 核对平台's checks), counted and in words."""
+    """The household's vehicles and real estate (the 核对平台's checks), counted and in words.
+
+    Computed per household that has any (a few percent), then given to the members through the
+    members found by Arrow's is_in (a lookup per person would hash 2.6 M keys for every fact)."""
     keys = hh[HOUSEHOLD_KEY]
-    hint = pd.Series("", index=hh.index, dtype="object")
+
+    def per_member(values: pd.Series, fill: object) -> np.ndarray:
+        """``values`` (per household key) for every person; ``fill`` where the household has none.
+        Only the members of the few households that have any are looked up."""
+        out = np.full(len(keys), fill, dtype=object)
+        have = member(keys, set(values.index))
+        if have.any():
+            out[have] = keys[have].map(values).to_numpy(dtype=object)
+        return out
+
+    parts: list[pd.Series] = []  # per household key: its words, one series per check
     car = r.loc[src.eq("vehicles"), [HOUSEHOLD_KEY, S.VEHICLE_USE, S.VEHICLE_STATUS, S.VEHICLE_TYPE]]
     if len(car):
         car = car[car[S.VEHICLE_USE].eq("非营运") & car[S.VEHICLE_STATUS].eq("正常")]
         count = car.groupby(HOUSEHOLD_KEY).size()
-        f["household_vehicles"] = keys.map(count).fillna(0).astype("int64").to_numpy()
-        kinds = car.groupby(HOUSEHOLD_KEY)[S.VEHICLE_TYPE].agg(
-            lambda v: "、".join(dict.fromkeys(str(x) for x in v if isinstance(x, str)))
-        )
-        words = (
-            "名下非营运车辆"
-            + count.astype(str)
-            + "辆"
-            + kinds.reindex(count.index).map(lambda k: f"({k})" if isinstance(k, str) and k else "")
-        )
-        hint = hint + keys.map(words).fillna("").to_numpy()
+        f["household_vehicles"] = per_member(count, 0).astype("int64")
+        kinds = car.drop_duplicates([HOUSEHOLD_KEY, S.VEHICLE_TYPE]).dropna(subset=[S.VEHICLE_TYPE])
+        # Most households have one kind: joined in Python only where there are several.
+        several = kinds[HOUSEHOLD_KEY].duplicated(keep=False).to_numpy()
+        kinds = pd.concat(
+            [
+                kinds[~several].set_index(HOUSEHOLD_KEY)[S.VEHICLE_TYPE],
+                kinds[several].groupby(HOUSEHOLD_KEY)[S.VEHICLE_TYPE].agg("、".join),
+            ]
+        ).reindex(count.index)
+        parts.append("名下非营运车辆" + count.astype(str) + "辆" + ("(" + kinds + ")").fillna(""))
     else:
         f["household_vehicles"] = pd.Series(pd.NA, index=f.index, dtype="Int64")
     home = r.loc[src.eq("property"), [HOUSEHOLD_KEY, S.FLOOR_AREA]]
     if len(home):
         n = home.groupby(HOUSEHOLD_KEY).size()
         area = home.groupby(HOUSEHOLD_KEY)[S.FLOOR_AREA].sum().round(0)
-        f["household_properties"] = keys.map(n).fillna(0).astype("int64").to_numpy()
-        f["household_floor_area"] = keys.map(area).fillna(0.0).to_numpy()
-        words = "房产" + n.astype(str) + "套,共" + area.astype("int64").astype(str) + "㎡"
-        more = keys.map(words).fillna("").to_numpy()
-        hint = hint + np.where((hint != "") & (more != ""), ";", "") + more
+        f["household_properties"] = per_member(n, 0).astype("int64")
+        f["household_floor_area"] = per_member(area, 0.0).astype("float64")
+        parts.append("房产" + n.astype(str) + "套,共" + area.astype("int64").astype(str) + "㎡")
     else:
         f["household_properties"] = pd.Series(pd.NA, index=f.index, dtype="Int64")
         f["household_floor_area"] = np.nan
-    f["economic_hint"] = hint.to_numpy()
+    words = pd.Series(dtype="object")
+    if len(parts) == 1:
+        words = parts[0].astype("object")
+    elif parts:
+        both = pd.concat(parts, axis=1).astype("object")
+        first, second = both.iloc[:, 0], both.iloc[:, 1]
+        words = (
+            first.fillna("") + np.where(first.notna() & second.notna(), ";", "") + second.fillna("")
+        ).astype("object")
+    f["economic_hint"] = per_member(words, "")
 
 
 def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> pd.Series:

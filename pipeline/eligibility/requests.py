@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import opencc
@@ -62,6 +62,8 @@ class Lexicon:
                 if not clause or any(w in clause for w in self.clause_negations):
                     continue
                 for category, phrases in self.categories.items():
+                    if not self._screens[category].search(clause):
+                        continue  # none of its phrases occurs: most clauses, most categories
                     for phrase in phrases:
                         word = self._first_unnegated(clause, phrase)
                         if word is not None:
@@ -75,16 +77,27 @@ class Lexicon:
         reason = ";".join(c + ":" + "".join(f"“{p}”" for p in found[c]) for c in ordered)
         return ";".join(ordered), reason
 
+    @cached_property
+    def _screens(self) -> dict[str, re.Pattern[str]]:
+        """Per category, one expression matching wherever any of its phrases does."""
+        return {
+            c: re.compile("|".join(p[3:] if p.startswith("re:") else re.escape(p) for p in phrases))
+            for c, phrases in self.categories.items()
+        }
+
     def _first_unnegated(self, clause: str, phrase: str) -> str | None:
         """The words of ``clause`` that ``phrase`` matches first without a negation right before
         them (a phrase ``re:…`` is a regular expression), or None."""
         if phrase.startswith("re:"):
-            found = ((m.start(), m.group(0)) for m in _pattern(phrase[3:]).finditer(clause))
-        else:
-            found = ((m.start(), phrase) for m in re.finditer(re.escape(phrase), clause))
-        for at, word in found:
+            for m in _pattern(phrase[3:]).finditer(clause):
+                if not any(clause[: m.start()].endswith(w) for w in self.negated_before):
+                    return m.group(0)
+            return None
+        at = clause.find(phrase)
+        while at >= 0:
             if not any(clause[:at].endswith(w) for w in self.negated_before):
-                return word
+                return phrase
+            at = clause.find(phrase, at + 1)
         return None
 
 

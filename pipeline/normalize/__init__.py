@@ -164,7 +164,8 @@ def normalize_source(
         else:  # pragma: no cover - every Kind is handled above
             raise AssertionError(kind)
 
-    _derive_person(out, flags, n)
+    id_field = spec.field(S.ID_NUMBER)
+    _derive_person(out, flags, n, id_expected=id_field is not None and id_field.required)
     _resolve_places(raw, out, flags, gazetteer, spec)
 
     frame = pd.DataFrame(out)
@@ -176,8 +177,11 @@ def normalize_source(
     return frame[[*S.RECORD_COLUMNS, S.PARSE_ERRORS]]
 
 
-def _derive_person(out: dict[str, pd.Series], flags: _Problems, n: int) -> None:
-    """Cross-fill and cross-check the ID, the disability certificate and the stated sex."""
+def _derive_person(out: dict[str, pd.Series], flags: _Problems, n: int, id_expected: bool = True) -> None:
+    """Cross-fill and cross-check the ID, the disability certificate and the stated sex.
+
+    ``id_expected``: the source's ID column is required, so a blank ID is a problem to report; a
+    hotline caller or a reported person without one is the channel's normal case, not a flag."""
     if S.ID_NUMBER not in out:
         return
     status = out[S.ID_STATUS]
@@ -205,7 +209,8 @@ def _derive_person(out: dict[str, pd.Series], flags: _Problems, n: int) -> None:
 
     for st, message in _ID_FLAGS.items():
         flags.add(status == st.value, message)
-    flags.add(status == S.IdStatus.MISSING.value, FLAG_ID_MISSING)
+    if id_expected:
+        flags.add(status == S.IdStatus.MISSING.value, FLAG_ID_MISSING)
     usable = status.isin([s.value for s in S.USABLE_ID])
     ids = out[S.ID_NUMBER].where(usable)
     # A usable ID always holds a real date (checked when normalizing), so this parse cannot fail.

@@ -75,6 +75,12 @@ class Gazetteer:
         self.by_code = {t.code: t for t in self.townships}
         # Names that exist in one county only: the only ones an address without a county can use.
         self._unique_names = {n: next(iter(c)) for n, c in self._by_name.items() if len(c) == 1}
+        # The names an address is searched for, longest first (磨头镇 before a shorter core that
+        # happens to appear), sorted once: per county, and those unique in the city (no county).
+        self._search_pools: dict[str | None, list[tuple[str, str]]] = {
+            key: sorted(((n, c) for n, c in pool.items() if len(n) >= 2), key=lambda kv: -len(kv[0]))
+            for key, pool in [*self._by_county.items(), (None, self._unique_names)]
+        }
         # Longest first, so 焦作城乡一体化示范区 is tried before 示范区.
         self._county_names = sorted(
             ((n, c) for n, c in self._county_by_name.items() if len(n) >= 2 and not n.isdigit()),
@@ -163,11 +169,9 @@ class Gazetteer:
         address = _strip_prefixes(address)
         if county_code is None:
             county_code = self.county_code(address)
-        pool = self._by_county.get(county_code, {}) if county_code else self._unique_names
-        # Longest name first, so 磨头镇 wins over a shorter core that happens to appear.
-        for name in sorted(pool, key=len, reverse=True):
-            if len(name) >= 2 and name in address:
-                return pool[name]
+        for name, code in self._search_pools.get(county_code or None, ()):
+            if name in address:
+                return code
         return None
 
 
