@@ -165,6 +165,8 @@ def lines_needed(text: str, width: float, size: float = 0) -> int:
     lines = 0
     for para in text.split("\n"):
         lines += 1
+        if em * len(para) <= usable:
+            continue  # no character is wider than an em (a dash in a Latin run: 1.0 em): one line
         used = 0.0
         for token in _TOKEN.findall(para):
             # Inline (5M tokens at 1M records): a token is one character or a run of Latin ones,
