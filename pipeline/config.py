@@ -20,6 +20,9 @@ from pipeline.params import Params, load_params
 from pipeline.settings import Settings
 from pipeline.sources import SourcesConfig, load_sources
 
+#: The password key of the city's list of warnings no county could be found for.
+UNRESOLVED_BOOK = "000000000"
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -76,7 +79,9 @@ class RunConfig:
             from pipeline.protect import load_passwords
 
             scope = [t for t in gazetteer.townships if not counties or t.county_code in counties]
-            codes = {t.code for t in scope} | {f"{t.county_code}000" for t in scope}
+            # Every township, each county's 未确定乡镇 list, and the city's 未确定区县 list (a hotline
+            # caller whose address names no county).
+            codes = {t.code for t in scope} | {f"{t.county_code}000" for t in scope} | {UNRESOLVED_BOOK}
             passwords = load_passwords(settings.passwords_file, codes)
         return cls(
             settings=settings,

@@ -71,7 +71,7 @@ def test_a_night_with_a_passwords_file_writes_only_encrypted_lists(
     from pipeline.settings import PROJECT_ROOT, Settings
 
     gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
-    codes = {t.code for t in gaz.townships} | {f"{t.county_code}000" for t in gaz.townships}
+    codes = {t.code for t in gaz.townships} | {f"{t.county_code}000" for t in gaz.townships} | {"000000000"}
     secrets = tmp_path / "secrets" / "passwords.yaml"
     secrets.parent.mkdir()
     secrets.write_text("".join(f'"{c}": "pw-{c}-x"\n' for c in sorted(codes)), encoding="utf-8")

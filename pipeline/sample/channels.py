@@ -195,6 +195,12 @@ def hotline(
             "联系电话": phone.to_numpy(),
             "身份证号": ids,
             "诉求地址": _address(callers, rng),
+            # Dispatched to the county's civil-affairs bureau; now and then left blank.
+            "承办单位": np.where(
+                rng.random(n) < 0.9,
+                (callers["county"] + "民政局").to_numpy(dtype=object),
+                np.array(None, dtype=object),
+            ),
             "诉求内容": texts,
             "诉求类别": rng.choice(_CATEGORIES, n),
             "办理状态": rng.choice(_STATUSES, n),
