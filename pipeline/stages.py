@@ -499,7 +499,7 @@ def households(ctx: StageContext) -> None:
 def rules(ctx: StageContext) -> RulesSummary:
     """Apply the eligibility rules: one warning per rule and person, and what ran tonight."""
     from pipeline.eligibility import INPUT_COLUMNS, find_warnings
-    from pipeline.eligibility.facts import INDEX_COLUMNS
+    from pipeline.eligibility.facts import INDEX_COLUMNS, cases_acted_on
     from pipeline.schema import RECORD_COLUMNS
 
     rule_set, params = ctx.config.rules, ctx.config.params
@@ -520,7 +520,9 @@ def rules(ctx: StageContext) -> RulesSummary:
     from pipeline.cases.db import cases as case_table
 
     # Cases not closed: a village report about someone the township already handles is not new.
-    live = ctx.state.cases().frame(where=case_table.c.status != CLOSED)
+    live = cases_acted_on(
+        ctx.state.cases().frame(where=case_table.c.status != CLOSED), ctx.config.all_rules.rules
+    )
     warnings, fr = find_warnings(
         records,
         index,
@@ -530,7 +532,7 @@ def rules(ctx: StageContext) -> RulesSummary:
         runnable,
         ctx.config.gazetteer,
         lexicon=ctx.config.lexicon,
-        cases=live[["person_id", "status", "first_seen"]],
+        cases=live[["person_id", "rule", "status", "first_seen"]],
     )
     warnings.to_parquet(ctx.output(WARNINGS), index=False)
     # What the case store checks tonight (verification, 条件已消失, holds), for every person.

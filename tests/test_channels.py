@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pipeline import schema as S
-from pipeline.eligibility.facts import _channel_facts, _economic_facts
+from pipeline.eligibility.facts import _channel_facts, _economic_facts, cases_acted_on
 from pipeline.eligibility.requests import load_lexicon
 from pipeline.eligibility.rules import evaluate, load_rules
 from pipeline.errors import ConfigError
@@ -128,3 +128,18 @@ def test_the_households_vehicles_and_flats_in_words() -> None:
     g = pd.DataFrame(index=hh.index)
     _economic_facts(g, r.iloc[:0], hh, r.iloc[:0][S.SOURCE])
     assert g["household_vehicles"].isna().all() and g["economic_hint"].eq("").all()
+
+
+def test_a_reports_rule_is_not_silenced_by_its_own_case() -> None:
+    # R09's open case, then a newer report about the same person: the case must continue, not
+    # vanish (and come back the night after). Another rule's open case does count; closed ones not.
+    rules = load_rules(RULES, SOURCES).rules
+    cases = pd.DataFrame(
+        {
+            "person_id": ["P1", "P2", "P3"],
+            "rule": ["R09", "R05", "R05"],
+            "status": ["sent", "sent", "closed"],
+            "first_seen": ["2026-01-05", "2026-01-05", "2026-01-05"],
+        }
+    )
+    assert cases_acted_on(cases, rules)["person_id"].tolist() == ["P2"]

@@ -9,13 +9,16 @@ records (the household of pipeline/households.py). D is the run date; the look-b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
 from pipeline.cases.config import CLOSED
+from pipeline.conditions import names
 from pipeline.eligibility.requests import Lexicon, classify
 from pipeline.households import (
     ACTIVE_ASSISTANCE,
@@ -29,6 +32,9 @@ from pipeline.households import (
 from pipeline.normalize.common import member
 from pipeline.normalize.ids import one_edit_corrections
 from pipeline.params import Params
+
+if TYPE_CHECKING:
+    from pipeline.eligibility.rules import Rule
 
 MATCH_PROBABILITY = "match_probability"
 LINK_RULE = "link_rule"
@@ -180,8 +186,9 @@ FACTS: dict[str, FactDoc] = {
     "report_categories": FactDoc("上报困难类别", "the hardship categories of those reports"),
     "case_before_report": FactDoc(
         "上报前已有在办案件",
-        "the person had a case (any rule) not closed, first raised before the latest such report: "
-        "the township was already acting when the assistant reported",
+        "the person had a case not closed, first raised before the latest such report, of a rule that "
+        "does not itself ask this (see cases_acted_on): the township was already acting when the "
+        "assistant reported",
     ),
     "household_vehicles": FactDoc(
         "户内名下非营运车辆(辆)",
@@ -447,11 +454,21 @@ def _channel_facts(
             last = pd.Series(pd.to_datetime(hard[date_col])).groupby(hard[PERSON_ID]).max()
             f["case_before_report"] = False
             if cases is not None and len(cases) and len(last):
-                live = cases[cases["status"].ne(CLOSED)]
+                live = cases[cases["status"].ne(CLOSED)]  # as cases_acted_on gives them
                 first = pd.to_datetime(live["first_seen"]).groupby(live["person_id"]).min()
                 both = last.to_frame("report").join(first.rename("case"), how="inner")
                 before = both.index[(both["case"] < both["report"]).to_numpy()]
                 f["case_before_report"] = member(idx, set(before))
+
+
+def cases_acted_on(cases: pd.DataFrame, rules: Iterable[Rule]) -> pd.DataFrame:
+    """The cases that show a township already acting on a person, for ``case_before_report``: those
+    not closed, of the rules whose condition does not name that fact. A rule asking it (R09) must
+    not be silenced by its own case: an open R09 case and a newer report would close the case as
+    vanished, then raise it again the next night.
+    """
+    asking = {r.id for r in rules if "case_before_report" in names(r.condition.tree)[0]}
+    return cases[cases["status"].ne(CLOSED) & ~cases["rule"].isin(asking)]
 
 
 def _economic_facts(f: pd.DataFrame, r: pd.DataFrame, hh: pd.DataFrame, src: pd.Series) -> None:
