@@ -7,9 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 
 SCALARS = ("medical_threshold", "lookback_days", "edge_multiple", "strong_link_probability")
 
@@ -38,10 +36,7 @@ class Params:
 def load_params(path: str | Path, run_date: date) -> Params:
     """The values in force on ``run_date``; one ConfigError lists every problem in the file."""
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: cannot read the parameters: {e}") from e
+    doc = read_yaml(p, "parameters")
     problems: list[str] = []
 
     def in_force(name: str) -> dict[str, Any] | None:

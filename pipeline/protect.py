@@ -14,18 +14,13 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 
 
 def load_passwords(path: Path, required: Iterable[str] = ()) -> dict[str, str]:
     """Township code -> password; every code of ``required`` must have one (a list written without
     one would leave that township's people readable by anyone with the file)."""
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read the workbook passwords: {e}") from e
+    doc = read_yaml(path, "workbook passwords")
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected `<township code>: <password>` lines")
     out = {str(k): str(v) for k, v in doc.items() if v is not None and str(v)}

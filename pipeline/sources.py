@@ -12,9 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 from pipeline.schema import FIELD_KINDS, Kind
 
 
@@ -96,10 +94,7 @@ class SourcesConfig:
 def load_sources(path: str | Path) -> SourcesConfig:
     """Read and validate the sources file. Raises ConfigError listing every problem."""
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: cannot read the sources file: {e}") from e
+    doc = read_yaml(p, "sources file")
     problems: list[str] = []
     if not isinstance(doc, dict) or not isinstance(doc.get("sources"), dict):
         raise ConfigError(f"{p}: expected a mapping with a 'sources' section")

@@ -7,30 +7,16 @@ Run date D = 2026-11-29; the look-back window is (D - 365 days, D].
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.normalize.ids import check_chars
 from pipeline.runs import run_all
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import Settings
-
-D = date(2026, 11, 29)
-
-
-def pid(area: str, birth: str, seq: str) -> str:
-    first17 = area + birth + seq
-    return first17 + str(check_chars(np.array([first17]))[0])
-
-
-def days_ago(n: int) -> str:
-    return (D - timedelta(days=n)).isoformat()
-
+from tests.people import D, days_ago, pid
 
 # 刘桂兰 (博爱县磨头镇东庄村): on the monitoring list with her phone; she calls 12345 about her
 # husband's hospital bills and gives no ID, only her name, phone and address. Her household owns a

@@ -11,33 +11,20 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.normalize.ids import check_chars
 from pipeline.runs import run_all
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import Settings
-
-D = date(2026, 11, 29)
-
-
-def pid(area: str, birth: str, seq: str) -> str:
-    first17 = area + birth + seq
-    return first17 + str(check_chars(np.array([first17]))[0])
+from tests.people import D, days_ago, pid
 
 
 def typo(id18: str) -> str:
     """One digit of the sequence changed: the check character no longer holds."""
     return id18[:15] + str((int(id18[15]) + 3) % 10) + id18[16:]
-
-
-def days_ago(n: int) -> str:
-    return (D - timedelta(days=n)).isoformat()
 
 
 # --- the people -----------------------------------------------------------------------------

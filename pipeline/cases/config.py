@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 
 #: Status codes the code relies on (the file may label them, and must define them all).
 NEW, SENT, OVERDUE, IN_PROGRESS, ANSWERED, CLOSED, REVISIT_DUE, REVISITED = (
@@ -66,10 +64,7 @@ class CaseRules:
 def load_case_rules(path: str | Path) -> CaseRules:
     """Read and check rules/cases.yaml; one ConfigError lists every problem."""
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read the case rules: {exc}") from exc
+    doc = read_yaml(p, "case rules")
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: expected a mapping with statuses, days, answer_sets")
     problems: list[str] = []

@@ -92,8 +92,12 @@ INPUT_COLUMNS = [
 #: Columns facts add to the records for the evidence: a request's or report's hardship as read.
 HARDSHIP, HARDSHIP_REASON = "hardship", "hardship_reason"
 DERIVED_LABELS = {HARDSHIP: "困难类别", HARDSHIP_REASON: "识别依据"}
-#: Where each channel's text and date are.
-CHANNEL_TEXT = {"hotline": (S.REQUEST_TEXT, S.REQUEST_DATE), "reports": (S.HARDSHIP_TEXT, S.REPORT_DATE)}
+#: Per channel: its source, the columns of its text and date, the facts it gives (read in the
+#: window, and the categories read).
+CHANNELS = (
+    ("hotline", S.REQUEST_TEXT, S.REQUEST_DATE, "hotline_hardship", "hotline_categories"),
+    ("reports", S.HARDSHIP_TEXT, S.REPORT_DATE, "village_report_hardship", "report_categories"),
+)
 
 
 @dataclass(frozen=True)
@@ -415,50 +419,41 @@ def _channel_facts(
 ) -> None:
     """Hotline requests and village reports in the look-back window that describe a hardship.
 
-    Adds ``hardship`` and ``hardship_reason`` to the records (the evidence quotes them)."""
-    for text_col, date_col in CHANNEL_TEXT.values():
-        for c in (text_col, date_col):
-            if c not in r.columns:
-                r[c] = None
+    Adds ``hardship`` and ``hardship_reason`` to the records (the evidence quotes them).
+    ``cases``: those of ``cases_acted_on``, for ``case_before_report``."""
     r[HARDSHIP] = None
     r[HARDSHIP_REASON] = None
-    for source, (text_col, _) in CHANNEL_TEXT.items():
+    f["case_before_report"] = False
+    for source, text_col, date_col, fact, cats in CHANNELS:
         rows = r.index[r[S.SOURCE].eq(source).to_numpy()]
-        if len(rows) == 0:
-            continue
         if truth is not None:
             keyed = r.loc[rows, KEYS].merge(truth[[*KEYS, HARDSHIP]], on=KEYS, how="left")
             read = pd.DataFrame(
                 {HARDSHIP: keyed[HARDSHIP].fillna("").to_numpy(), HARDSHIP_REASON: "(真实类别)"}, index=rows
             )
-        elif lexicon is not None:
+        elif lexicon is not None and len(rows):
             read = classify(r.loc[rows, text_col], lexicon)
         else:
-            continue
+            read = pd.DataFrame({HARDSHIP: "", HARDSHIP_REASON: ""}, index=rows)
         r.loc[rows, HARDSHIP] = read[HARDSHIP].to_numpy()
         r.loc[rows, HARDSHIP_REASON] = read[HARDSHIP_REASON].to_numpy()
-    for source, fact, cats in (
-        ("hotline", "hotline_hardship", "hotline_categories"),
-        ("reports", "village_report_hardship", "report_categories"),
-    ):
-        date_col = CHANNEL_TEXT[source][1]
-        said = r.loc[r[S.SOURCE].eq(source), [PERSON_ID, date_col, HARDSHIP]]
-        when = pd.to_datetime(said[date_col])
-        hard = said[(when > start) & (when <= d) & said[HARDSHIP].fillna("").ne("")]
-        f[fact] = member(idx, hard[PERSON_ID].unique())
-        joined = hard.groupby(PERSON_ID)[HARDSHIP].agg(
-            lambda v: ";".join(dict.fromkeys(c for x in v for c in str(x).split(";")))
+        when = (
+            pd.to_datetime(r.loc[rows, date_col]) if date_col in r.columns else pd.Series(pd.NaT, index=rows)
+        )
+        hard = read[(when > start) & (when <= d) & read[HARDSHIP].fillna("").ne("")]
+        person = r.loc[hard.index, PERSON_ID]
+        f[fact] = member(idx, person.unique())
+        joined = (
+            hard[HARDSHIP]
+            .groupby(person)
+            .agg(lambda v: ";".join(dict.fromkeys(c for x in v for c in str(x).split(";"))))
         )
         f[cats] = joined.reindex(idx).astype("object")
-        if source == "reports":
-            last = pd.Series(pd.to_datetime(hard[date_col])).groupby(hard[PERSON_ID]).max()
-            f["case_before_report"] = False
-            if cases is not None and len(cases) and len(last):
-                live = cases[cases["status"].ne(CLOSED)]  # as cases_acted_on gives them
-                first = pd.to_datetime(live["first_seen"]).groupby(live["person_id"]).min()
-                both = last.to_frame("report").join(first.rename("case"), how="inner")
-                before = both.index[(both["case"] < both["report"]).to_numpy()]
-                f["case_before_report"] = member(idx, set(before))
+        if source == "reports" and cases is not None and len(cases) and len(hard):
+            last = pd.Series(when[hard.index]).groupby(person).max()
+            first = pd.to_datetime(cases["first_seen"]).groupby(cases["person_id"]).min()
+            both = last.to_frame("report").join(first.rename("case"), how="inner")
+            f["case_before_report"] = member(idx, set(both.index[(both["case"] < both["report"]).to_numpy()]))
 
 
 def cases_acted_on(cases: pd.DataFrame, rules: Iterable[Rule]) -> pd.DataFrame:
@@ -474,8 +469,8 @@ def cases_acted_on(cases: pd.DataFrame, rules: Iterable[Rule]) -> pd.DataFrame:
 def _economic_facts(f: pd.DataFrame, r: pd.DataFrame, hh: pd.DataFrame, src: pd.Series) -> None:
     """The household's vehicles and real estate (the 核对平台's checks), counted and in words.
 
-    Computed per household that has any (a few percent), then given to the members through the
-    members found by Arrow's is_in (a lookup per person would hash 2.6 M keys for every fact)."""
+    Computed per household that has any (a few percent), then given to those households' members,
+    found by Arrow's is_in (a lookup per person would hash 2.6 M keys for every fact)."""
     keys = hh[HOUSEHOLD_KEY]
 
     def per_member(values: pd.Series, fill: object) -> np.ndarray:

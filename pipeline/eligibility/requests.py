@@ -16,9 +16,8 @@ from pathlib import Path
 
 import opencc
 import pandas as pd
-import yaml
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 
 OTHER = "其他"
 #: The categories the issue names; the file may not invent others (rules and the summary read them).
@@ -109,10 +108,7 @@ def _pattern(expression: str) -> re.Pattern[str]:
 def load_lexicon(path: str | Path) -> Lexicon:
     """Read and check rules/hardship.yaml; one ConfigError lists every problem."""
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read the hardship phrases: {exc}") from exc
+    doc = read_yaml(p, "hardship phrases")
     problems: list[str] = []
     cats = doc.get("categories") if isinstance(doc, dict) else None
     if not isinstance(cats, dict) or not cats:

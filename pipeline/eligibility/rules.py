@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from pipeline import schema as S
 from pipeline.conditions import Condition, compile_condition, names
 from pipeline.eligibility.facts import DERIVED_LABELS, FACTS
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 from pipeline.params import SCALARS
 
 SUBJECTS = ("person",)
@@ -141,10 +140,7 @@ class RuleSet:
 def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
     """Read and check the whole rule file; one ConfigError lists every problem."""
     p = Path(path)
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read the rules: {exc}") from exc
+    doc = read_yaml(p, "rules")
     entries = doc.get("rules") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{p}: expected `rules:` with a list of rules")
@@ -215,31 +211,24 @@ def load_rules(path: str | Path, source_keys: set[str]) -> RuleSet:
                 problems.append(f"{where}: unknown source `{src}` in `requires`")
         if not evidence:
             problems.append(f"{where}: `evidence` must list at least one source of records to cite")
-        condition: Condition | None = None
-        if isinstance(e.get("when"), str) and e["when"].strip():
+
+        def compiled(key: str, entry: dict[str, Any] = e, where: str = where) -> Condition | None:
+            """The condition under ``key`` (None when absent), its problems added to the list."""
+            if entry.get(key) is None:
+                return None
             try:
-                condition = compile_condition(" ".join(e["when"].split()), set(FACTS), set(SCALARS), where)
+                return compile_condition(" ".join(str(entry[key]).split()), set(FACTS), set(SCALARS), where)
             except ConfigError as error:
                 problems.append(str(error))
+                return None
+
+        # `when` is required (a non-empty text, checked above); the others are optional.
+        condition = compiled("when") if isinstance(e.get("when"), str) and e["when"].strip() else None
         answers = e.get("answers", "assistance")
         if not isinstance(answers, str):
             problems.append(f"{where}: `answers` names an answer set of rules/cases.yaml")
-        verified: Condition | None = None
-        if e.get("verified_when") is not None:
-            try:
-                verified = compile_condition(
-                    " ".join(str(e["verified_when"]).split()), set(FACTS), set(SCALARS), where
-                )
-            except ConfigError as error:
-                problems.append(str(error))
-        unless: Condition | None = None
-        if e.get("unless") is not None:
-            try:
-                unless = compile_condition(
-                    " ".join(str(e["unless"]).split()), set(FACTS), set(SCALARS), where
-                )
-            except ConfigError as error:
-                problems.append(str(error))
+        verified = compiled("verified_when")
+        unless = compiled("unless")
         channel = e.get("channel", "extracts")
         if channel not in CHANNELS:
             problems.append(f"{where}: `channel` must be one of {', '.join(CHANNELS)}")

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, read_yaml
 from pipeline.match.compare import COMPARISONS
 
 BLOCK_KEYS = {
@@ -65,10 +63,7 @@ class MatchSettings:
 def load_matching(path: str | Path) -> MatchSettings:
     """Read and check the whole file; one ConfigError lists every problem."""
     p = Path(path)
-    try:
-        doc: dict[str, Any] = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: cannot read the matching settings: {e}") from e
+    doc: dict[str, Any] = read_yaml(p, "matching settings")
     problems: list[str] = []
 
     def get(section: str, key: str, kind: type, default: Any = None) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.normalize.common import map_distinct, squeeze
+from pipeline.normalize.common import map_distinct, map_distinct_pairs, squeeze
 from pipeline.normalize.dates import parse_date, parse_month
 from pipeline.normalize.names import normalize_names
 from pipeline.normalize.places import Gazetteer, village_in_address
@@ -240,19 +240,17 @@ def _resolve_places(
     # as float NaN, which would send every address to an empty county bucket).
     county = county.astype("object").where(county.notna(), None)
     # Townships once per distinct (county, township) pair, then the address for what is left.
-    key = pd.DataFrame({"c": county, "t": map_distinct(township_raw, squeeze)})
-    pairs = key.drop_duplicates()
-    pairs["code"] = [
-        gaz.township_code(c, t) if t is not None else None for c, t in zip(pairs.c, pairs.t, strict=True)
-    ]
-    township = key.merge(pairs, on=["c", "t"], how="left")["code"]
+    township = map_distinct_pairs(
+        county,
+        map_distinct(township_raw, squeeze),
+        lambda c, t: gaz.township_code(c, t) if t is not None else None,
+    )
     need = township.isna() & address.notna()
     if need.any():
-        akey = pd.DataFrame({"c": county[need], "a": address[need]})
-        apairs = akey.drop_duplicates()
-        apairs["code"] = [gaz.township_code(c, None, a) for c, a in zip(apairs.c, apairs.a, strict=True)]
         township = township.copy()
-        township[need] = akey.merge(apairs, on=["c", "a"], how="left")["code"].to_numpy()
+        township[need] = map_distinct_pairs(
+            county[need], address[need], lambda c, a: gaz.township_code(c, None, a)
+        ).to_numpy()
     # A resolved township tells its county when the county column was blank or absent.
     tcounty = township.map(lambda c: c[:6] if isinstance(c, str) else None)
     county = county.where(county.notna(), tcounty)
@@ -265,12 +263,10 @@ def _resolve_places(
     village = out[S.VILLAGE] if S.VILLAGE in out else none
     need = village.isna() & address.notna() & township.notna()
     if need.any():
-        vkey = pd.DataFrame({"a": address[need], "t": township[need]})
-        vpairs = vkey.drop_duplicates()
-        vpairs["v"] = [
-            village_in_address(a, gaz.by_code[t].name if t in gaz.by_code else None)
-            for a, t in zip(vpairs.a, vpairs.t, strict=True)
-        ]
         village = village.copy()
-        village[need] = vkey.merge(vpairs, on=["a", "t"], how="left")["v"].to_numpy()
+        village[need] = map_distinct_pairs(
+            address[need],
+            township[need],
+            lambda a, t: village_in_address(a, gaz.by_code[t].name if t in gaz.by_code else None),
+        ).to_numpy()
         out[S.VILLAGE] = village

@@ -55,6 +55,29 @@ def map_distinct(series: pd.Series, fn: Callable[[str], T]) -> pd.Series:
     return series.map(table)
 
 
+def map_distinct_pairs(a: pd.Series, b: pd.Series, fn: Callable[[Any, Any], T]) -> pd.Series:
+    """``fn(a, b)`` once per distinct pair of values, mapped back to the rows of ``a`` (an object
+    column, same index). A missing value reaches ``fn`` as None (the gazetteer tests ``is None``).
+
+    >>> map_distinct_pairs(pd.Series(["x", "x", None]), pd.Series([1, 1, 2]), lambda u, v: f"{u}{v}").tolist()
+    ['x1', 'x1', 'None2']
+    """
+
+    def objects(s: pd.Series) -> np.ndarray:
+        out = np.array(s.to_numpy(dtype=object), dtype=object)
+        out[pd.isna(out)] = None
+        return out
+
+    # dtype object: pandas would read strings and None as a str column, turning None into NaN.
+    key = pd.DataFrame({"a": objects(a), "b": objects(b)}, dtype=object)
+    pairs = key.drop_duplicates()
+    pairs["v"] = pd.Series(
+        [fn(x, y) for x, y in zip(pairs["a"], pairs["b"], strict=True)], index=pairs.index, dtype=object
+    )
+    values = key.merge(pairs, on=["a", "b"], how="left")["v"].to_numpy(dtype=object)
+    return pd.Series(values, index=a.index, dtype=object)
+
+
 def map_distinct_attrs(
     series: pd.Series, fn: Callable[[str], object], attrs: dict[str, object]
 ) -> dict[str, pd.Series]:

@@ -246,7 +246,7 @@ def generate(spec: SampleSpec, out: str | Path, clean_out: str | Path | None = N
     }
     # The other channels draw from their own stream: the department extracts above stay the same.
     crng = np.random.default_rng(spec.seed + 3)
-    people = pop.persons.merge(pop.households, on="hh", how="left")
+    people = X.person_frame(pop)
     # Only the living call the hotline or are reported (a death record would exclude them anyway).
     people = people[people["pid"].map(death).isna().to_numpy()]
     signals = C.signals(pop.persons, frames)

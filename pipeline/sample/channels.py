@@ -264,6 +264,23 @@ def _scope(signals: pd.DataFrame, frames: dict[str, pd.DataFrame], hh_of: pd.Ser
     return s.index[(s["_monitored"] | s["_assisted"] | s["_dis"]).to_numpy() | s.index.isin(asked)]
 
 
+def _owners(
+    people: pd.DataFrame,
+    signals: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    rng: np.random.Generator,
+    share: tuple[float, float],
+    how_many: dict[int, float],
+) -> pd.DataFrame:
+    """The checked households' first adults who own something (``share``: urban, rural), each
+    repeated once per thing owned (``how_many``: count -> probability)."""
+    scope = _scope(signals, frames, people.set_index("pid")["hh"])
+    owners = _adults(people[people["hh"].isin(scope)])
+    owners = owners[rng.random(len(owners)) < np.where(owners["urban"], *share)]
+    counts = rng.choice(list(how_many), len(owners), p=list(how_many.values()))
+    return owners.loc[owners.index.repeat(counts)]
+
+
 def vehicles(
     people: pd.DataFrame,
     signals: pd.DataFrame,
@@ -271,11 +288,7 @@ def vehicles(
     rng: np.random.Generator,
     as_of: date,
 ) -> pd.DataFrame:
-    hh_of = people.set_index("pid")["hh"]
-    scope = _scope(signals, frames, hh_of)
-    owners = _adults(people[people["hh"].isin(scope)])
-    owners = owners[rng.random(len(owners)) < np.where(owners["urban"], 0.18, 0.12)]
-    owners = owners.loc[owners.index.repeat(rng.choice([1, 2], len(owners), p=[0.9, 0.1]))]
+    owners = _owners(people, signals, frames, rng, (0.18, 0.12), {1: 0.9, 2: 0.1})
     n = len(owners)
     kinds = rng.choice(
         ["小型轿车", "小型普通客车", "轻型普通货车", "普通二轮摩托车", "三轮汽车"],
@@ -311,11 +324,7 @@ def real_estate(
     rng: np.random.Generator,
     as_of: date,
 ) -> pd.DataFrame:
-    hh_of = people.set_index("pid")["hh"]
-    scope = _scope(signals, frames, hh_of)
-    owners = _adults(people[people["hh"].isin(scope)])
-    owners = owners[rng.random(len(owners)) < np.where(owners["urban"], 0.4, 0.05)]
-    owners = owners.loc[owners.index.repeat(rng.choice([1, 2, 3], len(owners), p=[0.85, 0.12, 0.03]))]
+    owners = _owners(people, signals, frames, rng, (0.4, 0.05), {1: 0.85, 2: 0.12, 3: 0.03})
     n = len(owners)
     use = rng.choice(["住宅", "住宅", "住宅", "商业", "车库"], n)
     area = np.where(use == "住宅", rng.normal(95, 25, n), np.where(use == "商业", rng.normal(60, 30, n), 18))

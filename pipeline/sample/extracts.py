@@ -18,7 +18,7 @@ PID = "_pid"
 DATE_COLS = "_dates"  # not a column: the attribute name listing a frame's date headers
 
 
-def _person_frame(pop: Population) -> pd.DataFrame:
+def person_frame(pop: Population) -> pd.DataFrame:
     return pop.persons.merge(pop.households, on="hh", how="left")
 
 
@@ -80,7 +80,7 @@ def monitoring(pop: Population, rng: np.random.Generator, as_of: date) -> pd.Dat
 
 
 def disability(pop: Population, rng: np.random.Generator, as_of: date, monitored: set[int]) -> pd.DataFrame:
-    people = _person_frame(pop)
+    people = person_frame(pop)
     p = 0.025 + 0.06 * (people["age"] >= 60) + 0.12 * people["hh"].isin(monitored)
     d = people[rng.random(len(people)) < p].copy()
     n = len(d)
@@ -160,7 +160,7 @@ def subsidy(
     assist: pd.DataFrame,
     death: pd.Series,
 ) -> pd.DataFrame:
-    people = _person_frame(pop).set_index("pid")
+    people = person_frame(pop).set_index("pid")
     active_dibao = assist[(assist["保障状态"] == "正常") & assist["救助类别"].str.contains("低保")]
     dibao_pids = set(active_dibao[PID])
     rows = []
@@ -210,7 +210,7 @@ def subsidy(
 
 
 def medical(pop: Population, rng: np.random.Generator, as_of: date, death: pd.Series) -> pd.DataFrame:
-    people = _person_frame(pop)
+    people = person_frame(pop)
     p = 0.03 + 0.08 * (people["age"] >= 60) + 0.5 * (people["age"] == 0)
     patients = people[rng.random(len(people)) < p]
     stays = patients.loc[
@@ -270,7 +270,7 @@ def medical(pop: Population, rng: np.random.Generator, as_of: date, death: pd.Se
 
 def deaths(pop: Population, rng: np.random.Generator, as_of: date, death: pd.Series) -> pd.DataFrame:
     """The funeral homes' cremation records (殡葬/火化信息) of the people who died."""
-    people = _person_frame(pop)
+    people = person_frame(pop)
     d = people[people["pid"].map(death).notna().to_numpy()].copy()
     n = len(d)
     died = d["pid"].map(death).dt.date.to_numpy()
@@ -315,7 +315,7 @@ def students(pop: Population, rng: np.random.Generator, as_of: date, death: pd.S
     The guardian is the household head for a grandchild, else the head or (less often) the spouse.
     The roll is updated once a school year, so a guardian who died since still stands on it.
     """
-    people = _person_frame(pop)
+    people = person_frame(pop)
     kids = people[
         people["age"].between(6, 17)
         & people["relation"].isin(["子女", "孙子女"])
