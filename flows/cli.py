@@ -160,6 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         "--counties", nargs="+", default=None, metavar="CODE", help="only these 6-digit county codes"
     )
     run.add_argument("--rules", nargs="+", default=None, metavar="ID", help="only these rules (e.g. R05 R06)")
+    run.add_argument(
+        "--full",
+        action="store_true",
+        default=None,
+        help="read, normalize and validate every file again (default: take unchanged files from "
+        "earlier nights; AD_FULL=1)",
+    )
+    run.add_argument(
+        "--refit",
+        action="store_true",
+        default=None,
+        help="fit the matching model again tonight (default: reuse the saved one until it is "
+        "refit_days old; AD_REFIT=1)",
+    )
     fb = sub.add_parser("feedback", help="import returned township workbooks (核查结果) into the case store")
     fb.add_argument("files", nargs="+", type=Path, metavar="FILE", help="returned .xlsx workbooks")
     fb.add_argument("--state", default=None, help="state folder (default: AD_STATE or data/state)")
@@ -219,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "feedback":
         return _feedback(a)
 
-    settings = Settings.build(extracts=a.extracts, out=a.out, state=a.state, run_date=a.run_date)
+    settings = Settings.build(
+        extracts=a.extracts, out=a.out, state=a.state, run_date=a.run_date, full=a.full, refit=a.refit
+    )
     try:
         # Fail in a second, not after Prefect has started, when a rule or settings file is wrong
         # (the flow loads and checks it again inside the run, for scheduled and UI runs).
@@ -236,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 rules_only=a.rules,
                 dry_run=a.dry_run,
                 wait_seconds=a.wait,
+                full=settings.full,
+                refit=settings.refit,
             )
     except ActiveDiscoveryError as e:
         sys.stderr.write(f"active-discovery: {e}\n")

@@ -79,6 +79,8 @@ def nightly(
     rules_only: list[str] | None = None,
     dry_run: bool = False,
     wait_seconds: float = 0,
+    full: bool = False,
+    refit: bool = False,
 ) -> str:
     """Read, normalize, validate and link the department extracts; apply the rules; write the
     township workbooks, summary.html and index.html under <out>/<run_date>/.
@@ -95,8 +97,13 @@ def nightly(
         dry_run: Write to <out>/dry-run/<run_date>/ and change no state (a what-if run).
         wait_seconds: How long to wait for another run holding the state folder or the date
             (default 0: refuse at once, naming the holder).
+        full: Read, normalize and validate every file again instead of taking the unchanged
+            ones from earlier nights (the outputs are the same; use it to rule the memo out).
+        refit: Fit the matching model again tonight instead of reusing the saved one.
     """
-    settings = Settings.build(extracts=extracts, out=out, state=state, run_date=run_date)
+    settings = Settings.build(
+        extracts=extracts, out=out, state=state, run_date=run_date, full=full or None, refit=refit or None
+    )
     night = run_night(settings, counties, rules_only, dry_run, call=as_task, wait_seconds=wait_seconds)
     get_run_logger().info("rows per stage: %s", night.rows)
     publish_artifacts(night, settings.out)

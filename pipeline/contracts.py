@@ -365,6 +365,10 @@ class MatchSummary(JsonFile):
     review_questions: int = 0  # the review pairs as questions: one per record asking
     #: expected false and missed links from the model alone (pipeline.match.errors.ErrorEstimates)
     errors: dict[str, Any] = field(default_factory=dict)
+    #: The model tonight linked with: fitted tonight (with the reason) or the saved one, and when
+    #: it was fitted (pipeline.match.saved).
+    model_fitted_on: str | None = None
+    refit_reason: str | None = None  # None: the saved model was reused
 
 
 @dataclass

@@ -252,6 +252,8 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
             notify_failure(manifest)
             raise
         run.rows["purged"] = purge(final.out, final.run_date, final.retention_days, keep=work)
+        if not dry_run:
+            run.rows["purged"]["memo_files"] = state.prune_memo()
         incomplete = run.rows.get("sources_incomplete") or {}
         outcome = PARTIAL if incomplete else COMPLETED
         manifest = build_manifest(run, outcome, None)
@@ -353,7 +355,13 @@ def run_night(
     run, so a mistake in one fails the night at once (with the failure hook) before any data is read.
     """
     with staged_run(settings, dry_run, wait_seconds) as run:
-        run.parameters.update(counties=counties, rules=rules, extracts=str(settings.extracts))
+        run.parameters.update(
+            counties=counties,
+            rules=rules,
+            extracts=str(settings.extracts),
+            full=settings.full,
+            refit=settings.refit,
+        )
         config = RunConfig.load(run.final, counties, rules)
         results = run_stages(config, run.run_dir, run.state, call=call, measured=run.stages)
         run.rows.update(row_counts(run.run_dir))

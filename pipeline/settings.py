@@ -34,6 +34,10 @@ class Settings:
     retention_days: int = 30
     #: A YAML file of township code -> password: township workbooks are written encrypted.
     passwords_file: Path | None = None
+    #: Recompute every file and source (read nothing from the memo of earlier nights; AD_FULL=1).
+    full: bool = False
+    #: Fit the matching model again tonight instead of reusing the saved one (AD_REFIT=1).
+    refit: bool = False
 
     @property
     def cases_file(self) -> Path:
@@ -76,6 +80,8 @@ class Settings:
         run_date: date | str | None = None,
         rules_dir: str | Path | None = None,
         database_url: str | None = None,
+        full: bool | None = None,
+        refit: bool | None = None,
     ) -> Settings:
         env = os.environ.get
 
@@ -93,4 +99,6 @@ class Settings:
             database_url=database_url or env("DATABASE_URL") or None,
             retention_days=int(env("AD_RETENTION_DAYS") or 30),
             passwords_file=Path(p) if (p := env("AD_WORKBOOK_PASSWORDS")) else None,
+            full=full if full is not None else env("AD_FULL", "") in ("1", "true", "yes"),
+            refit=refit if refit is not None else env("AD_REFIT", "") in ("1", "true", "yes"),
         )

@@ -69,7 +69,8 @@ from pipeline.contracts import (
     RulesSummary,
     SourceStatus,
 )
-from pipeline.ingest import SourceRead, read_folder, source_folders
+from pipeline.ingest import READING_CODE, MemoReader, SourceRead, read_folder, source_folders
+from pipeline.memo import Memo, code_fingerprint, digest, files_fingerprint
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import modes_by
 from pipeline.parallel import BYTES_PER_ROW, run_each
@@ -119,6 +120,11 @@ class StageContext:
             raise ContractError(f"stage {self.stage.name}: input {out.key} is missing ({path})")
         return path
 
+    def memo(self, kind: str) -> Memo:
+        """Work of earlier nights keyed by content (pipeline.memo); nothing is read from it on a
+        full night (``--full``), but it is still written."""
+        return self.state.memo(kind, read=not self.config.settings.full)
+
     def output(self, out: Output, source: str | None = None) -> Path:
         if out not in self.stage.writes:
             raise ContractError(f"stage {self.stage.name} writes {out.key} but does not declare it")
@@ -161,12 +167,13 @@ class _IngestJob:
     root: Path
     raw: Path
     unsplit: Path
+    reader: MemoReader
 
 
 def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int]:
     """One source folder: read it and, when its rows are used, write them (a worker's task; the
     rows stay in the worker: the parent gets the reports and the row count)."""
-    sr, ignored = read_folder(job.folder, job.spec, job.root)
+    sr, ignored = read_folder(job.folder, job.spec, job.root, job.reader)
     n = int(len(sr.rows) + len(sr.rejected))
     if sr.error is None or sr.partial:
         _write_text_parquet(sr.rows, job.raw)
@@ -181,8 +188,13 @@ def ingest(ctx: StageContext) -> QualitySummary:
     cfg, settings = ctx.config.sources, ctx.config.settings
     folders, unknown = source_folders(settings.extracts, cfg)
     root = Path(settings.extracts)
+    # A file read on an earlier night with the same bytes, name and reading rules is taken as read.
+    reader = MemoReader(
+        ctx.memo("ingest"),
+        digest(code_fingerprint(READING_CODE), files_fingerprint([settings.sources_file])),
+    )
     jobs = [
-        _IngestJob(f, spec, root, ctx.output(RAW, spec.key), ctx.output(UNSPLIT, spec.key))
+        _IngestJob(f, spec, root, ctx.output(RAW, spec.key), ctx.output(UNSPLIT, spec.key), reader)
         for f, spec in folders
     ]
     size = {j.spec.key: sum(p.stat().st_size for p in j.folder.rglob("*") if p.is_file()) for j in jobs}
@@ -234,6 +246,10 @@ def ingest(ctx: StageContext) -> QualitySummary:
     return report
 
 
+#: The modules whose code decides how rows normalize (part of every normalize memo key).
+NORMALIZING_CODE = ("pipeline/normalize", "pipeline/schema.py", "pipeline/sources.py")
+
+
 @dataclass(frozen=True)
 class _NormalizeJob:
     key: str
@@ -241,14 +257,41 @@ class _NormalizeJob:
     out: Path
     sources: Any  # SourcesConfig
     gazetteer: Any  # Gazetteer
+    memo: Memo
+    salt: str  # the sources file, the gazetteer and the normalizing code
+    contents: dict[str, str]  # file label -> the SHA-256 of the file it came from
 
 
 def _normalize_one(job: _NormalizeJob) -> int:
-    """One source: read its raw rows, normalize, write; the rows written (a worker's task)."""
+    """One source: read its raw rows, normalize them file by file, write; the rows written (a
+    worker's task). Normalizing is row by row, so a file's rows normalize the same whatever else
+    the folder holds: a file seen on an earlier night is taken from the memo. The key also has the
+    folder's columns (a column another file brings is blank in this file's rows)."""
     raw = pd.read_parquet(job.raw)
-    frame = normalize_source(raw, job.sources.by_key(job.key), job.sources, job.gazetteer)
-    frame.to_parquet(job.out, index=False)
-    return len(frame)
+    spec = job.sources.by_key(job.key)
+    columns = ",".join(sorted(raw.columns))
+    tables: list[pa.Table] = []
+    for label, rows in raw.groupby(S.FILE, sort=False):
+        content = job.contents.get(str(label))
+        key = digest(job.salt, job.key, str(label), columns, content) if content else None
+        if key is not None and job.memo.has(key):
+            tables.append(job.memo.load_table(key))
+            continue
+        frame = normalize_source(rows.reset_index(drop=True), spec, job.sources, job.gazetteer)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if key is not None:
+            job.memo.save_table(key, table)
+        tables.append(table)
+    if not tables:  # no rows: the columns all the same
+        tables.append(
+            pa.Table.from_pandas(
+                normalize_source(raw, spec, job.sources, job.gazetteer), preserve_index=False
+            )
+        )
+    # A column one file leaves blank is typed null there: the files' tables agree on the type.
+    table = pa.concat_tables(tables, promote_options="permissive")
+    pq.write_table(table, job.out)
+    return table.num_rows
 
 
 def normalize(ctx: StageContext) -> None:
@@ -257,9 +300,22 @@ def normalize(ctx: StageContext) -> None:
     report = QualitySummary.read(ctx.input(INGEST_REPORT))
     keys = report.ok_sources()
     rows = {k: report.sources[k].rows_read for k in keys}
+    settings = ctx.config.settings
+    salt = digest(
+        code_fingerprint(NORMALIZING_CODE),
+        files_fingerprint([settings.sources_file, settings.gazetteer_file]),
+    )
+    memo = ctx.memo("normalize")
     jobs = [
         _NormalizeJob(
-            k, ctx.input(RAW, k), ctx.output(NORMALIZED, k), ctx.config.sources, ctx.config.gazetteer
+            k,
+            ctx.input(RAW, k),
+            ctx.output(NORMALIZED, k),
+            ctx.config.sources,
+            ctx.config.gazetteer,
+            memo,
+            salt,
+            {label: f.content for f in report.sources[k].files if f.content for label in f.labels},
         )
         for k in sorted(keys, key=lambda k: -rows[k])
     ]
@@ -374,6 +430,7 @@ def match(ctx: StageContext) -> MatchSummary:
         PERSON_ID,
         link,
     )
+    from pipeline.match import saved as saved_model
     from pipeline.match.prepare import ANCHOR_ID, DETACHED, INPUT_COLUMNS, NATURAL_KEY
     from pipeline.match.review import (
         as_decisions,
@@ -384,6 +441,12 @@ def match(ctx: StageContext) -> MatchSummary:
     from pipeline.match.stable import assign
 
     step("match", 0, 3)
+    cfg, settings = ctx.config, ctx.config.settings
+    current = saved_model.fingerprint(settings.matching_file, settings.sources_file)
+    saved = saved_model.load(ctx.state.model_folder)
+    refit = saved_model.refit_reason(
+        saved, current, settings.run_date, cfg.matching.refit_days, settings.refit
+    )
     stored = ctx.state.decisions()
     verdicts, changed = merge_decisions(stored, ctx.state.review_workbooks())
     if changed:
@@ -392,7 +455,18 @@ def match(ctx: StageContext) -> MatchSummary:
 
     records = pd.read_parquet(ctx.input(RECORDS), columns=INPUT_COLUMNS)
     step("match", 1, 3)
-    result = link(records, ctx.config.matching, decisions)
+    result = link(records, cfg.matching, decisions, None if refit or saved is None else saved.model)
+    fitted_on = settings.run_date if refit or saved is None else saved.fitted_on
+    if refit:
+        log.info("match: model fitted tonight (%s)", refit)
+        # Only a whole night's fit is kept: a county's re-run, or a backfill for a date before the
+        # saved fit, uses its own model and leaves the saved one as it was.
+        if cfg.whole_run and (saved is None or settings.run_date >= saved.fitted_on):
+            saved_model.save(
+                ctx.state.model_folder, saved_model.SavedModel(result.model, settings.run_date, current)
+            )
+    else:
+        log.info("match: the saved model of %s reused", fitted_on.isoformat())
     step("match", 2, 3)
     r = result.records
     r[PERSON_ID], keys = assign(r["cluster"], r[NATURAL_KEY], ctx.state.person_keys())
@@ -462,6 +536,8 @@ def match(ctx: StageContext) -> MatchSummary:
         decisions={"same": len(decisions.must), "different": len(decisions.cannot)},
         model=result.model.as_dict(),
         errors=result.errors.as_dict(),
+        model_fitted_on=fitted_on.isoformat(),
+        refit_reason=refit,
     )
     summary.write(ctx.output(MATCH_SUMMARY))
     step("match", 3, 3)
@@ -778,6 +854,7 @@ def row_counts(run_dir: Path) -> dict[str, Any]:
         out["persons"] = m.persons
         out["review_pairs"] = m.review_pairs
         out["review_questions"] = m.review_questions
+        out["model"] = {"fitted_on": m.model_fitted_on, "refit_reason": m.refit_reason}
     if HOUSEHOLDS.at(run_dir).exists():
         keys = pd.read_parquet(HOUSEHOLDS.at(run_dir), columns=["household_key"])["household_key"]
         out["households"] = int(keys.nunique())

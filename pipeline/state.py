@@ -8,6 +8,10 @@
     <state>/inbox/*.xlsx             returned township workbooks, imported first thing every night
                                      (then moved to inbox/done/ or inbox/failed/)
     <state>/warning_trend.parquet    warnings per night, county, township and rule (whole runs)
+    <state>/memo/                    files read, normalized and validated on earlier nights,
+                                     keyed by content (pipeline.memo)
+    <state>/model/                   the fitted matching model, reused until a refit
+                                     (pipeline.match.saved)
     <state>/.lock                    held by the run using the folder, with who holds it
 
 Every file is replaced atomically (written under a unique temporary name in the same folder, flushed
@@ -32,6 +36,7 @@ import pandas as pd
 
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold, holder_of
+from pipeline.memo import Memo, prune
 
 if TYPE_CHECKING:
     from pipeline.cases.store import CaseStore
@@ -43,6 +48,8 @@ DECISIONS = "decisions.parquet"
 TREND = "warning_trend.parquet"
 REVIEW_INBOX = "review"
 FEEDBACK_INBOX = "inbox"
+MEMO = "memo"
+MODEL = "model"
 LOCK = ".lock"
 _TMP_SUFFIX = ".tmp"
 
@@ -153,6 +160,18 @@ class StateStore:
             sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$")) if folder.exists() else []
         )
 
+    def memo(self, kind: str, read: bool = True) -> Memo:
+        """The memo of one kind of work (``ingest``, ``normalize``, ``validate``); ``read`` False
+        on a full night."""
+        return Memo(self.root / MEMO / kind, read)
+
+    def prune_memo(self) -> int:
+        return prune(self.root / MEMO)
+
+    @property
+    def model_folder(self) -> Path:
+        return self.root / MODEL
+
     def warning_trend(self) -> pd.DataFrame:
         return self._read(TREND)
 
@@ -204,6 +223,8 @@ class StateStore:
         inbox = self.root / REVIEW_INBOX
         if inbox.exists():
             shutil.copytree(inbox, dest / REVIEW_INBOX)
+        if self.model_folder.exists():  # a what-if night links with the model the real one uses
+            shutil.copytree(self.model_folder, dest / MODEL)
         copy = StateStore(dest)
         self.cases().copy_to(copy.cases())
         return copy

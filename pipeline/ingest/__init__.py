@@ -14,15 +14,18 @@ import io
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pipeline import schema as S
 from pipeline.errors import SourceFileError
+from pipeline.memo import Memo, digest, file_digest
 from pipeline.progress import step
 from pipeline.sources import SourcesConfig, SourceSpec, header_key
 
@@ -77,6 +80,8 @@ class FileReport:
 
     error: str | None = None
     error_zh: str | None = None
+    #: The SHA-256 of the file's bytes (what the memo of an incremental night is keyed by).
+    content: str | None = None
 
 
 # --- encodings --------------------------------------------------------------------------------
@@ -442,9 +447,17 @@ def list_tables(folder: Path) -> tuple[list[Path], list[Path]]:
     ]
 
 
-def read_folder(folder: Path, spec: SourceSpec, root: Path) -> tuple[SourceRead, list[str]]:
+Reader = Callable[[Path, SourceSpec], tuple[pd.DataFrame, pd.DataFrame, FileReport]]
+
+
+def read_folder(
+    folder: Path, spec: SourceSpec, root: Path, reader: Reader | None = None
+) -> tuple[SourceRead, list[str]]:
     """Every table file of one source's folder: (what was read, the files ignored, relative to
-    ``root``). Independent of the other folders, so they can be read by worker processes."""
+    ``root``). Independent of the other folders, so they can be read by worker processes.
+    ``reader``: how one file is read (default ``read_source_file``; ``MemoReader`` takes a file
+    read on an earlier night from the memo)."""
+    reader = reader or read_source_file
     ignored: list[str] = []
     tables, others = list_tables(folder)
     ignored += [str(p.relative_to(root)) for p in others]
@@ -452,7 +465,7 @@ def read_folder(folder: Path, spec: SourceSpec, root: Path) -> tuple[SourceRead,
     failure: SourceFileError | None = None
     for path in tables:
         try:
-            frame, rej, rep = read_source_file(path, spec)
+            frame, rej, rep = reader(path, spec)
         except SourceFileError as e:
             if path.suffix.lower() in (".txt", ".tsv") and e.message.startswith("no header row"):
                 # A .txt is a table only when it has the source's header (Excel's "Unicode
@@ -537,3 +550,38 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
         result.ignored_files += ignored
         step("ingest", n_done, len(folders))
     return result
+
+
+#: The modules whose code decides what a file reads as (part of every ingest memo key).
+READING_CODE = ("pipeline/ingest", "pipeline/schema.py", "pipeline/sources.py")
+
+
+def _text_table(frame: pd.DataFrame) -> pa.Table:
+    schema = pa.schema([(c, pa.int64() if c == S.ROW else pa.string()) for c in frame.columns])
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+@dataclass(frozen=True)
+class MemoReader:
+    """``read_source_file`` through the memo: a file with the same bytes, name and reading rules
+    as on an earlier night is taken as read then (pipeline.memo). Picklable, for worker processes."""
+
+    memo: Memo
+    salt: str  # the sources file and the reading code (memo.digest of their fingerprints)
+
+    def __call__(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+        content = file_digest(path)
+        key = digest(self.salt, spec.key, path.name, content)
+        parts = (".parquet", ".rejected.parquet", ".json")
+        if self.memo.has(key, parts):
+            report = FileReport(**self.memo.load_json(key))
+            report.path = str(path)
+            frame = self.memo.load_table(key).to_pandas()
+            rejected = self.memo.load_table(key, ".rejected.parquet").to_pandas()
+            return frame, rejected, report
+        frame, rejected, report = read_source_file(path, spec)
+        report.content = content
+        self.memo.save_table(key, _text_table(frame))
+        self.memo.save_table(key, _text_table(rejected), ".rejected.parquet")
+        self.memo.save_json(key, asdict(report))
+        return frame, rejected, report

@@ -61,6 +61,7 @@ class LinkResult:
     pass_counts: dict[str, int]
     detached: int
     errors: ErrorEstimates  # expected false and missed links, from the model alone
+    fitted: bool = True  # the model was fitted on these records (False: a saved one was used)
 
 
 def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
@@ -120,8 +121,14 @@ def competing_posterior(
     return np.asarray(merged["p"].to_numpy())
 
 
-def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | None = None) -> LinkResult:
-    """Cluster records into people. See rules/matching.yaml for the model and its reasons."""
+def link(
+    records: pd.DataFrame,
+    settings: MatchSettings,
+    decisions: Decisions | None = None,
+    model: Model | None = None,
+) -> LinkResult:
+    """Cluster records into people. See rules/matching.yaml for the model and its reasons.
+    ``model``: a model fitted on an earlier night (pipeline.match.saved); None fits one."""
     decisions = decisions or Decisions()
     r = prepare(records)
     detached = detach_foreign(r, settings.max_age_gap_years)
@@ -141,9 +148,10 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
     cands, counts = candidate_pairs(r, unanchored, settings, blocks)
     recall = blocking_recall(r, unanchored, settings, RECALL_SAMPLE, settings.seed, blocks)
     blocks.clear()  # the passes' blocks: a few hundred MB at 3M records, not needed any more
-    training = training_pairs(r, settings)
     hh = households(r)
-    model = fit(r, training, settings, hh)
+    fitted = model is None
+    if model is None:
+        model = fit(r, training_pairs(r, settings), settings, hh)
     left = cands[LEFT].to_numpy(dtype=np.int64)
     right = cands[RIGHT].to_numpy(dtype=np.int64)
     levels = compare(r, left, right, settings, hh)
@@ -211,7 +219,7 @@ def link(records: pd.DataFrame, settings: MatchSettings, decisions: Decisions | 
         errors.missed_links.low,
         errors.missed_links.high,
     )
-    return LinkResult(r, pairs, review, model, counts, detached, errors)
+    return LinkResult(r, pairs, review, model, counts, detached, errors, fitted)
 
 
 def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, decisions: Decisions) -> None:

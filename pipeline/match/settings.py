@@ -58,6 +58,7 @@ class MatchSettings:
     training_pairs: int = 200_000  # sampled over all training blockings, split evenly
     training_min_pairs: int = 100  # a blocking with fewer pairs is skipped
     training_block_size: tuple[int, int] = (2, 50)  # key groups of these sizes form the pairs
+    refit_days: int = 7  # a saved model is fitted again once it is this many days old
 
 
 def load_matching(path: str | Path) -> MatchSettings:
@@ -154,6 +155,7 @@ def load_matching(path: str | Path) -> MatchSettings:
         m_fixed=m_fixed,
         m_floor=float(get("model", "m_floor", float)),
         seed=get("model", "seed", int),
+        refit_days=get("model", "refit_days", int, 7),
         link=float(get("decision", "link", float)),
         review=float(get("decision", "review", float)),
         training=tuple(blocks),
@@ -161,6 +163,8 @@ def load_matching(path: str | Path) -> MatchSettings:
         training_min_pairs=get("training", "min_pairs", int),
         training_block_size=(int(size[0]), int(size[1])),
     )
+    if s.refit_days < 1:
+        problems.append("model.refit_days: at least 1 (fit again every night: 1)")
     if not 0 < s.review < s.link < 1:
         problems.append("decision: need 0 < review < link < 1")
     if problems:

@@ -1,0 +1,136 @@
+"""What a night may take from an earlier night instead of redoing it: work keyed by content.
+
+    <state>/memo/ingest/<key>.parquet (+ .rejected.parquet, .json)   one file as read
+    <state>/memo/normalize/<key>.parquet                             one file's rows normalized
+    <state>/memo/validate/<key>.parquet (+ .rejected.parquet, .json) one source validated
+
+A key is a SHA-256 over everything the result depends on: the file's bytes (or the keys of the
+results it is made from), the settings files it reads and the source code of the modules that
+compute it (``code_fingerprint``). So a changed file, a changed ``rules/sources.yaml`` or a new
+version of the normalizers simply finds no entry, and nothing is ever invalidated by hand. A key
+is never reused for different content, so the outputs of a night that takes results from the memo
+are those of a night that recomputes them: the incremental-night test checks this.
+
+``--full`` (``Settings.full``) reads nothing from the memo but still writes it. Entries unused for
+``KEEP_DAYS`` are removed after each successful night (``prune``). Entries are plain files written
+atomically (temporary name, then rename), so a killed night leaves whole entries or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.settings import PROJECT_ROOT
+
+#: Days an entry is kept after the last night that used it (a monthly file is used every night).
+KEEP_DAYS = 14
+
+
+def digest(*parts: str) -> str:
+    """One SHA-256 over the parts, each length-prefixed (so ("ab", "c") differs from ("a", "bc"))."""
+    h = hashlib.sha256()
+    for p in parts:
+        b = p.encode("utf-8")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def code_fingerprint(modules: Iterable[str]) -> str:
+    """The source text of these modules (paths under the project, files or folders of .py files):
+    results computed by other code are other results."""
+    h = hashlib.sha256()
+    for m in sorted(modules):
+        p = PROJECT_ROOT / m
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
+        for f in files:
+            h.update(str(f.relative_to(PROJECT_ROOT)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def files_fingerprint(paths: Iterable[Path]) -> str:
+    return digest(*(file_digest(p) for p in paths))
+
+
+def _replace(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Memo:
+    """One kind of memo entry (``ingest``, ``normalize``, ``validate``) in a state folder.
+
+    Picklable (paths and flags only), so worker processes take and give entries themselves.
+    ``read``: False on a full night (compute everything, still save).
+    """
+
+    folder: Path
+    read: bool = True
+
+    def _path(self, key: str, part: str) -> Path:
+        return self.folder / f"{key}{part}"
+
+    def has(self, key: str, parts: tuple[str, ...] = (".parquet",)) -> bool:
+        if not self.read:
+            return False
+        paths = [self._path(key, p) for p in parts]
+        if not all(p.exists() for p in paths):
+            return False
+        now = time.time()
+        for p in paths:  # "used tonight": prune keeps what is used
+            os.utime(p, (now, now))
+        return True
+
+    def load_table(self, key: str, part: str = ".parquet") -> pa.Table:
+        return pq.read_table(self._path(key, part))
+
+    def save_table(self, key: str, table: pa.Table, part: str = ".parquet") -> None:
+        _replace(self._path(key, part), lambda tmp: pq.write_table(table, tmp))
+
+    def load_json(self, key: str) -> Any:
+        return json.loads(self._path(key, ".json").read_text(encoding="utf-8"))
+
+    def save_json(self, key: str, value: Any) -> None:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        _replace(self._path(key, ".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def prune(root: Path, keep_days: int = KEEP_DAYS) -> int:
+    """Remove memo entries not used for ``keep_days`` (and temporary files of a killed writer)."""
+    if not root.is_dir():
+        return 0
+    oldest = time.time() - keep_days * 86400
+    removed = 0
+    for p in root.rglob("*"):
+        if p.is_file() and (p.name.endswith(".tmp") or p.stat().st_mtime < oldest):
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,118 @@
+"""Incremental nights: a night that takes unchanged files from earlier nights (pipeline.memo) and
+reuses the saved matching model (pipeline.match.saved) writes exactly what a full night writes
+with the same saved model on the same inputs, over a new file, a changed file and a removed file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import pipeline.ingest as ingest
+import pipeline.match as match
+import pipeline.stages as stages
+from pipeline.contracts import CASES, MATCH_SUMMARY, PERSON_INDEX, TOWNSHIPS, WARNINGS, MatchSummary
+from pipeline.runs import run_all
+from pipeline.settings import PROJECT_ROOT, Settings
+
+SAMPLE = PROJECT_ROOT / "data" / "sample"
+LATE_FILE = Path("medical") / "住院结算_2026.csv"  # arrives on the second night
+
+
+class Calls:
+    """Counts the calls of a library function (the runs below are small: one process)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
+        self.n = 0
+        real: Callable[..., Any] = getattr(owner, name)
+
+        def counted(*a: Any, **k: Any) -> Any:
+            self.n += 1
+            return real(*a, **k)
+
+        monkeypatch.setattr(owner, name, counted)
+
+    def take(self) -> int:
+        n, self.n = self.n, 0
+        return n
+
+
+def _night(extracts: Path, out: Path, state: Path, day: str, full: bool = False) -> Path:
+    return run_all(Settings.build(extracts=extracts, out=out, state=state, run_date=day, full=full))
+
+
+def _cells(book: Path) -> list[list[list[Any]]]:
+    wb = openpyxl.load_workbook(book)
+    return [[[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets]
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    """Person ids, links, warnings, the cases sent and every township workbook's cells."""
+    for out in (PERSON_INDEX, WARNINGS, CASES):
+        one, two = pd.read_parquet(out.at(a)), pd.read_parquet(out.at(b))
+        pd.testing.assert_frame_equal(one, two, obj=out.key)
+    books_a = sorted(p.relative_to(TOWNSHIPS.at(a)) for p in TOWNSHIPS.at(a).rglob("*.xlsx"))
+    books_b = sorted(p.relative_to(TOWNSHIPS.at(b)) for p in TOWNSHIPS.at(b).rglob("*.xlsx"))
+    assert books_a == books_b and books_a
+    for p in books_a:
+        assert _cells(TOWNSHIPS.at(a) / p) == _cells(TOWNSHIPS.at(b) / p), p
+
+
+def _change_a_file(extracts: Path) -> None:
+    """A county re-sends its roster: two people gone, one name corrected."""
+    path = next((extracts / "assistance").glob("410821_*.csv"))
+    raw = path.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "gb18030"  # as the county sent it
+    lines = raw.decode(encoding).splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    first = rows[0].split(",")
+    first[[i for i, c in enumerate(header.split(",")) if "姓名" in c][0]] += "华"
+    path.write_bytes("".join([header, ",".join(first), *rows[3:]]).encode(encoding))
+
+
+def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AD_WORKERS", "1")
+    extracts = tmp_path / "extracts"
+    shutil.copytree(SAMPLE, extracts)
+    late = tmp_path / "late.csv"
+    shutil.move(extracts / LATE_FILE, late)
+    reads = Calls(monkeypatch, ingest, "read_source_file")
+    normalizes = Calls(monkeypatch, stages, "normalize_source")
+    fits = Calls(monkeypatch, match, "fit")
+    state = tmp_path / "state"
+    _night(extracts, tmp_path / "out", state, "2026-11-10")
+    files = reads.take()  # every table file in a source folder
+    assert fits.take() == 1
+    assert normalizes.take() >= files
+
+    def night(day: str, changed: int, files: int) -> None:
+        """Tonight incrementally, and a full night from a copy of the same state: the same."""
+        twin = tmp_path / f"state_full_{day}"
+        shutil.copytree(state, twin)
+        inc = _night(extracts, tmp_path / "out", state, day)
+        assert reads.take() == changed, "only the new or changed files are read"
+        assert normalizes.take() == changed
+        assert fits.take() == 0, "the saved model is reused"
+        assert MatchSummary.read(MATCH_SUMMARY.at(inc)).refit_reason is None
+        full = _night(extracts, tmp_path / "out_full", twin, day, full=True)
+        assert reads.take() == files, "a full night reads every file"
+        fits.take()
+        normalizes.take()
+        _same_outputs(inc, full)
+
+    shutil.move(late, extracts / LATE_FILE)  # night 2: a new hospital file
+    night("2026-11-11", 1, files + 1)
+    _change_a_file(extracts)  # night 3: a county's roster changed
+    night("2026-11-12", 1, files + 1)
+    removed = next((extracts / "monitoring").glob("410802_*.csv"))
+    removed.unlink()  # night 4: a county's monitoring list withdrawn
+    night("2026-11-13", 0, files)
+    # The removed county's monitored people are gone from the night's records.
+    index = pd.read_parquet(PERSON_INDEX.at(tmp_path / "out" / "2026-11-13"))
+    assert not (index["file"] == removed.name).any()
