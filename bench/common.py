@@ -74,9 +74,10 @@ from pipeline.measure import StageMeter
 from pipeline.runs import run_night, run_stages
 from pipeline.settings import Settings
 from pipeline.state import StateStore
-extracts, out, run_date, state, names, mode = sys.argv[1:7]
+extracts, out, run_date, state, names, mode, keep = sys.argv[1:8]
 s = Settings.build(extracts=extracts, out=out, run_date=run_date, state=state)
-shutil.rmtree(s.state, ignore_errors=True)
+if keep != "keep":
+    shutil.rmtree(s.state, ignore_errors=True)
 seconds = {}
 def timed(stage, ctx):
     t = time.perf_counter()
@@ -110,12 +111,17 @@ def run_in_child(
     state: Path,
     stages: list[str] | None = None,
     mode: str = "stages",
+    keep_state: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Measured:
     """Run ``stages`` (default all) of ``pipeline.stages.STAGES`` in a fresh child process.
 
     ``mode``: "stages" (straight into ``<out>/<run_date>``) or "night" (``run_night``: staging,
-    locks, manifest, publish); both on an empty state folder.
+    locks, manifest, publish); both on an empty state folder unless ``keep_state`` (an incremental
+    night takes what earlier nights left there). ``env``: extra environment (AD_FULL=1 ...).
     """
+    import os
+
     t0 = time.perf_counter()
     res = subprocess.run(
         [
@@ -128,9 +134,11 @@ def run_in_child(
             str(state),
             ",".join(stages or []),
             mode,
+            "keep" if keep_state else "fresh",
         ],
         check=True,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
     )

@@ -87,7 +87,7 @@ from pipeline.quality import (
     write_summary_xlsx,
 )
 from pipeline.state import StateStore
-from pipeline.validate import REASON, CheckOutcome, Validator
+from pipeline.validate import CONTENT_KEY, REASON, VALIDATING_CODE, CheckOutcome, Validator, validate_memo
 
 log = logging.getLogger(__name__)
 
@@ -271,9 +271,11 @@ def _normalize_one(job: _NormalizeJob) -> int:
     spec = job.sources.by_key(job.key)
     columns = ",".join(sorted(raw.columns))
     tables: list[pa.Table] = []
+    keys: list[str | None] = []
     for label, rows in raw.groupby(S.FILE, sort=False):
         content = job.contents.get(str(label))
         key = digest(job.salt, job.key, str(label), columns, content) if content else None
+        keys.append(key)
         if key is not None and job.memo.has(key):
             tables.append(job.memo.load_table(key))
             continue
@@ -290,6 +292,10 @@ def _normalize_one(job: _NormalizeJob) -> int:
         )
     # A column one file leaves blank is typed null there: the files' tables agree on the type.
     table = pa.concat_tables(tables, promote_options="permissive")
+    if keys and None not in keys:
+        # What the rows are made from, for the validate memo (equal rows are not equal bytes).
+        meta = {**(table.schema.metadata or {}), CONTENT_KEY: digest(*(k for k in keys if k)).encode()}
+        table = table.replace_schema_metadata(meta)
     pq.write_table(table, job.out)
     return table.num_rows
 
@@ -337,7 +343,11 @@ def validate(ctx: StageContext) -> QualitySummary:
     """
     cfg, counties = ctx.config.sources, list(ctx.config.counties)
     report = QualitySummary.read(ctx.input(INGEST_REPORT))
-    validator = Validator(cfg, ctx.config.settings.run_date, docs_dir=ctx.output(GX_DOCS))
+    settings = ctx.config.settings
+    validator = Validator(cfg, settings.run_date, docs_dir=ctx.output(GX_DOCS))
+    # A source whose normalized rows are those of an earlier night is not validated again.
+    memo = ctx.memo("validate")
+    salt = digest(code_fingerprint(VALIDATING_CODE), files_fingerprint([settings.sources_file]))
     total = 0
     n_ok, done = len(report.ok_sources()), 0
     page: dict[str, list[CheckOutcome]] = {}  # source -> what the quality page lists
@@ -346,7 +356,11 @@ def validate(ctx: StageContext) -> QualitySummary:
     with pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
         for key in report.ok_sources():
             entry = report.sources[key]
-            accepted, rejected, v = validator.validate(key, pd.read_parquet(ctx.input(NORMALIZED, key)))
+            accepted, rejected, v, remembered = validate_memo(
+                validator, memo, salt, key, ctx.input(NORMALIZED, key)
+            )
+            if remembered:
+                log.info("validate %s: as validated on an earlier night (same rows)", key)
             in_scope = len(accepted)
             in_scope_files = accepted[S.FILE].tolist() if counties else []
             if counties:

@@ -15,14 +15,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pipeline import schema as S
+from pipeline.memo import Memo, digest
 from pipeline.sources import BLANK, FieldSpec, SourcesConfig, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -197,8 +199,15 @@ class Validator:
         self.cfg = cfg
         self.run_date = run_date
         self.docs_dir = docs_dir
-        self.ctx = _context(docs_dir)
+        self._ctx: Any = None  # Great Expectations' context, made (and GX imported) when first used
         self.ran = False
+
+    @property
+    def ctx(self) -> Any:
+        # Importing GX takes about 5 s: a night whose sources all come from the memo never does.
+        if self._ctx is None:
+            self._ctx = _context(self.docs_dir)
+        return self._ctx
 
     def validate(self, key: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, SourceValidation]:
         """(accepted rows without parse_errors, rejected rows with ``reason``, summary)."""
@@ -347,3 +356,71 @@ def _yyyymmdd(col: pd.Series) -> pd.Series:
 
 def _yyyymmdd_scalar(d: datetime) -> int:
     return d.year * 10000 + d.month * 100 + d.day
+
+
+#: The key in a normalized file's Parquet metadata of what its rows were made from (the normalize
+#: memo keys of its files): equal rows written twice are not always equal bytes.
+CONTENT_KEY = b"active_discovery.content"
+
+#: The modules whose code decides what validation keeps, rejects and flags (part of every
+#: validate memo key).
+VALIDATING_CODE = ("pipeline/validate.py", "pipeline/schema.py", "pipeline/sources.py")
+
+
+def _dates_between(path: Path, a: date, b: date) -> bool:
+    """Whether a date in the normalized file ``path`` falls after the earlier of two run dates and
+    on or before the later one: the only rows whose verdict ("晚于运行日期") can differ between a
+    night for ``a`` and a night for ``b``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    lo, hi = sorted((a, b))
+    schema = pq.read_schema(path)
+    columns = [f.name for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
+    if not columns:
+        return False
+    table = pq.read_table(path, columns=columns)
+    for name in columns:
+        days = pc.cast(pc.cast(table[name], pa.timestamp("s")), pa.date32())
+        after = pc.greater(days, pa.scalar(lo, pa.date32()))
+        until = pc.less_equal(days, pa.scalar(hi, pa.date32()))
+        if pc.any(pc.and_(after, until)).as_py():
+            return True
+    return False
+
+
+def validate_memo(
+    validator: Validator, memo: Memo, salt: str, key: str, path: Path
+) -> tuple[pd.DataFrame, pd.DataFrame, SourceValidation, bool]:
+    """``validator.validate`` of the normalized file ``path`` through the memo (pipeline.memo):
+    (accepted, rejected, summary, taken from the memo).
+
+    The key is what the file's rows were made from (``CONTENT_KEY``: a file without it is
+    validated and not remembered), the sources file and the validating code. Validation also depends
+    on the run date (no date after it), so an entry made for another run date is used only when
+    no date in the file lies between the two. Both ways the frames pass through Arrow, so a night
+    that takes them from the memo hands the rest of the stage exactly the same frames.
+    """
+    import pyarrow.parquet as pq
+
+    content = (pq.read_schema(path).metadata or {}).get(CONTENT_KEY)
+    if content is None:
+        return (*validator.validate(key, pd.read_parquet(path)), False)
+    mkey = digest(salt, key, content.decode())
+    parts = (".parquet", ".rejected.parquet", ".json")
+    if memo.has(mkey, parts):
+        doc = memo.load_json(mkey)
+        then = date.fromisoformat(doc["run_date"])
+        if then == validator.run_date or not _dates_between(path, then, validator.run_date):
+            summary = SourceValidation(**doc["summary"])
+            summary.checks = [CheckOutcome(**c) for c in doc["summary"]["checks"]]
+            accepted = memo.load_table(mkey).to_pandas()
+            rejected = memo.load_table(mkey, ".rejected.parquet").to_pandas()
+            return accepted, rejected, summary, True
+    accepted, rejected, summary = validator.validate(key, pd.read_parquet(path))
+    tables = pa.Table.from_pandas(accepted), pa.Table.from_pandas(rejected)
+    del accepted, rejected
+    memo.save_table(mkey, tables[0])
+    memo.save_table(mkey, tables[1], ".rejected.parquet")
+    memo.save_json(mkey, {"run_date": validator.run_date.isoformat(), "summary": asdict(summary)})
+    return tables[0].to_pandas(), tables[1].to_pandas(), summary, False

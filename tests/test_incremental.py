@@ -20,6 +20,7 @@ import pipeline.stages as stages
 from pipeline.contracts import CASES, MATCH_SUMMARY, PERSON_INDEX, TOWNSHIPS, WARNINGS, MatchSummary
 from pipeline.runs import run_all
 from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.validate import Validator
 
 SAMPLE = PROJECT_ROOT / "data" / "sample"
 LATE_FILE = Path("medical") / "住院结算_2026.csv"  # arrives on the second night
@@ -85,34 +86,56 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     reads = Calls(monkeypatch, ingest, "read_source_file")
     normalizes = Calls(monkeypatch, stages, "normalize_source")
     fits = Calls(monkeypatch, match, "fit")
+    validations = Calls(monkeypatch, Validator, "validate")
     state = tmp_path / "state"
-    _night(extracts, tmp_path / "out", state, "2026-11-10")
+    _night(extracts, tmp_path / "out", state, "2026-12-01")
     files = reads.take()  # every table file in a source folder
     assert fits.take() == 1
+    sources = validations.take()
     assert normalizes.take() >= files
 
-    def night(day: str, changed: int, files: int) -> None:
+    def night(day: str, changed: int, files: int, sources_changed: int = 1) -> None:
         """Tonight incrementally, and a full night from a copy of the same state: the same."""
         twin = tmp_path / f"state_full_{day}"
         shutil.copytree(state, twin)
         inc = _night(extracts, tmp_path / "out", state, day)
         assert reads.take() == changed, "only the new or changed files are read"
         assert normalizes.take() == changed
+        # The sample's dates all lie before these nights: no verdict can change with the date.
+        assert validations.take() == sources_changed, "only the changed sources are validated"
         assert fits.take() == 0, "the saved model is reused"
         assert MatchSummary.read(MATCH_SUMMARY.at(inc)).refit_reason is None
         full = _night(extracts, tmp_path / "out_full", twin, day, full=True)
         assert reads.take() == files, "a full night reads every file"
+        assert validations.take() == sources
         fits.take()
         normalizes.take()
         _same_outputs(inc, full)
 
     shutil.move(late, extracts / LATE_FILE)  # night 2: a new hospital file
-    night("2026-11-11", 1, files + 1)
+    night("2026-12-02", 1, files + 1)
     _change_a_file(extracts)  # night 3: a county's roster changed
-    night("2026-11-12", 1, files + 1)
+    night("2026-12-03", 1, files + 1)
     removed = next((extracts / "monitoring").glob("410802_*.csv"))
     removed.unlink()  # night 4: a county's monitoring list withdrawn
-    night("2026-11-13", 0, files)
+    night("2026-12-04", 0, files, sources_changed=1)
     # The removed county's monitored people are gone from the night's records.
-    index = pd.read_parquet(PERSON_INDEX.at(tmp_path / "out" / "2026-11-13"))
+    index = pd.read_parquet(PERSON_INDEX.at(tmp_path / "out" / "2026-12-04"))
     assert not (index["file"] == removed.name).any()
+
+
+def test_a_verdict_that_depends_on_the_run_date_is_not_taken_from_the_memo(tmp_path: Path) -> None:
+    """A date after one night's run date but not after the next's: that file is validated again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.validate import _dates_between
+
+    path = tmp_path / "n.parquet"
+    stamps = pd.to_datetime(pd.Series(["2026-11-30", None, "2026-12-03"]))
+    pq.write_table(pa.table({"discharge_date": stamps.to_numpy()}), path)
+    d = pd.Timestamp
+    assert _dates_between(path, d("2026-12-01").date(), d("2026-12-03").date())  # 12-03 rejected, then not
+    assert _dates_between(path, d("2026-12-03").date(), d("2026-12-01").date())  # a backfill, the other way
+    assert not _dates_between(path, d("2026-12-03").date(), d("2026-12-09").date())
+    assert not _dates_between(path, d("2026-11-30").date(), d("2026-12-02").date())  # 11-30: on both nights
