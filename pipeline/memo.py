@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -114,6 +115,12 @@ class Memo:
 
     def save_table(self, key: str, table: pa.Table, part: str = ".parquet") -> None:
         _replace(self._path(key, part), lambda tmp: pq.write_table(table, tmp))
+
+    def load_file(self, key: str, part: str, dest: Path) -> None:
+        shutil.copyfile(self._path(key, part), dest)
+
+    def save_file(self, key: str, part: str, src: Path) -> None:
+        _replace(self._path(key, part), lambda tmp: shutil.copyfile(src, tmp))
 
     def load_json(self, key: str) -> Any:
         return json.loads(self._path(key, ".json").read_text(encoding="utf-8"))

@@ -86,11 +86,14 @@ from pipeline.quality import (
     write_rows_as_sent,
     write_summary_xlsx,
 )
+from pipeline.settings import Settings
 from pipeline.state import StateStore
 from pipeline.validate import CONTENT_KEY, REASON, VALIDATING_CODE, CheckOutcome, Validator, validate_memo
 
 log = logging.getLogger(__name__)
 
+#: The rejected- and flagged-rows workbooks of a source in the validate memo.
+BOOK_PARTS = (".rejected.xlsx", ".flagged.xlsx")
 #: Lines of rejected and flagged rows from which their workbooks are written by worker processes
 #: (xlsxwriter writes about 30,000 cells a second; a pool starts in about 2 s).
 ROWS_AS_SENT_IN_WORKERS = 5_000
@@ -182,6 +185,22 @@ def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int]:
     return sr, ignored, n
 
 
+#: The modules whose code decides how rows normalize (part of every normalize memo key).
+NORMALIZING_CODE = ("pipeline/normalize", "pipeline/schema.py", "pipeline/sources.py")
+
+
+def memo_salts(settings: Settings) -> dict[str, str]:
+    """What each kind of memo entry depends on besides its input (pipeline.memo): the settings
+    files and code that make it, and the salt of the work it is made from, so that a change to the
+    reading code also reaches the normalized and validated rows made from what was read."""
+    read = digest(code_fingerprint(READING_CODE), files_fingerprint([settings.sources_file]))
+    normalized = digest(
+        read, code_fingerprint(NORMALIZING_CODE), files_fingerprint([settings.gazetteer_file])
+    )
+    validated = digest(normalized, code_fingerprint(VALIDATING_CODE))
+    return {"ingest": read, "normalize": normalized, "validate": validated}
+
+
 def ingest(ctx: StageContext) -> QualitySummary:
     """Read every source folder; write raw text Parquet per source and the ingest report. Folders
     are independent: on a large night (by the files' size) they are read by worker processes."""
@@ -189,10 +208,7 @@ def ingest(ctx: StageContext) -> QualitySummary:
     folders, unknown = source_folders(settings.extracts, cfg)
     root = Path(settings.extracts)
     # A file read on an earlier night with the same bytes, name and reading rules is taken as read.
-    reader = MemoReader(
-        ctx.memo("ingest"),
-        digest(code_fingerprint(READING_CODE), files_fingerprint([settings.sources_file])),
-    )
+    reader = MemoReader(ctx.memo("ingest"), memo_salts(settings)["ingest"])
     jobs = [
         _IngestJob(f, spec, root, ctx.output(RAW, spec.key), ctx.output(UNSPLIT, spec.key), reader)
         for f, spec in folders
@@ -244,10 +260,6 @@ def ingest(ctx: StageContext) -> QualitySummary:
     )
     report.write(ctx.output(INGEST_REPORT))
     return report
-
-
-#: The modules whose code decides how rows normalize (part of every normalize memo key).
-NORMALIZING_CODE = ("pipeline/normalize", "pipeline/schema.py", "pipeline/sources.py")
 
 
 @dataclass(frozen=True)
@@ -307,10 +319,7 @@ def normalize(ctx: StageContext) -> None:
     keys = report.ok_sources()
     rows = {k: report.sources[k].rows_read for k in keys}
     settings = ctx.config.settings
-    salt = digest(
-        code_fingerprint(NORMALIZING_CODE),
-        files_fingerprint([settings.sources_file, settings.gazetteer_file]),
-    )
+    salt = memo_salts(settings)["normalize"]
     memo = ctx.memo("normalize")
     jobs = [
         _NormalizeJob(
@@ -347,7 +356,9 @@ def validate(ctx: StageContext) -> QualitySummary:
     validator = Validator(cfg, settings.run_date, docs_dir=ctx.output(GX_DOCS))
     # A source whose normalized rows are those of an earlier night is not validated again.
     memo = ctx.memo("validate")
-    salt = digest(code_fingerprint(VALIDATING_CODE), files_fingerprint([settings.sources_file]))
+    salt = memo_salts(settings)["validate"]
+    quality_code = code_fingerprint(("pipeline/quality.py",))
+    written: list[tuple[str, tuple[Path, Path]]] = []  # workbooks written tonight, for the memo
     total = 0
     n_ok, done = len(report.ok_sources()), 0
     page: dict[str, list[CheckOutcome]] = {}  # source -> what the quality page lists
@@ -356,7 +367,7 @@ def validate(ctx: StageContext) -> QualitySummary:
     with pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
         for key in report.ok_sources():
             entry = report.sources[key]
-            accepted, rejected, v, remembered = validate_memo(
+            accepted, rejected, v, vkey, remembered = validate_memo(
                 validator, memo, salt, key, ctx.input(NORMALIZED, key)
             )
             if remembered:
@@ -368,7 +379,6 @@ def validate(ctx: StageContext) -> QualitySummary:
             table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
             writer.write_table(table.cast(S.RECORD_SCHEMA))
             total += len(accepted)
-            raw = pd.read_parquet(ctx.input(RAW, key))
             unsplit = pd.read_parquet(ctx.input(UNSPLIT, key))
             rej = pd.concat(
                 [
@@ -377,8 +387,20 @@ def validate(ctx: StageContext) -> QualitySummary:
                 ],
                 ignore_index=True,
             )
-            books.append(rejected_rows(ctx.output(REJECTED, key), cfg.by_key(key), rej, raw))
-            books.append(flagged_rows(ctx.output(FLAGGED, key), cfg.by_key(key), accepted, raw))
+            # The rows-as-sent workbooks are made from the same rows as the validation: a source
+            # validated on an earlier night has the workbooks written then (and the same counties).
+            outputs = (ctx.output(REJECTED, key), ctx.output(FLAGGED, key))
+            bkey = digest(vkey, quality_code, ",".join(counties)) if vkey else None
+            if remembered and bkey and memo.has(bkey, BOOK_PARTS):
+                for part, dest in zip(BOOK_PARTS, outputs, strict=True):
+                    memo.load_file(bkey, part, dest)
+            else:
+                raw = pd.read_parquet(ctx.input(RAW, key))
+                books.append(rejected_rows(outputs[0], cfg.by_key(key), rej, raw))
+                books.append(flagged_rows(outputs[1], cfg.by_key(key), accepted, raw))
+                del raw
+                if bkey:
+                    written.append((bkey, outputs))
             flags = flag_kinds(accepted)
             page[key] = source_checks(v.checks, unsplit, accepted, flags)
             reasons = dict(v.reasons)
@@ -408,7 +430,7 @@ def validate(ctx: StageContext) -> QualitySummary:
             entry.reasons = reasons
             entry.flags = {str(k): int(c) for k, c in flags.value_counts().items()}
             entry.gx_success = v.success
-            del accepted, rejected, raw, table
+            del accepted, rejected, table
             done += 1
             step("validate", done, n_ok)
     validator.finish()
@@ -417,6 +439,9 @@ def validate(ctx: StageContext) -> QualitySummary:
         write_rows_as_sent, books, sum(b.lines for b in books), min_rows=ROWS_AS_SENT_IN_WORKERS
     ):
         pass
+    for bkey, outputs in written:
+        for part, src in zip(BOOK_PARTS, outputs, strict=True):
+            memo.save_file(bkey, part, src)
     report.records = total
     report.write(ctx.output(QUALITY))
     write_summary_xlsx(ctx.output(QUALITY_XLSX), report)

@@ -391,9 +391,9 @@ def _dates_between(path: Path, a: date, b: date) -> bool:
 
 def validate_memo(
     validator: Validator, memo: Memo, salt: str, key: str, path: Path
-) -> tuple[pd.DataFrame, pd.DataFrame, SourceValidation, bool]:
+) -> tuple[pd.DataFrame, pd.DataFrame, SourceValidation, str | None, bool]:
     """``validator.validate`` of the normalized file ``path`` through the memo (pipeline.memo):
-    (accepted, rejected, summary, taken from the memo).
+    (accepted, rejected, summary, the memo key or None, taken from the memo).
 
     The key is what the file's rows were made from (``CONTENT_KEY``: a file without it is
     validated and not remembered), the sources file and the validating code. Validation also depends
@@ -405,7 +405,7 @@ def validate_memo(
 
     content = (pq.read_schema(path).metadata or {}).get(CONTENT_KEY)
     if content is None:
-        return (*validator.validate(key, pd.read_parquet(path)), False)
+        return (*validator.validate(key, pd.read_parquet(path)), None, False)
     mkey = digest(salt, key, content.decode())
     parts = (".parquet", ".rejected.parquet", ".json")
     if memo.has(mkey, parts):
@@ -416,11 +416,11 @@ def validate_memo(
             summary.checks = [CheckOutcome(**c) for c in doc["summary"]["checks"]]
             accepted = memo.load_table(mkey).to_pandas()
             rejected = memo.load_table(mkey, ".rejected.parquet").to_pandas()
-            return accepted, rejected, summary, True
+            return accepted, rejected, summary, mkey, True
     accepted, rejected, summary = validator.validate(key, pd.read_parquet(path))
     tables = pa.Table.from_pandas(accepted), pa.Table.from_pandas(rejected)
     del accepted, rejected
     memo.save_table(mkey, tables[0])
     memo.save_table(mkey, tables[1], ".rejected.parquet")
     memo.save_json(mkey, {"run_date": validator.run_date.isoformat(), "summary": asdict(summary)})
-    return tables[0].to_pandas(), tables[1].to_pandas(), summary, False
+    return tables[0].to_pandas(), tables[1].to_pandas(), summary, mkey, False

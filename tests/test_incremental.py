@@ -17,7 +17,15 @@ import pytest
 import pipeline.ingest as ingest
 import pipeline.match as match
 import pipeline.stages as stages
-from pipeline.contracts import CASES, MATCH_SUMMARY, PERSON_INDEX, TOWNSHIPS, WARNINGS, MatchSummary
+from pipeline.contracts import (
+    CASES,
+    MATCH_SUMMARY,
+    PERSON_INDEX,
+    REJECTED,
+    TOWNSHIPS,
+    WARNINGS,
+    MatchSummary,
+)
 from pipeline.runs import run_all
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.validate import Validator
@@ -58,11 +66,13 @@ def _same_outputs(a: Path, b: Path) -> None:
     for out in (PERSON_INDEX, WARNINGS, CASES):
         one, two = pd.read_parquet(out.at(a)), pd.read_parquet(out.at(b))
         pd.testing.assert_frame_equal(one, two, obj=out.key)
-    books_a = sorted(p.relative_to(TOWNSHIPS.at(a)) for p in TOWNSHIPS.at(a).rglob("*.xlsx"))
-    books_b = sorted(p.relative_to(TOWNSHIPS.at(b)) for p in TOWNSHIPS.at(b).rglob("*.xlsx"))
-    assert books_a == books_b and books_a
-    for p in books_a:
-        assert _cells(TOWNSHIPS.at(a) / p) == _cells(TOWNSHIPS.at(b) / p), p
+    # The township lists, and the rejected- and flagged-rows workbooks sent back to departments.
+    for folder in (TOWNSHIPS.at(a), REJECTED.at(a, "medical").parent):
+        twin = b / folder.relative_to(a)
+        books_a = sorted(p.relative_to(folder) for p in folder.rglob("*.xlsx"))
+        assert books_a == sorted(p.relative_to(twin) for p in twin.rglob("*.xlsx")) and books_a
+        for p in books_a:
+            assert _cells(folder / p) == _cells(twin / p), p
 
 
 def _change_a_file(extracts: Path) -> None:
