@@ -433,7 +433,7 @@ def validate(ctx: StageContext) -> QualitySummary:
             del accepted, rejected, table
             done += 1
             step("validate", done, n_ok)
-    validator.finish()
+    validator.finish(memo)
     # The rejected and flagged rows' workbooks: on a large night, by worker processes.
     for _ in run_each(
         write_rows_as_sent, books, sum(b.lines for b in books), min_rows=ROWS_AS_SENT_IN_WORKERS

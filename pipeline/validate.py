@@ -201,6 +201,9 @@ class Validator:
         self.docs_dir = docs_dir
         self._ctx: Any = None  # Great Expectations' context, made (and GX imported) when first used
         self.ran = False
+        #: Sources validated tonight with their memo key: their suite and result go to the memo.
+        self.fresh: list[tuple[str, str]] = []
+        self.adopted = False  # a source's suite and result were taken from the memo
 
     @property
     def ctx(self) -> Any:
@@ -311,11 +314,42 @@ class Validator:
         log.info("validate %s: %d rows, %d rejected", key, len(frame), int(bad.sum()))
         return frame.loc[~bad].drop(columns=[S.PARSE_ERRORS]), rejected, summary
 
-    def finish(self) -> None:
-        """Build the Data Docs of every suite run, from results without a single cell value."""
-        if self.docs_dir is not None and self.ran:
-            scrub_values(self.docs_dir)
-            self.ctx.build_data_docs()
+    def finish(self, memo: Memo | None = None) -> None:
+        """Build the Data Docs of every suite run or taken from the memo, from results without a
+        single cell value; keep tonight's suites and results in the memo for the nights after."""
+        if self.docs_dir is None or not (self.ran or self.adopted):
+            return
+        scrub_values(self.docs_dir)
+        if memo is not None:
+            for key, mkey in self.fresh:
+                suite, result = self._gx_files(key)
+                if suite.exists() and result is not None:
+                    memo.save_file(mkey, ".suite.json", suite)
+                    memo.save_file(mkey, ".result.json", result)
+                    memo.save_json(mkey + ".gx", {"result": str(result.relative_to(self.docs_dir))})
+        self.ctx.build_data_docs()
+
+    def _gx_files(self, key: str) -> tuple[Path, Path | None]:
+        """A source's expectation suite and (newest) validation result in the GX project."""
+        assert self.docs_dir is not None
+        suite = self.docs_dir / "gx" / "expectations" / f"{key}_records.json"
+        results = sorted(
+            (self.docs_dir / "gx" / "uncommitted" / "validations" / f"{key}_records").rglob("*.json")
+        )
+        return suite, results[-1] if results else None
+
+    def adopt(self, key: str, memo: Memo, mkey: str) -> None:
+        """Put a source's suite and result from the night that validated it into tonight's GX
+        project, so the Data Docs show every source (dated by the night that ran the checks)."""
+        if self.docs_dir is None:
+            return
+        _ = self.ctx  # the project exists (made empty) before anything is put in it
+        suite, _result = self._gx_files(key)
+        result = self.docs_dir / memo.load_json(mkey + ".gx")["result"]
+        for part, dest in ((".suite.json", suite), (".result.json", result)):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            memo.load_file(mkey, part, dest)
+        self.adopted = True
 
 
 #: Parts of a GX result that quote cell values or index them: a failed check would otherwise
@@ -407,7 +441,7 @@ def validate_memo(
     if content is None:
         return (*validator.validate(key, pd.read_parquet(path)), None, False)
     mkey = digest(salt, key, content.decode())
-    parts = (".parquet", ".rejected.parquet", ".json")
+    parts = (".parquet", ".rejected.parquet", ".json", ".suite.json", ".result.json", ".gx.json")
     if memo.has(mkey, parts):
         doc = memo.load_json(mkey)
         then = date.fromisoformat(doc["run_date"])
@@ -416,6 +450,7 @@ def validate_memo(
             summary.checks = [CheckOutcome(**c) for c in doc["summary"]["checks"]]
             accepted = memo.load_table(mkey).to_pandas()
             rejected = memo.load_table(mkey, ".rejected.parquet").to_pandas()
+            validator.adopt(key, memo, mkey)
             return accepted, rejected, summary, mkey, True
     accepted, rejected, summary = validator.validate(key, pd.read_parquet(path))
     tables = pa.Table.from_pandas(accepted), pa.Table.from_pandas(rejected)
@@ -423,4 +458,5 @@ def validate_memo(
     memo.save_table(mkey, tables[0])
     memo.save_table(mkey, tables[1], ".rejected.parquet")
     memo.save_json(mkey, {"run_date": validator.run_date.isoformat(), "summary": asdict(summary)})
+    validator.fresh.append((key, mkey))  # its suite and result are kept once scrubbed (finish)
     return tables[0].to_pandas(), tables[1].to_pandas(), summary, mkey, False

@@ -19,6 +19,7 @@ import pipeline.match as match
 import pipeline.stages as stages
 from pipeline.contracts import (
     CASES,
+    GX_DOCS,
     MATCH_SUMMARY,
     PERSON_INDEX,
     REJECTED,
@@ -115,6 +116,9 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         assert validations.take() == sources_changed, "only the changed sources are validated"
         assert fits.take() == 0, "the saved model is reused"
         assert MatchSummary.read(MATCH_SUMMARY.at(inc)).refit_reason is None
+        # The Data Docs still show every source: those not validated tonight from the memo.
+        docs = GX_DOCS.at(inc) / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations"
+        assert len(list(docs.iterdir())) == sources
         full = _night(extracts, tmp_path / "out_full", twin, day, full=True)
         assert reads.take() == files, "a full night reads every file"
         assert validations.take() == sources

@@ -150,18 +150,27 @@ def natural_keys(r: pd.DataFrame) -> pd.Series:
     """A record key that survives next month's extract (file names and row numbers do not).
 
     The usable ID when there is one; a hospital settlement number; otherwise name + household or
-    township, which is what a person reading the extract would use.
+    township, which is what a person reading the extract would use. Each kind is spelled only for
+    the rows that take it (most rows have an ID: the text of the others is not built for them).
     """
-    name = r[S.NAME].astype("object").fillna("?")
-    where = (
-        hkeys.in_natural_key(r[HOUSEHOLD].astype("object"))
-        .fillna(r[S.TOWNSHIP_CODE].astype("object"))
-        .fillna(r[S.COUNTY_CODE].astype("object"))
-    )
-    fallback = "R:" + r[S.SOURCE].astype("object") + ":" + name + ":" + where.fillna("?")
-    settlement = "S:" + r[S.SETTLEMENT_NO].astype("object")
-    key = settlement.where(r[S.SETTLEMENT_NO].notna(), fallback)
-    return ("I:" + r[ANCHOR_ID].astype("object")).where(r[ANCHOR_ID].notna(), key)
+    out = np.full(len(r), None, dtype=object)
+    anchor = r[ANCHOR_ID].astype("object")
+    has_id = anchor.notna().to_numpy()
+    out[has_id] = ("I:" + anchor[has_id]).to_numpy()
+    settlement = r[S.SETTLEMENT_NO].astype("object")
+    settled = ~has_id & settlement.notna().to_numpy()
+    out[settled] = ("S:" + settlement[settled]).to_numpy()
+    rest = ~has_id & ~settled
+    if rest.any():
+        o = r.loc[rest]
+        name = o[S.NAME].astype("object").fillna("?")
+        where = (
+            hkeys.in_natural_key(o[HOUSEHOLD].astype("object"))
+            .fillna(o[S.TOWNSHIP_CODE].astype("object"))
+            .fillna(o[S.COUNTY_CODE].astype("object"))
+        )
+        out[rest] = ("R:" + o[S.SOURCE].astype("object") + ":" + name + ":" + where.fillna("?")).to_numpy()
+    return pd.Series(out, index=r.index, dtype=object)
 
 
 def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
