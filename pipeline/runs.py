@@ -253,7 +253,7 @@ def staged_run(final: Settings, dry_run: bool = False, wait_seconds: float = 0) 
             raise
         run.rows["purged"] = purge(final.out, final.run_date, final.retention_days, keep=work)
         if not dry_run:
-            run.rows["purged"]["memo_files"] = state.prune_memo()
+            run.rows["memo_files_pruned"] = state.prune_memo()
         incomplete = run.rows.get("sources_incomplete") or {}
         outcome = PARTIAL if incomplete else COMPLETED
         manifest = build_manifest(run, outcome, None)

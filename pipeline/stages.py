@@ -275,39 +275,53 @@ class _NormalizeJob:
 
 
 def _normalize_one(job: _NormalizeJob) -> int:
-    """One source: read its raw rows, normalize them file by file, write; the rows written (a
-    worker's task). Normalizing is row by row, so a file's rows normalize the same whatever else
-    the folder holds: a file seen on an earlier night is taken from the memo. The key also has the
-    folder's columns (a column another file brings is blank in this file's rows)."""
+    """One source: read its raw rows, normalize, write; the rows written (a worker's task).
+
+    Normalizing is row by row (each value through its normalizer, once per distinct value), so a
+    file's rows normalize the same whatever else the folder holds: the files seen on an earlier
+    night are taken from the memo, the others normalized together in one call (a call has a fixed
+    cost of about 0.1 s) and remembered file by file. The key also has the folder's columns (a
+    column another file brings is blank in this file's rows).
+    """
     raw = pd.read_parquet(job.raw)
     spec = job.sources.by_key(job.key)
     columns = ",".join(sorted(raw.columns))
-    tables: list[pa.Table] = []
+    files = list(raw.groupby(S.FILE, sort=False))
     keys: list[str | None] = []
-    for label, rows in raw.groupby(S.FILE, sort=False):
+    for label, _ in files:
         content = job.contents.get(str(label))
-        key = digest(job.salt, job.key, str(label), columns, content) if content else None
-        keys.append(key)
-        if key is not None and job.memo.has(key):
-            tables.append(job.memo.load_table(key))
-            continue
-        frame = normalize_source(rows.reset_index(drop=True), spec, job.sources, job.gazetteer)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if key is not None:
-            job.memo.save_table(key, table)
-        tables.append(table)
-    if not tables:  # no rows: the columns all the same
-        tables.append(
-            pa.Table.from_pandas(
-                normalize_source(raw, spec, job.sources, job.gazetteer), preserve_index=False
-            )
+        keys.append(digest(job.salt, job.key, str(label), columns, content) if content else None)
+    taken = [k is not None and job.memo.has(k) for k in keys]
+    todo = [rows for (_, rows), hit in zip(files, taken, strict=True) if not hit]
+    fresh: list[pa.Table] = []
+    if todo or not files:
+        rows = pd.concat(todo, ignore_index=True) if todo else raw
+        table = pa.Table.from_pandas(
+            normalize_source(rows, spec, job.sources, job.gazetteer), preserve_index=False
         )
-    # A column one file leaves blank is typed null there: the files' tables agree on the type.
-    table = pa.concat_tables(tables, promote_options="permissive")
+        offset = 0
+        for part in todo:
+            fresh.append(table.slice(offset, len(part)))
+            offset += len(part)
+        if not files:
+            fresh.append(table)
+    tables: list[pa.Table] = []
+    for key, hit in zip(keys, taken, strict=True):
+        if hit:
+            assert key is not None
+            tables.append(job.memo.load_table(key))
+        else:
+            tables.append(fresh.pop(0))
+            if key is not None:
+                job.memo.save_table(key, tables[-1])
+    tables += fresh  # no rows at all: the one empty table
+    # A column one file leaves blank is typed null there: the files' tables agree on the type. The
+    # pandas metadata is dropped: it describes the frame a table was cut from, which differs from
+    # night to night, so the file is read back by its Arrow types alone.
+    table = pa.concat_tables([t.replace_schema_metadata(None) for t in tables], promote_options="permissive")
     if keys and None not in keys:
         # What the rows are made from, for the validate memo (equal rows are not equal bytes).
-        meta = {**(table.schema.metadata or {}), CONTENT_KEY: digest(*(k for k in keys if k)).encode()}
-        table = table.replace_schema_metadata(meta)
+        table = table.replace_schema_metadata({CONTENT_KEY: digest(*(k for k in keys if k)).encode()})
     pq.write_table(table, job.out)
     return table.num_rows
 
