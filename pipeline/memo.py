@@ -2,7 +2,9 @@
 
     <state>/memo/ingest/<key>.parquet (+ .rejected.parquet, .json)   one file as read
     <state>/memo/normalize/<key>.parquet                             one file's rows normalized
-    <state>/memo/validate/<key>.parquet (+ .rejected.parquet, .json) one source validated
+    <state>/memo/validate/<key>.parquet (+ .rejected.parquet, .json, its workbooks, GX files)
+                                                                     one source validated
+    <state>/memo/reports/<key>.xlsx                                  one township's workbook
 
 A key is a SHA-256 over everything the result depends on: the file's bytes (or the keys of the
 results it is made from), the settings files it reads and the source code of the modules that
@@ -36,6 +38,9 @@ from pipeline.settings import PROJECT_ROOT
 
 #: Days an entry is kept after the last night that used it (a monthly file is used every night).
 KEEP_DAYS = 14
+#: Kinds kept for less: a township workbook carries its run date, so only a re-run of the same
+#: date (a late file, the next morning) can take it.
+KEEP_DAYS_OF = {"reports": 2}
 
 
 def digest(*parts: str) -> str:
@@ -131,13 +136,15 @@ class Memo:
 
 
 def prune(root: Path, keep_days: int = KEEP_DAYS) -> int:
-    """Remove memo entries not used for ``keep_days`` (and temporary files of a killed writer)."""
+    """Remove memo entries not used for ``keep_days`` (``KEEP_DAYS_OF`` for some kinds), and
+    temporary files of a killed writer."""
     if not root.is_dir():
         return 0
-    oldest = time.time() - keep_days * 86400
     removed = 0
-    for p in root.rglob("*"):
-        if p.is_file() and (p.name.endswith(".tmp") or p.stat().st_mtime < oldest):
-            p.unlink(missing_ok=True)
-            removed += 1
+    for kind in (p for p in root.iterdir() if p.is_dir()):
+        oldest = time.time() - KEEP_DAYS_OF.get(kind.name, keep_days) * 86400
+        for p in kind.iterdir():
+            if p.is_file() and (p.name.endswith(".tmp") or p.stat().st_mtime < oldest):
+                p.unlink(missing_ok=True)
+                removed += 1
     return removed

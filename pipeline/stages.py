@@ -832,6 +832,7 @@ def reports(ctx: StageContext) -> Any:
         places,
         cfg.case_rules,
         cfg.passwords,
+        ctx.memo("reports"),  # a re-run of the same date writes only the workbooks that change
     )
     step("reports", 1, 1)
     return result

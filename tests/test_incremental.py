@@ -16,6 +16,7 @@ import pytest
 
 import pipeline.ingest as ingest
 import pipeline.match as match
+import pipeline.reports as reports
 import pipeline.stages as stages
 from pipeline.contracts import (
     CASES,
@@ -98,16 +99,18 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     normalizes = Calls(monkeypatch, stages, "normalize_source")
     fits = Calls(monkeypatch, match, "fit")
     validations = Calls(monkeypatch, Validator, "validate")
+    books = Calls(monkeypatch, reports, "write_workbook")
     state = tmp_path / "state"
     _night(extracts, tmp_path / "out", state, "2026-12-01")
     files = reads.take()  # every table file in a source folder
     assert fits.take() == 1
     sources = validations.take()
     assert normalizes.take() == sources  # one call per source: its files together
+    books.take()
 
-    def night(day: str, changed: int, files: int, sources_changed: int = 1) -> None:
+    def night(day: str, changed: int, files: int, sources_changed: int = 1, same_date: bool = False) -> None:
         """Tonight incrementally, and a full night from a copy of the same state: the same."""
-        twin = tmp_path / f"state_full_{day}"
+        twin = tmp_path / f"state_full_{len(list(tmp_path.glob('state_full_*')))}"
         shutil.copytree(state, twin)
         inc = _night(extracts, tmp_path / "out", state, day)
         assert reads.take() == changed, "only the new or changed files are read"
@@ -115,6 +118,11 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         # The sample's dates all lie before these nights: no verdict can change with the date.
         assert validations.take() == sources_changed, "only the changed sources are validated"
         assert fits.take() == 0, "the saved model is reused"
+        written, township_books = books.take(), len(list(TOWNSHIPS.at(inc).rglob("*.xlsx")))
+        if same_date:  # a re-run of the same date: only the townships the change reaches
+            assert 0 < written < township_books
+        else:  # a workbook carries its run date
+            assert written == township_books
         assert MatchSummary.read(MATCH_SUMMARY.at(inc)).refit_reason is None
         # The Data Docs still show every source: those not validated tonight from the memo.
         docs = GX_DOCS.at(inc) / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations"
@@ -124,12 +132,13 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         assert validations.take() == sources
         fits.take()
         normalizes.take()
+        books.take()
         _same_outputs(inc, full)
 
     shutil.move(late, extracts / LATE_FILE)  # night 2: a new hospital file
     night("2026-12-02", 1, files + 1)
-    _change_a_file(extracts)  # night 3: a county's roster changed
-    night("2026-12-03", 1, files + 1)
+    _change_a_file(extracts)  # night 3: a county's roster changed, re-run the same morning
+    night("2026-12-02", 1, files + 1, same_date=True)
     removed = next((extracts / "monitoring").glob("410802_*.csv"))
     removed.unlink()  # night 4: a county's monitoring list withdrawn
     night("2026-12-04", 0, files, sources_changed=1)

@@ -6,9 +6,10 @@ returns a ``ReportsResult`` whose plain values the flow turns into Prefect artif
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from pipeline.contracts import (
     RulesSummary,
 )
 from pipeline.eligibility.rules import RuleSet
+from pipeline.memo import Memo, code_fingerprint, digest
 from pipeline.normalize.places import Township
 from pipeline.parallel import run_each
 from pipeline.reports import history
@@ -99,6 +101,7 @@ def write_township_books(
     choices: Choices,
     townships_of: dict[str, list[str]] | None = None,
     revisits: pd.DataFrame | None = None,
+    memo: Memo | None = None,
 ) -> list[TownshipBook]:
     """One workbook per (county, township) with a warning or a revisit due in ``prepared`` or
     ``revisits`` (both from ``prepare``).
@@ -109,6 +112,7 @@ def write_township_books(
     """
     keys = ["county_code", "township_code"]
     jobs: list[_BookJob] = []
+    salt = code_fingerprint(WORKBOOK_CODE) if memo is not None else ""
     due = revisits if revisits is not None else prepared.iloc[:0]
     places = pd.concat([prepared[[*keys, "county", "township"]], due[[*keys, "county", "township"]]])
     places = places.drop_duplicates(keys).sort_values(keys)
@@ -126,18 +130,17 @@ def write_township_books(
             code = str(township_code)
             name = file_name(code, township)
         rel = Path(folder_name(str(county_code), county)) / name
-        jobs.append(
-            _BookJob(
-                out / rel,
-                rows,
-                (county, township, code),
-                run_date,
-                rules_table,
-                choices,
-                visits.get((county_code, township_code)),
-                route_to,
-            )
+        job = _BookJob(
+            out / rel,
+            rows,
+            (county, township, code),
+            run_date,
+            rules_table,
+            choices,
+            visits.get((county_code, township_code)),
+            route_to,
         )
+        jobs.append(job if memo is None else replace(job, memo=memo, key=_book_key(salt, job)))
         books.append(
             TownshipBook(
                 county_code=str(county_code),
@@ -171,12 +174,65 @@ class _BookJob:
     choices: Choices
     revisits: pd.DataFrame | None
     route_to: list[str]
+    memo: Memo | None = None
+    key: str | None = None  # what the workbook is made of (``_book_key``), for the memo
+
+    def write(self) -> None:
+        write_workbook(
+            self.path,
+            self.rows,
+            self.place,
+            self.run_date,
+            self.rules_table,
+            self.choices,
+            self.revisits,
+            self.route_to,
+        )
+
+
+#: The code a township workbook's content comes from (part of its memo key).
+WORKBOOK_CODE = ("pipeline/reports", "pipeline/cells.py")
+
+
+def _frame_digest(frame: pd.DataFrame | None) -> str:
+    if frame is None:
+        return "-"
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return digest(",".join(map(str, frame.columns)), ",".join(map(str, frame.dtypes)), rows.tobytes().hex())
+
+
+def _book_key(salt: str, job: _BookJob) -> str | None:
+    """Everything a township workbook is made of: its rows, revisits, place, run date, rules table
+    and answers. None when a value cannot be hashed (the workbook is then simply written)."""
+    try:
+        rows, visits = _frame_digest(job.rows), _frame_digest(job.revisits)
+    except TypeError:
+        return None
+    table = json.dumps(job.rules_table, ensure_ascii=False, default=str)
+    return digest(
+        salt,
+        job.path.name,
+        repr(job.place),
+        job.run_date.isoformat(),
+        table,
+        repr(job.choices),
+        json.dumps(job.route_to, ensure_ascii=False),
+        rows,
+        visits,
+    )
 
 
 def _write_book(job: _BookJob) -> None:
-    write_workbook(
-        job.path, job.rows, job.place, job.run_date, job.rules_table, job.choices, job.revisits, job.route_to
-    )
+    """Write one township's workbook, or take it from the memo when a night (a re-run of the same
+    date after a late file) made exactly this workbook before: only the townships the change
+    reaches are written again."""
+    if job.memo is not None and job.key is not None and job.memo.has(job.key, (".xlsx",)):
+        job.path.parent.mkdir(parents=True, exist_ok=True)
+        job.memo.load_file(job.key, ".xlsx", job.path)
+        return
+    job.write()
+    if job.memo is not None and job.key is not None:
+        job.memo.save_file(job.key, ".xlsx", job.path)
 
 
 @dataclass(frozen=True)
@@ -203,6 +259,7 @@ def write_reports(
     places: Sequence[Township],
     case_rules: CaseRules,
     passwords: dict[str, str] | None = None,
+    memo: Memo | None = None,
 ) -> ReportsResult:
     """Township workbooks, summary.html/.xlsx, steward.html and index.html under ``run_dir``; then
     the trend and the cases' publication (新预警 → 已下发) in ``state``. ``places``: the townships the
@@ -229,6 +286,7 @@ def write_reports(
         choices,
         townships_of,
         revisits,
+        memo,
     )
     if passwords is not None:
         from pipeline.protect import encrypt_in_place
