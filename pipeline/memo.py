@@ -78,7 +78,9 @@ def files_fingerprint(paths: Iterable[Path]) -> str:
     return digest(*(file_digest(p) for p in paths))
 
 
-def _replace(path: Path, write: Any) -> None:
+def write_replacing(path: Path, write: Any) -> None:
+    """``write(tmp)`` to a unique temporary name beside ``path``, then rename it over ``path``: a
+    reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -119,20 +121,20 @@ class Memo:
         return pq.read_table(self._path(key, part))
 
     def save_table(self, key: str, table: pa.Table, part: str = ".parquet") -> None:
-        _replace(self._path(key, part), lambda tmp: pq.write_table(table, tmp))
+        write_replacing(self._path(key, part), lambda tmp: pq.write_table(table, tmp))
 
     def load_file(self, key: str, part: str, dest: Path) -> None:
         shutil.copyfile(self._path(key, part), dest)
 
     def save_file(self, key: str, part: str, src: Path) -> None:
-        _replace(self._path(key, part), lambda tmp: shutil.copyfile(src, tmp))
+        write_replacing(self._path(key, part), lambda tmp: shutil.copyfile(src, tmp))
 
-    def load_json(self, key: str) -> Any:
-        return json.loads(self._path(key, ".json").read_text(encoding="utf-8"))
+    def load_json(self, key: str, part: str = ".json") -> Any:
+        return json.loads(self._path(key, part).read_text(encoding="utf-8"))
 
-    def save_json(self, key: str, value: Any) -> None:
+    def save_json(self, key: str, value: Any, part: str = ".json") -> None:
         text = json.dumps(value, ensure_ascii=False, default=str)
-        _replace(self._path(key, ".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_replacing(self._path(key, part), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def prune(root: Path, keep_days: int = KEEP_DAYS) -> int:

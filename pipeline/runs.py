@@ -17,7 +17,6 @@ folder, which the next run of that date removes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from pipeline.contracts import MANIFEST, MATCH_SUMMARY, QUALITY, MatchSummary, Q
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold
 from pipeline.measure import StageMeter
+from pipeline.memo import file_digest
 from pipeline.retention import purge
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
 from pipeline.stages import STAGES, Stage, StageContext, row_counts
@@ -69,19 +69,11 @@ class Run:
     stages: dict[str, Any] = field(default_factory=dict)  # per stage: seconds, peak_rss_mb
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _files(root: Path) -> list[dict[str, Any]]:
     if not root.exists():
         return []
     return [
-        {"path": str(p.relative_to(root)), "bytes": p.stat().st_size, "sha256": sha256(p)}
+        {"path": str(p.relative_to(root)), "bytes": p.stat().st_size, "sha256": file_digest(p)}
         for p in sorted(root.rglob("*"))
         if p.is_file() and not p.name.startswith(".")
     ]

@@ -69,7 +69,14 @@ from pipeline.contracts import (
     RulesSummary,
     SourceStatus,
 )
-from pipeline.ingest import READING_CODE, MemoReader, SourceRead, read_folder, source_folders
+from pipeline.ingest import (
+    READING_CODE,
+    MemoReader,
+    SourceRead,
+    read_folder,
+    source_folders,
+    text_table,
+)
 from pipeline.memo import Memo, code_fingerprint, digest, files_fingerprint
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import modes_by
@@ -159,8 +166,7 @@ class Stage:
 
 
 def _write_text_parquet(frame: pd.DataFrame, path: Path) -> None:
-    schema = pa.schema([(c, pa.int64() if c == S.ROW else pa.string()) for c in frame.columns])
-    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), path)
+    pq.write_table(text_table(frame), path)
 
 
 @dataclass(frozen=True)

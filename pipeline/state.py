@@ -161,8 +161,8 @@ class StateStore:
         )
 
     def memo(self, kind: str, read: bool = True) -> Memo:
-        """The memo of one kind of work (``ingest``, ``normalize``, ``validate``); ``read`` False
-        on a full night."""
+        """The memo of one kind of work (``ingest``, ``normalize``, ``validate``,
+        ``reports``); ``read`` False on a full night."""
         return Memo(self.root / MEMO / kind, read)
 
     def prune_memo(self) -> int:

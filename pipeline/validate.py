@@ -326,7 +326,7 @@ class Validator:
                 if suite.exists() and result is not None:
                     memo.save_file(mkey, ".suite.json", suite)
                     memo.save_file(mkey, ".result.json", result)
-                    memo.save_json(mkey + ".gx", {"result": str(result.relative_to(self.docs_dir))})
+                    memo.save_json(mkey, {"result": str(result.relative_to(self.docs_dir))}, ".gx.json")
         self.ctx.build_data_docs()
 
     def _gx_files(self, key: str) -> tuple[Path, Path | None]:
@@ -345,7 +345,7 @@ class Validator:
             return
         _ = self.ctx  # the project exists (made empty) before anything is put in it
         suite, _result = self._gx_files(key)
-        result = self.docs_dir / memo.load_json(mkey + ".gx")["result"]
+        result = self.docs_dir / memo.load_json(mkey, ".gx.json")["result"]
         for part, dest in ((".suite.json", suite), (".result.json", result)):
             dest.parent.mkdir(parents=True, exist_ok=True)
             memo.load_file(mkey, part, dest)

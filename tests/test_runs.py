@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from pipeline.contracts import MANIFEST, PERSON_INDEX, QUALITY, RECORDS
-from pipeline.runs import FAILED, LOCKS, STAGING, RunLockedError, run_all, sha256
+from pipeline.memo import file_digest as sha256
+from pipeline.runs import FAILED, LOCKS, STAGING, RunLockedError, run_all
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.stages import STAGES
 from pipeline.state import StateStore

@@ -16,7 +16,6 @@ has the same rows, and rows equal to what is recorded change nothing either.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -34,6 +33,7 @@ from pipeline.cases.results import ImportResult, Problem, write_result
 from pipeline.cases.store import CaseStore, Origin, as_date, as_frame, now, records
 from pipeline.eligibility.rules import Rule
 from pipeline.ingest import cell_text
+from pipeline.memo import file_digest
 from pipeline.reports.workbook import COLUMNS as LIST_COLUMNS
 from pipeline.reports.workbook import (
     REVISIT_COLUMNS,
@@ -160,14 +160,6 @@ def _reader(row: list[Any], cols: dict[str, int]) -> Callable[[str], Any]:
     return get
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _belongs(case: Mapping[str, Any], book_code: str) -> bool:
     """Whether a case is on the workbook of ``book_code`` (a township, or a county's 未确定 list)."""
     if book_code.endswith("000") and len(book_code) == 9 and book_code[6:] == "000":
@@ -223,7 +215,7 @@ def import_workbook(
             )
     result = ImportResult(file=name)
     try:
-        result.sha256 = _sha256(path)
+        result.sha256 = file_digest(path)
         props = file_properties(path)
         code = props.get("township_code") or (m[1] if (m := _CODE_IN_NAME.match(name)) else None)
         if not code:

@@ -556,7 +556,8 @@ def read_extracts(extracts: str | Path, cfg: SourcesConfig) -> ExtractsRead:
 READING_CODE = ("pipeline/ingest", "pipeline/schema.py", "pipeline/sources.py")
 
 
-def _text_table(frame: pd.DataFrame) -> pa.Table:
+def text_table(frame: pd.DataFrame) -> pa.Table:
+    """Read rows as Arrow: every column text, the row number an integer."""
     schema = pa.schema([(c, pa.int64() if c == S.ROW else pa.string()) for c in frame.columns])
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
@@ -581,7 +582,7 @@ class MemoReader:
             return frame, rejected, report
         frame, rejected, report = read_source_file(path, spec)
         report.content = content
-        self.memo.save_table(key, _text_table(frame))
-        self.memo.save_table(key, _text_table(rejected), ".rejected.parquet")
+        self.memo.save_table(key, text_table(frame))
+        self.memo.save_table(key, text_table(rejected), ".rejected.parquet")
         self.memo.save_json(key, asdict(report))
         return frame, rejected, report

@@ -61,7 +61,6 @@ class LinkResult:
     pass_counts: dict[str, int]
     detached: int
     errors: ErrorEstimates  # expected false and missed links, from the model alone
-    fitted: bool = True  # the model was fitted on these records (False: a saved one was used)
 
 
 def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
@@ -149,7 +148,6 @@ def link(
     recall = blocking_recall(r, unanchored, settings, RECALL_SAMPLE, settings.seed, blocks)
     blocks.clear()  # the passes' blocks: a few hundred MB at 3M records, not needed any more
     hh = households(r)
-    fitted = model is None
     if model is None:
         model = fit(r, training_pairs(r, settings), settings, hh)
     left = cands[LEFT].to_numpy(dtype=np.int64)
@@ -219,7 +217,7 @@ def link(
         errors.missed_links.low,
         errors.missed_links.high,
     )
-    return LinkResult(r, pairs, review, model, counts, detached, errors, fitted)
+    return LinkResult(r, pairs, review, model, counts, detached, errors)
 
 
 def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, decisions: Decisions) -> None:

@@ -13,7 +13,6 @@ moving because a new sample of random pairs was drawn, and spares the fit (about
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 
 from pipeline.match.compare import COMPARISONS
 from pipeline.match.model import Model
-from pipeline.memo import code_fingerprint, digest, files_fingerprint
+from pipeline.memo import code_fingerprint, digest, files_fingerprint, write_replacing
 
 MODEL_JSON = "model.json"
 NAME_TF = "name_tf.parquet"
@@ -82,9 +81,8 @@ def save(folder: Path, saved: SavedModel) -> None:
         "m": {k: [float(x) for x in v] for k, v in m.m.items()},
         "u": {k: [float(x) for x in v] for k, v in m.u.items()},
     }
-    tmp = folder / f".{MODEL_JSON}.tmp"
-    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / MODEL_JSON)
+    text = json.dumps(doc, indent=1)
+    write_replacing(folder / MODEL_JSON, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def refit_reason(
