@@ -19,6 +19,7 @@ from pipeline import schema as S
 from pipeline.contracts import RECORDS
 from pipeline.match import Decisions, link
 from pipeline.match.cluster import connected_components
+from pipeline.match.compare import LEVEL_LABELS
 from pipeline.match.settings import load_matching
 from pipeline.match.stable import assign
 from pipeline.normalize.ids import check_char, normalize_id, one_edit_corrections
@@ -187,6 +188,32 @@ def test_infant_under_parents_id_is_someone_else(background: pd.DataFrame) -> No
     assert r.loc[3, "detached"]
     assert r.loc[1, "cluster"] == r.loc[4, "cluster"] != r.loc[3, "cluster"]
     assert r.loc[2, "cluster"] == r.loc[3, "cluster"]  # the infant's own record, by household
+
+
+def test_two_infants_of_one_name_under_different_parents_ids_count_against(background: pd.DataFrame) -> None:
+    # Two newborn girls named 焦小雨 in one county, born months apart, each settled under her own
+    # father's ID. Name, sex, county and age agree; the IDs they carry say two families. A third
+    # stay under the first father's ID is the first girl.
+    other_father = make_id("410822", "19880505", "231")
+    stay = {S.COUNTY_CODE: "410822", S.AGE: 0, S.SEX: "女"}
+    place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}
+    extra = [
+        rec("monitoring", 1, "焦阳明", PARENT, **place, **{S.HOUSEHOLD_NO: "H-A"}),
+        rec("monitoring", 2, "焦建国", other_father, **place, **{S.HOUSEHOLD_NO: "H-B"}),
+        rec("medical", 3, "焦小雨", PARENT, **stay, **{S.DISCHARGE_DATE: pd.Timestamp("2026-03-01")}),
+        rec("medical", 4, "焦小雨", other_father, **stay, **{S.DISCHARGE_DATE: pd.Timestamp("2026-09-01")}),
+        rec("medical", 5, "焦小雨", PARENT, **stay, **{S.DISCHARGE_DATE: pd.Timestamp("2026-04-01")}),
+    ]
+    frame = pd.concat([background, pd.DataFrame(extra)], ignore_index=True)
+    result = link(frame, SETTINGS)
+    n = len(background)
+    p = result.pairs.set_index(["left", "right"])
+    same, other = p.loc[(n + 2, n + 4)], p.loc[(n + 2, n + 3)]  # rows 3-5 and 3-4
+    labels = LEVEL_LABELS["guardian"]
+    assert labels[int(same["lv_guardian"])] == "所持证件属同户成员" and same["w_guardian"] > 3
+    # m(else) is pinned at 1 in 20 (rules/matching.yaml): about four bits against, where EM had one.
+    assert labels[int(other["lv_guardian"])] == "所持证件不属同户" and other["w_guardian"] < -4
+    assert same["probability"] > 0.99 > other["probability"]
 
 
 def test_father_and_son_of_one_household_are_two_people(background: pd.DataFrame) -> None:

@@ -114,7 +114,9 @@ def guardian_levels(
 ) -> np.ndarray:
     """For a record carrying someone else's ID (an infant under a parent's): exact when the other
     record carries the same ID, or when the other record's person shares a household with the
-    carried ID's holder; else; missing when neither side carries an ID or nothing is known."""
+    carried ID's holder; else when the other record carries another ID, or its person is known to
+    live in a household without the holder; missing when neither side carries an ID or nothing is
+    known."""
     ca, cb = _take(r, CARRIED_ID, left), _take(r, CARRIED_ID, right)
     out = np.zeros(len(left), dtype=np.int8)
     todo = np.flatnonzero(pd.notna(ca) | pd.notna(cb))
@@ -124,7 +126,7 @@ def guardian_levels(
     for k in todo:
         a, b = ca[k], cb[k]
         if a is not None and b is not None:
-            out[k] = 1 if a == b else 2
+            out[k] = 1 if a == b or hh.share_household(a, b) else 2
             continue
         carried, other = (a, idb[k]) if a is not None else (b, ida[k])
         if other is None:
@@ -205,16 +207,24 @@ def _equal(col: str) -> Callable[[Sides], np.ndarray]:
 
 def score_place(x: Sides) -> np.ndarray:
     """Same village (村/社区, by name, in the same township) / same township, a village unknown /
-    same township, villages differ / same county / else. "Villages differ" keeps its own level:
-    on data whose villages are spelled alike it is evidence against, and where spellings vary EM
-    learns that from the data (its m rises)."""
+    same township, villages differ / same county, a township unknown / same county, townships
+    differ / else. "Villages differ" keeps its own level: on data whose villages are spelled alike
+    it is evidence against, and where spellings vary EM learns that from the data (its m rises).
+
+    "Same county" is two levels for the same reason as birth and age: a hospital stay names only
+    its 参保地 county, so for its pairs the county is the most that can agree, and a true match
+    almost always does; between two records that both name a township, the same county but another
+    township is disagreement. One level for both would give a hospital stay's true match the weight
+    of "moved within the county"."""
     ca, cb = x.take(S.COUNTY_CODE)
     wa, wb = x.take(S.TOWNSHIP_CODE)
     va, vb = x.take(S.VILLAGE)
-    town = np.asarray(wa == wb) & _present(wa, wb)
+    towns = _present(wa, wb)
+    town = np.asarray(wa == wb) & towns
     both = _present(va, vb)
     same = np.asarray(va == vb) & both
-    return _levels(_present(ca, cb), town & same, town & ~both, town, np.asarray(ca == cb))
+    county = np.asarray(ca == cb)
+    return _levels(_present(ca, cb), town & same, town & ~both, town, county & ~towns, county)
 
 
 def score_household(x: Sides) -> np.ndarray:
@@ -316,7 +326,8 @@ REGISTRY: tuple[Comparison, ...] = (
             Level("village", "同村", "同村(社区)"),
             Level("township", "同乡镇"),
             Level("other_village", "同乡镇不同村", "同乡镇但不同村"),
-            Level("county", "同县区"),
+            Level("county", "同县区", "同县区(乡镇不详)"),
+            Level("other_township", "同县区不同乡镇"),
             Level("else", "县区不同"),
         ),
         score_place,

@@ -7,14 +7,14 @@ starting point and the sample sizes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from pipeline import schema as S
 from pipeline.match.compare import COMPARISONS, compare
-from pipeline.match.prepare import ANCHOR_ID, Households
+from pipeline.match.prepare import ANCHOR_ID, BIRTH_EXACT, Households, stated_window
 from pipeline.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ class Model:
     prior: float
     name_tf: dict[str, float]
     min_tf: float
+    #: how common each (name, sex) is among people: 张伟 is nearly always a man's name, so two
+    #: records both "张伟, 男" agree on sex by the name alone (see ``weights``)
+    name_sex_tf: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -42,17 +45,27 @@ class Model:
         }
 
 
-def name_frequencies(r: pd.DataFrame) -> tuple[dict[str, float], float]:
-    """How common each name is among people: records of one usable ID count once."""
+def name_frequencies(
+    r: pd.DataFrame,
+) -> tuple[dict[str, float], float, dict[tuple[str, str], float]]:
+    """How common each name, and each (name, sex), is among people: records of one usable ID
+    count once. Returns the name frequencies, the lowest frequency, the (name, sex) frequencies."""
     people = pd.concat(
         [
-            r.loc[r[ANCHOR_ID].notna()].drop_duplicates(ANCHOR_ID)[S.NAME],
-            r.loc[r[ANCHOR_ID].isna(), S.NAME],
+            r.loc[r[ANCHOR_ID].notna()].drop_duplicates(ANCHOR_ID)[[S.NAME, S.SEX]],
+            r.loc[r[ANCHOR_ID].isna(), [S.NAME, S.SEX]],
         ]
-    ).dropna()
-    counts = people.value_counts()
+    )
+    people = people[people[S.NAME].notna()]
     total = max(len(people), 1)
-    return (counts / total).to_dict(), 1.0 / total
+    counts = people[S.NAME].value_counts()
+    sexed = people[people[S.SEX].notna()].value_counts([S.NAME, S.SEX])
+    by_sex = {
+        (str(n), str(x)): float(v) / total
+        for (n, x), v in zip(sexed.index.tolist(), sexed.to_numpy().tolist(), strict=True)
+    }
+    by_name = {str(n): float(v) / total for n, v in counts.items()}
+    return by_name, 1.0 / total, by_sex
 
 
 def estimate_u(r: pd.DataFrame, settings: MatchSettings, hh: Households) -> dict[str, np.ndarray]:
@@ -131,6 +144,27 @@ def _apply_fixed(m: dict[str, np.ndarray], settings: MatchSettings) -> dict[str,
     return m
 
 
+def age_agreement(r: pd.DataFrame) -> tuple[float, int] | None:
+    """How often a person's stated age fits their own birth date: m of ``age`` "close", measured.
+
+    A hospital stay with a usable ID carries both its stated age and, in the ID, the true birth
+    date, so the share of such records whose date lies in the age's window (compare.score_age's two
+    days' slack) is exactly the chance that a true match agrees on age; no labels are needed. EM
+    cannot learn it well: a stay without an ID has no township, so only the pinyin-county blocking
+    teaches age, among namesakes whose other comparisons hardly separate matches from non-matches
+    (it learned 0.65, which let two infants of one name born a year apart link). Returns the share
+    and the number of records it was measured on, or None when there are none.
+    """
+    both = r[BIRTH_EXACT].to_numpy(dtype=bool) & pd.to_numeric(r[S.AGE], errors="coerce").notna().to_numpy()
+    if not both.any():
+        return None
+    sub = r.loc[both]
+    lo, hi = stated_window(sub)
+    born = (pd.to_datetime(sub[S.BIRTH_DATE]) - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(dtype="float64")
+    fits = (lo - 2 <= born) & (born <= hi + 2)
+    return float(fits.mean()), int(both.sum())
+
+
 def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Households) -> Model:
     u = estimate_u(r, settings, hh)
     levels = compare(r, training["left"].to_numpy(), training["right"].to_numpy(), settings, hh)
@@ -150,12 +184,17 @@ def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Ho
             learned[k].append(m_b[k])
     start = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
     m = {k: np.mean(v, axis=0) if v else start[k] for k, v in learned.items()}
+    age = age_agreement(r)
+    if age is not None and age[1] >= settings.training_min_pairs:
+        # Read off the data rather than left to EM: see age_agreement.
+        m["age"] = np.array([age[0], 1.0 - age[0]])
+        log.info("m(age close) %.4f, measured on %d records with an ID and a stated age", *age)
     m = _apply_fixed({k: _floor(v, settings.m_floor) for k, v in m.items()}, settings)
     em_prior = float(np.mean(rates)) if rates else 0.5
-    tf, min_tf = name_frequencies(r)
+    tf, min_tf, by_sex = name_frequencies(r)
     # EM's prior is the match rate among its training pairs, kept for the report only: scoring
     # weighs a record's candidates against each other (pipeline.match.competing_posterior).
-    model = Model(m=m, u=u, prior=em_prior, name_tf=tf, min_tf=min_tf)
+    model = Model(m=m, u=u, prior=em_prior, name_tf=tf, min_tf=min_tf, name_sex_tf=by_sex)
     log.info("model fitted on %d training pairs (EM match rate %.3f)", len(training), em_prior)
     return model
 
@@ -164,7 +203,11 @@ def weights(r: pd.DataFrame, left: np.ndarray, levels: pd.DataFrame, model: Mode
     """Per-comparison match weights (log2 m/u) of each pair; their sum is the pair's Bayes factor.
 
     Exact name agreement is weighed by how common the name is: log2(m / tf(name)) instead of
-    log2(m / u), so 张伟 agreeing says far less than a rare name agreeing.
+    log2(m / u), so 张伟 agreeing says far less than a rare name agreeing. Where the sexes agree
+    too, the name is weighed by how common it is among people of that sex, less what agreeing on
+    sex adds: the two together then count log2(m_name m_sex / tf(name, sex)). A name that only men
+    bear makes agreeing on sex no further evidence (two namesakes 张伟 are both men anyway); a name
+    both sexes bear keeps it.
     """
     out = {}
     for name in COMPARISONS:
@@ -176,5 +219,14 @@ def weights(r: pd.DataFrame, left: np.ndarray, levels: pd.DataFrame, model: Mode
     if exact.any():
         names = r[S.NAME].to_numpy(dtype=object)[left[exact]]
         tf = np.array([model.name_tf.get(n, model.min_tf) for n in names])
-        out["name"][exact] = np.log2(max(model.m["name"][0], _EPS) / np.maximum(tf, model.min_tf))
+        m_name = max(model.m["name"][0], _EPS)
+        w_name = np.log2(m_name / np.maximum(tf, model.min_tf))
+        sexed = levels["sex"].to_numpy()[exact] == 1
+        if sexed.any() and model.name_sex_tf:
+            sexes = r[S.SEX].to_numpy(dtype=object)[left[exact][sexed]]
+            pairs = zip(names[sexed], sexes, strict=True)
+            tf_sex = np.array([model.name_sex_tf.get((n, x), model.min_tf) for n, x in pairs])
+            u_sex = max(model.u["sex"][0], _EPS)
+            w_name[sexed] = np.log2(m_name * u_sex / np.maximum(tf_sex, model.min_tf))
+        out["name"][exact] = w_name
     return pd.DataFrame(out)

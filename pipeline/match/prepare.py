@@ -73,7 +73,10 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     age_year = event.dt.year - pd.to_numeric(r[S.AGE], errors="coerce")
     r[BIRTH_EXACT] = birth.notna()
     r[BIRTH_YEAR] = birth.dt.year.astype("Float64").fillna(age_year.astype("Float64"))
-    _birth_window(r, birth, event, pd.to_numeric(r[S.AGE], errors="coerce"))
+    exact = _days(birth)
+    lo, hi = stated_window(r)
+    r[BIRTH_LO] = np.where(np.isnan(exact), lo, exact)
+    r[BIRTH_HI] = np.where(np.isnan(exact), hi, exact)
     r[SURNAME] = surname_of(r[S.NAME].astype("object").fillna(""))
     hh_no = hkeys.monitored(r[S.HOUSEHOLD_NO])
     head = hkeys.headed(r[S.HEAD_ID], r[S.HEAD_ID_STATUS])
@@ -137,13 +140,18 @@ def _days(d: pd.Series) -> np.ndarray:
     return np.asarray((d - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(dtype="float64", na_value=np.nan))
 
 
-def _birth_window(r: pd.DataFrame, birth: pd.Series, event: pd.Series, age: pd.Series) -> None:
-    """Possible birth dates: the ID's date, or the year before an event at which the person was
-    ``age`` completed years old (born after event - (age + 1) years, on or before event - age years)."""
-    exact = _days(birth)
-    hi = _days(event) - age.to_numpy(dtype="float64", na_value=np.nan) * _YEAR
-    r[BIRTH_LO] = np.where(np.isnan(exact), hi - _YEAR, exact)
-    r[BIRTH_HI] = np.where(np.isnan(exact), hi, exact)
+def stated_window(r: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The birth dates an age stated at a hospital stay allows, in days since 1970 (NaN without one).
+
+    A hospital writes the age in completed years, at admission or at discharge (departments differ):
+    born after admission - (age + 1) years, on or before discharge - age years. The window is a
+    year plus the stay, so an age taken on either day fits it.
+    """
+    age = pd.to_numeric(r[S.AGE], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    discharge = pd.to_datetime(r[S.DISCHARGE_DATE])
+    admit = pd.to_datetime(r[S.ADMIT_DATE])
+    last, first = discharge.fillna(admit), admit.fillna(discharge)
+    return _days(first) - (age + 1) * _YEAR, _days(last) - age * _YEAR
 
 
 def natural_keys(r: pd.DataFrame) -> pd.Series:
@@ -213,11 +221,15 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     r.loc[detach, DETACHED] = True
     r.loc[detach, CARRIED_ID] = r.loc[detach, ANCHOR_ID]
     r.loc[detach, ANCHOR_ID] = None
+    # What was known through the ID (whether its holder holds a disability certificate) is the
+    # parent's, not the infant's: unknown, unless the record itself is a disability row.
+    own = r.loc[detach, S.SOURCE].isin(DISABILITY_SOURCES).to_numpy()
+    r.loc[detach[~own], DISABLED] = None
     r.loc[detach, BIRTH_EXACT] = False
     r.loc[detach, S.BIRTH_DATE] = pd.NaT
     r.loc[detach, BIRTH_YEAR] = (event[detach].dt.year - stated[detach]).astype("Float64")
-    hi = _days(event[detach]) - stated[detach].to_numpy(dtype="float64", na_value=np.nan) * _YEAR
-    r.loc[detach, BIRTH_LO] = hi - _YEAR
+    lo, hi = stated_window(r.loc[detach])
+    r.loc[detach, BIRTH_LO] = lo
     r.loc[detach, BIRTH_HI] = hi
     r.loc[detach, NATURAL_KEY] = natural_keys(r.loc[detach])
     return int(len(detach))

@@ -2,7 +2,8 @@
 
     <state>/model/model.json        m and u per comparison, EM's match rate, the lowest name
                                     frequency, the run date it was fitted on and its fingerprint
-    <state>/model/name_tf.parquet   how common each name is among people (name, tf)
+    <state>/model/name_tf.parquet   how common each name, and each name per sex, is among people
+                                    (name, sex, tf; sex "" for the name alone)
 
 A night reuses the saved model unless ``refit_reason`` names a reason to fit again: asked
 (``--refit``), none saved yet, the matching or sources settings or the matching code changed since
@@ -55,12 +56,21 @@ def load(folder: Path) -> SavedModel | None:
     if set(d["m"]) != set(COMPARISONS) or any(len(d["m"][k]) != len(v) for k, v in COMPARISONS.items()):
         return None
     tf = pd.read_parquet(folder / NAME_TF)
+    if "sex" not in tf.columns:
+        return None  # saved before the (name, sex) frequencies: fit again
+    plain, sexed = tf[tf["sex"] == ""], tf[tf["sex"] != ""]
     model = Model(
         m={k: np.asarray(v, dtype=float) for k, v in d["m"].items()},
         u={k: np.asarray(v, dtype=float) for k, v in d["u"].items()},
         prior=float(d["prior"]),
-        name_tf=dict(zip(tf["name"].tolist(), tf["tf"].tolist(), strict=True)),
+        name_tf=dict(zip(plain["name"].tolist(), plain["tf"].tolist(), strict=True)),
         min_tf=float(d["min_tf"]),
+        name_sex_tf={
+            (n, x): t
+            for n, x, t in zip(
+                sexed["name"].tolist(), sexed["sex"].tolist(), sexed["tf"].tolist(), strict=True
+            )
+        },
     )
     return SavedModel(model, date.fromisoformat(d["fitted_on"]), str(d["fingerprint"]))
 
@@ -71,7 +81,19 @@ def save(folder: Path, saved: SavedModel) -> None:
     from pipeline.state import write_atomic
 
     m = saved.model
-    tf = pd.DataFrame({"name": list(m.name_tf), "tf": np.fromiter(m.name_tf.values(), float, len(m.name_tf))})
+    tf = pd.concat(
+        [
+            pd.DataFrame({"name": list(m.name_tf), "sex": "", "tf": list(m.name_tf.values())}),
+            pd.DataFrame(
+                {
+                    "name": [n for n, _ in m.name_sex_tf],
+                    "sex": [x for _, x in m.name_sex_tf],
+                    "tf": list(m.name_sex_tf.values()),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).astype({"name": "str", "sex": "str", "tf": "float64"})
     write_atomic(tf, folder / NAME_TF)
     doc = {
         "fitted_on": saved.fitted_on.isoformat(),

@@ -1,0 +1,147 @@
+"""Comparison levels and model terms worked by hand (issue 16): the place levels for a record that
+names only its county, the birth window an age stated in hospital allows, m(age) measured on the
+records that carry both an ID and an age, the name-and-sex frequency, and the saved model."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import schema as S
+from pipeline.match import saved
+from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, score_place
+from pipeline.match.model import Model, age_agreement, weights
+from pipeline.match.prepare import BIRTH_EXACT, DISABLED, detach_foreign, prepare, stated_window
+from pipeline.match.settings import load_matching
+from pipeline.settings import PROJECT_ROOT
+
+SETTINGS = load_matching(PROJECT_ROOT / "rules" / "matching.yaml")
+PLACE = COMPARISONS["place"]
+
+
+def places(rows: list[tuple[str | None, str | None, str | None]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[S.COUNTY_CODE, S.TOWNSHIP_CODE, S.VILLAGE], dtype=object)
+
+
+def test_same_county_is_two_levels_by_whether_a_township_is_known() -> None:
+    r = places(
+        [
+            ("410822", "410822105", "东村"),  # 0
+            ("410822", None, None),  # 1: a hospital stay: its 参保地 names only the county
+            ("410822", "410822106", "西村"),  # 2: another township of the county
+            ("410823", None, None),  # 3: another county
+            ("410822", "410822105", "东村"),  # 4: the same village
+            ("410822", "410822105", None),  # 5: the same township, village unknown
+            (None, None, None),  # 6: nothing known
+        ]
+    )
+    left = np.array([0, 0, 0, 0, 0, 1])
+    right = np.array([1, 2, 3, 4, 5, 6])
+    got = [PLACE[k - 1] if k else "missing" for k in score_place(Sides(r, left, right, SETTINGS, None))]
+    assert got == ["county", "other_township", "else", "village", "township", "missing"]
+    labels = dict(zip(PLACE, LEVEL_LABELS["place"][1:], strict=True))
+    assert labels["county"] == "同县区" and labels["other_township"] == "同县区不同乡镇"
+
+
+def stays(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[S.AGE, S.ADMIT_DATE, S.DISCHARGE_DATE]).astype(
+        {S.ADMIT_DATE: "datetime64[ns]", S.DISCHARGE_DATE: "datetime64[ns]"}
+    )
+
+
+def day(d: str) -> float:
+    return float((pd.Timestamp(d) - pd.Timestamp(1970, 1, 1)).days)
+
+
+def test_stated_window_fits_an_age_taken_at_admission_or_at_discharge() -> None:
+    # Born 1990-06-10; in hospital 2026-06-01 to 2026-06-20: 35 at admission, 36 at discharge.
+    r = stays(
+        [(35, "2026-06-01", "2026-06-20"), (36, "2026-06-01", "2026-06-20"), (None, None, "2026-06-20")]
+    )
+    lo, hi = stated_window(r)
+    born = day("1990-06-10")
+    assert lo[0] <= born <= hi[0] and lo[1] <= born <= hi[1]
+    # A year plus the stay: 36 at admission was born 1989-06-01..1990-06-01 (+ the 19 days' stay).
+    assert hi[1] - lo[1] == pytest.approx(365.2425 + 19)
+    assert np.isnan(lo[2]) and np.isnan(hi[2])
+
+
+def test_m_of_age_is_read_off_records_with_an_id_and_an_age() -> None:
+    r = stays(
+        [
+            (36, "2026-06-01", "2026-06-20"),  # fits 1990-06-10
+            (35, "2026-06-01", "2026-06-20"),  # fits (age at admission)
+            (40, "2026-06-01", "2026-06-20"),  # a slip: four years off
+            (50, None, None),  # no event date: no window
+            (None, "2026-06-01", "2026-06-20"),  # no age
+        ]
+    )
+    r[S.BIRTH_DATE] = pd.Timestamp("1990-06-10")
+    r[BIRTH_EXACT] = True
+    share, n = age_agreement(r) or (0.0, 0)
+    assert n == 4 and share == pytest.approx(2 / 4)  # the record without a window counts as not fitting
+    r[BIRTH_EXACT] = False
+    assert age_agreement(r) is None
+
+
+def toy_model(name_tf: dict[str, float], name_sex_tf: dict[tuple[str, str], float]) -> Model:
+    m = {k: np.full(len(v), 1.0 / len(v)) for k, v in COMPARISONS.items()}
+    u = {k: np.full(len(v), 1.0 / len(v)) for k, v in COMPARISONS.items()}
+    m["name"] = np.array([0.9, 0.025, 0.025, 0.025, 0.025])
+    m["sex"], u["sex"] = np.array([0.99, 0.01]), np.array([0.5, 0.5])
+    return Model(m=m, u=u, prior=0.5, name_tf=name_tf, min_tf=1e-6, name_sex_tf=name_sex_tf)
+
+
+def test_agreeing_on_sex_adds_nothing_for_a_name_only_one_sex_bears() -> None:
+    # 张伟: 1 in 1,000 people, all men. 王静: 1 in 1,000, half of them women, half men.
+    model = toy_model(
+        {"张伟": 1e-3, "王静": 1e-3}, {("张伟", "男"): 1e-3, ("王静", "女"): 5e-4, ("王静", "男"): 5e-4}
+    )
+    r = pd.DataFrame({S.NAME: ["张伟", "王静", "张伟"], S.SEX: ["男", "女", None]})
+    levels = pd.DataFrame({k: np.zeros(3, dtype=np.int8) for k in COMPARISONS})
+    levels["name"] = 1
+    levels["sex"] = np.array([1, 1, 0], dtype=np.int8)
+    w = weights(r, np.array([0, 1, 2]), levels, model)
+    both = (w["name"] + w["sex"]).to_numpy()
+    # name and sex together: log2(0.9 * 0.99 / tf(name, sex)).
+    assert both[0] == pytest.approx(np.log2(0.9 * 0.99 / 1e-3))  # 张伟, 男: about one bit less than before
+    assert both[1] == pytest.approx(np.log2(0.9 * 0.99 / 5e-4))  # 王静, 女: sex still tells something
+    assert both[2] == pytest.approx(np.log2(0.9 / 1e-3))  # sex unknown: the name alone
+
+
+def test_a_detached_infant_does_not_inherit_the_parents_disability_status() -> None:
+    parent = "410822199001011232"
+    records = pd.DataFrame(
+        {
+            S.SOURCE: ["disability", "medical", "medical"],
+            S.FILE: "hand.csv",
+            S.ROW: [1, 2, 3],
+            S.NAME: ["焦阳明", "焦阳明", "焦小雨"],
+            S.NAME_PINYIN: ["jiao yang ming", "jiao yang ming", "jiao xiao yu"],
+            S.ID_NUMBER: parent,
+            S.ID_STATUS: S.IdStatus.VALID.value,
+            S.BIRTH_DATE: pd.Timestamp("1990-01-01"),
+            S.AGE: [None, 36, 0],
+            S.DISCHARGE_DATE: pd.Timestamp("2026-05-01"),
+        }
+    )
+    r = prepare(records)
+    assert r[DISABLED].tolist() == [True, True, True]  # before: all three by the father's ID
+    assert detach_foreign(r, SETTINGS.max_age_gap_years) == 1
+    assert r[DISABLED].tolist()[:2] == [True, True] and r[DISABLED].iloc[2] is None
+
+
+def test_saved_model_keeps_the_name_and_sex_frequencies(tmp_path: Path) -> None:
+    model = toy_model({"张伟": 1e-3}, {("张伟", "男"): 9e-4, ("张伟", "女"): 1e-4})
+    saved.save(tmp_path, saved.SavedModel(model, date(2026, 11, 29), "f"))
+    back = saved.load(tmp_path)
+    assert back is not None
+    assert back.model.name_tf == {"张伟": 1e-3}
+    assert back.model.name_sex_tf == {("张伟", "男"): 9e-4, ("张伟", "女"): 1e-4}
+    # A model saved before the (name, sex) frequencies is not used: the night fits again.
+    pd.DataFrame({"name": ["张伟"], "tf": [1e-3]}).to_parquet(tmp_path / saved.NAME_TF)
+    assert saved.load(tmp_path) is None
