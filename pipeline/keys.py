@@ -5,7 +5,9 @@ A household is named by the strongest identifier its records carry, as a tagged 
 - ``M:<户编号>``: the monitoring list's household number (监测户);
 - ``A:<户主身份证号>``: the assistance roster's household, by its head's usable ID;
 - ``A?:<户主姓名>:<乡镇代码>``: a roster household whose head's ID is unusable;
-- ``P:<person_id>``: people in no listed household (one person, or a student with a guardian).
+- ``P:<person_id>``: people in no listed household (one person, or a student with a guardian);
+- ``G:<监护人身份证号>``: the matcher only: a student-roll row whose guardian is on no roster lives
+  with that guardian, so two such rows naming different guardians are two households.
 
 The matcher and the households stage both build their keys here, so "the same household" means the
 same string in both.
@@ -17,7 +19,7 @@ import pandas as pd
 
 from pipeline import schema as S
 
-MONITORED, HEAD, HEAD_NAMED, PERSON = "M:", "A:", "A?:", "P:"
+MONITORED, HEAD, HEAD_NAMED, PERSON, GUARDIAN = "M:", "A:", "A?:", "P:", "G:"
 # Natural keys (``match.prepare.natural_keys``) are persisted in the state folder's person_keys and
 # were first written with ``H:`` for a monitored household: that spelling is frozen there, or every
 # person keyed by name and household would get a new ID.

@@ -514,7 +514,9 @@ def match(ctx: StageContext) -> MatchSummary:
 
     records = pd.read_parquet(ctx.input(RECORDS), columns=INPUT_COLUMNS)
     step("match", 1, 3)
-    result = link(records, cfg.matching, decisions, None if refit or saved is None else saved.model)
+    result = link(
+        records, cfg.matching, decisions, None if refit or saved is None else saved.model, settings.run_date
+    )
     fitted_on = settings.run_date if refit or saved is None else saved.fitted_on
     if refit:
         log.info("match: model fitted tonight (%s)", refit)

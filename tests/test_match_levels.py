@@ -83,7 +83,7 @@ def test_m_of_age_is_read_off_records_with_an_id_and_an_age() -> None:
     r[S.BIRTH_DATE] = pd.Timestamp("1990-06-10")
     r[BIRTH_EXACT] = True
     share, n = age_agreement(r) or (0.0, 0)
-    assert n == 4 and share == pytest.approx(2 / 4)  # the record without a window counts as not fitting
+    assert n == 3 and share == pytest.approx(2 / 3)  # records without a window do not count
     r[BIRTH_EXACT] = False
     assert age_agreement(r) is None
 

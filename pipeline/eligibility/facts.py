@@ -238,8 +238,9 @@ def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> 
 
 def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Each student row's guardian as a person: by the guardian's usable ID (the person holding it),
-    else by a valid ID one typo away held by someone of the guardian's name, else by name (or
-    homophone) among the student's household members. Unresolved guardians are
+    else by a valid ID one typo away held by someone of the guardian's name (or, for a valid
+    guardian ID nobody holds, by a record of that name whose own ID is one typo from it), else by
+    name (or homophone) among the student's household members. Unresolved guardians are
     left out: a wrong guardian would put a living parent's child on the list."""
     st = r.loc[
         r[S.SOURCE].eq("students") & r[S.GUARDIAN_NAME].notna(),
@@ -264,6 +265,33 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         ]
         cand = cand.drop_duplicates(["index", "holder"])
         one = cand[~cand["index"].duplicated(keep=False)].set_index("index")["holder"]
+        by_id = by_id.astype("object")
+        by_id.loc[one.index] = one
+        rule.loc[one.index] = "id_one_edit"
+    # The other way round: the roll's guardian ID is valid but nobody's records carry it, and a
+    # record's own ID is one typo from it (a death record for a guardian who appears nowhere else);
+    # taken when that record answers to the guardian's name and exactly one person does.
+    unheld = (
+        st[S.GUARDIAN_ID]
+        .where(st[S.GUARDIAN_ID_STATUS].isin([s.value for s in S.USABLE_ID]) & by_id.isna())
+        .dropna()
+    )
+    if len(unheld):
+        own = r[S.ID_NUMBER].where(r[S.ID_STATUS].eq(S.IdStatus.INVALID.value))
+        own = own[own.str.len() == 18]
+        fixes = one_edit_corrections(own)
+        fixes = fixes[fixes["candidate"].isin(set(unheld))]
+        fixes = fixes.assign(
+            holder=r.loc[fixes["index"], PERSON_ID].to_numpy(),
+            py=r.loc[fixes["index"], S.NAME_PINYIN].to_numpy(),
+        )
+        want = pd.DataFrame(
+            {"candidate": unheld.to_numpy(), "py": st.loc[unheld.index, S.GUARDIAN_NAME_PINYIN].to_numpy()},
+            index=unheld.index,
+        ).reset_index(names="st")
+        m = want.merge(fixes[["candidate", "py", "holder"]], on=["candidate", "py"])
+        m = m.drop_duplicates(["st", "holder"])
+        one = m[~m["st"].duplicated(keep=False)].set_index("st")["holder"]
         by_id = by_id.astype("object")
         by_id.loc[one.index] = one
         rule.loc[one.index] = "id_one_edit"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -125,11 +126,13 @@ def link(
     settings: MatchSettings,
     decisions: Decisions | None = None,
     model: Model | None = None,
+    as_of: date | None = None,
 ) -> LinkResult:
     """Cluster records into people. See rules/matching.yaml for the model and its reasons.
-    ``model``: a model fitted on an earlier night (pipeline.match.saved); None fits one."""
+    ``model``: a model fitted on an earlier night (pipeline.match.saved); None fits one.
+    ``as_of``: the run date (a student's grade says their age on it); None leaves grades unused."""
     decisions = decisions or Decisions()
-    r = prepare(records)
+    r = prepare(records, as_of)
     detached = detach_foreign(r, settings.max_age_gap_years)
     unanchored = unanchored_mask(r)
     log.info(

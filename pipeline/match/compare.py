@@ -29,6 +29,8 @@ from pipeline.match.prepare import (
     CARRIED_ID,
     DISABILITY_SOURCES,
     DISABLED,
+    GRADE_HI,
+    GRADE_LO,
     HOUSEHOLD,
     TYPO_ID,
     Households,
@@ -196,6 +198,22 @@ def score_age(x: Sides) -> np.ndarray:
     return _levels(approx, overlap)
 
 
+def score_grade(x: Sides) -> np.ndarray:
+    """A student-roll row without a usable ID: the birth dates its grade allows against the other
+    record's date, age window or grade window (two days' slack, as for age)."""
+    glo = x.r[GRADE_LO].to_numpy(dtype="float64")
+    ghi = x.r[GRADE_HI].to_numpy(dtype="float64")
+    blo = x.r[BIRTH_LO].to_numpy(dtype="float64")
+    bhi = x.r[BIRTH_HI].to_numpy(dtype="float64")
+    graded = ~np.isnan(glo) & ~x.r[BIRTH_EXACT].to_numpy(dtype=bool)
+    lo = np.where(graded, glo, blo)
+    hi = np.where(graded, ghi, bhi)
+    left, right = x.left, x.right
+    present = (graded[left] | graded[right]) & ~np.isnan(lo[left]) & ~np.isnan(lo[right])
+    overlap = (lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2)
+    return _levels(present, overlap)
+
+
 def _equal(col: str) -> Callable[[Sides], np.ndarray]:
     def score(x: Sides) -> np.ndarray:
         a, b = x.take(col)
@@ -306,6 +324,11 @@ REGISTRY: tuple[Comparison, ...] = (
         "birth", "出生日期缺失", (Level("exact", "出生日期一致"), Level("else", "出生日期不同")), score_birth
     ),
     Comparison("age", "年龄缺失", (Level("close", "年龄相符"), Level("else", "年龄不符")), score_age),
+    # grade: a student-roll row without a usable ID against anyone with a date, an age or a grade:
+    # a window three years wide, so its own comparison (its u is not the one-year window's).
+    Comparison(
+        "grade", "年级缺失", (Level("close", "年级与年龄相符"), Level("else", "年级与年龄不符")), score_grade
+    ),
     Comparison(
         "sex", "性别缺失", (Level("exact", "性别一致", "性别相同"), Level("else", "性别不同")), _equal(S.SEX)
     ),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline import schema as S
 from pipeline.match.compare import COMPARISONS, compare
-from pipeline.match.prepare import ANCHOR_ID, BIRTH_EXACT, Households, stated_window
+from pipeline.match.prepare import ANCHOR_ID, BIRTH_EXACT, GRADE_HI, GRADE_LO, Households, stated_window
 from pipeline.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
@@ -144,25 +144,31 @@ def _apply_fixed(m: dict[str, np.ndarray], settings: MatchSettings) -> dict[str,
     return m
 
 
-def age_agreement(r: pd.DataFrame) -> tuple[float, int] | None:
-    """How often a person's stated age fits their own birth date: m of ``age`` "close", measured.
+def window_agreement(r: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> tuple[float, int] | None:
+    """How often a person's own birth date lies in a window their record states (an age at a
+    hospital stay, a grade on the student roll): m of that comparison's "close", measured.
 
-    A hospital stay with a usable ID carries both its stated age and, in the ID, the true birth
-    date, so the share of such records whose date lies in the age's window (compare.score_age's two
-    days' slack) is exactly the chance that a true match agrees on age; no labels are needed. EM
-    cannot learn it well: a stay without an ID has no township, so only the pinyin-county blocking
-    teaches age, among namesakes whose other comparisons hardly separate matches from non-matches
-    (it learned 0.65, which let two infants of one name born a year apart link). Returns the share
-    and the number of records it was measured on, or None when there are none.
+    Records with a usable ID carry both the window and, in the ID, the true birth date, so the
+    share of them whose date lies in the window (the scorers' two days' slack) is exactly the chance
+    that a true match agrees; no labels are needed. EM cannot learn it well: a stay without an ID
+    has no township, so only the pinyin-county blocking teaches age, among namesakes whose other
+    comparisons hardly separate matches from non-matches (it learned 0.65, which let two infants of
+    one name born a year apart link). Returns the share and the number of records it was measured
+    on, or None when there are none.
     """
-    both = r[BIRTH_EXACT].to_numpy(dtype=bool) & pd.to_numeric(r[S.AGE], errors="coerce").notna().to_numpy()
+    both = r[BIRTH_EXACT].to_numpy(dtype=bool) & ~np.isnan(lo)
     if not both.any():
         return None
-    sub = r.loc[both]
-    lo, hi = stated_window(sub)
-    born = (pd.to_datetime(sub[S.BIRTH_DATE]) - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(dtype="float64")
-    fits = (lo - 2 <= born) & (born <= hi + 2)
+    born = (pd.to_datetime(r.loc[both, S.BIRTH_DATE]) - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(
+        dtype="float64"
+    )
+    fits = (lo[both] - 2 <= born) & (born <= hi[both] + 2)
     return float(fits.mean()), int(both.sum())
+
+
+def age_agreement(r: pd.DataFrame) -> tuple[float, int] | None:
+    """m of ``age`` "close", measured (window_agreement) on the records with an age and a date."""
+    return window_agreement(r, *stated_window(r))
 
 
 def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Households) -> Model:
@@ -184,11 +190,17 @@ def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Ho
             learned[k].append(m_b[k])
     start = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
     m = {k: np.mean(v, axis=0) if v else start[k] for k, v in learned.items()}
-    age = age_agreement(r)
-    if age is not None and age[1] >= settings.training_min_pairs:
-        # Read off the data rather than left to EM: see age_agreement.
-        m["age"] = np.array([age[0], 1.0 - age[0]])
-        log.info("m(age close) %.4f, measured on %d records with an ID and a stated age", *age)
+    measured = {
+        "age": age_agreement(r),
+        "grade": window_agreement(
+            r, r[GRADE_LO].to_numpy(dtype="float64"), r[GRADE_HI].to_numpy(dtype="float64")
+        ),
+    }
+    for name, got in measured.items():
+        if got is not None and got[1] >= settings.training_min_pairs:
+            # Read off the data rather than left to EM: see window_agreement.
+            m[name] = np.array([got[0], 1.0 - got[0]])
+            log.info("m(%s close) %.4f, measured on %d records with an ID", name, *got)
     m = _apply_fixed({k: _floor(v, settings.m_floor) for k, v in m.items()}, settings)
     em_prior = float(np.mean(rates)) if rates else 0.5
     tf, min_tf, by_sex = name_frequencies(r)

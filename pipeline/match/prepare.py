@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,10 @@ INPUT_COLUMNS = [
     S.DISCHARGE_DATE,
     S.ADMIT_DATE,
     S.SETTLEMENT_NO,
+    S.SCHOOL_STAGE,
+    S.GRADE,
+    S.GUARDIAN_ID,
+    S.GUARDIAN_ID_STATUS,
 ]
 
 # Derived columns of the matcher's frame.
@@ -41,6 +46,8 @@ BIRTH_YEAR = "birth_year"
 BIRTH_EXACT = "birth_exact"  # True when birth_year/birth_date come from a usable ID
 BIRTH_LO = "birth_lo"  # earliest possible birth date, in days since 1970 (exact: the date itself)
 BIRTH_HI = "birth_hi"  # latest possible birth date; an age stated at an event gives a one-year window
+GRADE_LO = "grade_lo"  # a student-roll row: the earliest birth date its grade allows (days since 1970)
+GRADE_HI = "grade_hi"
 _YEAR = 365.2425
 SURNAME = "surname"
 HOUSEHOLD = "household"  # a household key (pipeline.keys): M:<户编号> or A:<户主身份证号>
@@ -57,8 +64,9 @@ def surname_of(names: pd.Series) -> pd.Series:
     return two.where(two.isin(_COMPOUND_SURNAMES), names.str.slice(0, 1))
 
 
-def prepare(records: pd.DataFrame) -> pd.DataFrame:
-    """Derive the matching fields. The frame's index is the record number used everywhere after."""
+def prepare(records: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
+    """Derive the matching fields. The frame's index is the record number used everywhere after.
+    ``as_of``: the date the extracts describe (the run date): a student's grade says their age then."""
     # Only the columns matching uses: records.parquet has sixty.
     r = records.reindex(columns=INPUT_COLUMNS).reset_index(drop=True)
     for c in INPUT_COLUMNS:
@@ -77,6 +85,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     lo, hi = stated_window(r)
     r[BIRTH_LO] = np.where(np.isnan(exact), lo, exact)
     r[BIRTH_HI] = np.where(np.isnan(exact), hi, exact)
+    r[GRADE_LO], r[GRADE_HI] = grade_window(r, as_of)
     r[SURNAME] = surname_of(r[S.NAME].astype("object").fillna(""))
     hh_no = hkeys.monitored(r[S.HOUSEHOLD_NO])
     head = hkeys.headed(r[S.HEAD_ID], r[S.HEAD_ID_STATUS])
@@ -85,6 +94,8 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     r[DETACHED] = False
     r[CARRIED_ID] = None
     r[NATURAL_KEY] = natural_keys(r)
+    # After the natural keys: a student row's key stays the one earlier nights persisted.
+    r[HOUSEHOLD] = _guardians_household(r, r[HOUSEHOLD])
     # Plain object columns with None for missing: comparisons index them per pair many times, and
     # converting Arrow-backed strings on every access costs more than the comparisons themselves.
     # Made through the distinct values: a value that repeats (a township, a surname, a file name)
@@ -118,6 +129,52 @@ def _one_key_per_household(household: pd.Series, anchor: pd.Series) -> pd.Series
     by_member = dict(zip(hkeys.of_head(monitored["id"]), monitored["h"], strict=True))
     same = household.map(by_member)
     return same.where(same.notna() & hkeys.is_headed(household), household)
+
+
+def _guardians_household(r: pd.DataFrame, household: pd.Series) -> pd.Series:
+    """A student-roll row has no household column, but names its guardian: the student lives in the
+    household the guardian's ID is seen in (a monitoring or assistance roster's row), or else in the
+    guardian's own (``G:<ID>``, compared only with other such rows). So a row whose own ID is blank
+    or mangled still compares with its household's records, and two namesakes in one grade and
+    township whose rolls name different guardians are two children."""
+    usable = [s.value for s in S.USABLE_ID]
+    guardian = r[S.GUARDIAN_ID].where(r[S.GUARDIAN_ID_STATUS].isin(usable) & household.isna())
+    if guardian.isna().all():
+        return household
+    seen = pd.DataFrame({"id": r[ANCHOR_ID], "h": household}).dropna().drop_duplicates("id")
+    found = guardian.map(seen.set_index("id")["h"])
+    own = (hkeys.GUARDIAN + guardian.astype("object")).where(guardian.notna(), None)
+    return household.fillna(found).fillna(own)
+
+
+#: Years at school by the roll's 学段 and 年级 (初一 = 七年级 = 7); a stage's own count (初中一年级)
+#: adds the years before it.
+_GRADE_YEARS = {
+    **{f"{c}年级": i + 1 for i, c in enumerate("一二三四五六七八九")},
+    **{f"{i + 1}年级": i + 1 for i in range(9)},
+    **{f"初{c}": 7 + i for i, c in enumerate("一二三")},
+    **{f"高{c}": 10 + i for i, c in enumerate("一二三")},
+}
+_STAGE_BEFORE = {"初中": 6, "高中": 9}
+
+
+def grade_window(r: pd.DataFrame, as_of: date | None) -> tuple[np.ndarray, np.ndarray]:
+    """The birth dates a student's grade allows on ``as_of``, in days since 1970 (NaN without one).
+
+    A child starts 一年级 at 6 (by 31 August), so in year g of school they are 5 + g to 6 + g
+    during the school year; a year either side for a late or early start or a repeated year, and
+    for rolls that state the grade by the age on the day: born between as_of - (8 + g) years and
+    as_of - (4 + g) years. Three years wide, so it tells a student from a parent or a sibling
+    several years apart, not from a twin.
+    """
+    n = len(r)
+    if as_of is None or n == 0:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    grade = r[S.GRADE].astype("object").map(_GRADE_YEARS).astype("float64")
+    stage = r[S.SCHOOL_STAGE].astype("object").map(_STAGE_BEFORE).fillna(0).astype("float64")
+    years = np.where(grade.to_numpy() <= 3, grade.to_numpy() + stage.to_numpy(), grade.to_numpy())
+    day = float((pd.Timestamp(as_of) - pd.Timestamp(1970, 1, 1)).days)
+    return day - (8 + years) * _YEAR, day - (4 + years) * _YEAR
 
 
 #: Sources whose rows say the person holds a disability certificate.
