@@ -216,6 +216,32 @@ def test_two_infants_of_one_name_under_different_parents_ids_count_against(backg
     assert same["probability"] > 0.99 > other["probability"]
 
 
+def test_a_student_without_an_id_joins_the_child_of_the_guardians_household(background: pd.DataFrame) -> None:
+    # The roll lists 焦小雨 (四年级) without an ID; her guardian 焦阳明 is on the monitoring list
+    # with her. A namesake in the same township and grade whose roll names a guardian of another
+    # listed household is another child.
+    child = make_id("410822", "20160301", "456")
+    other_guardian = make_id("410822", "19850707", "333")
+    place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}
+    roll = {**place, S.SCHOOL_STAGE: "小学", S.GRADE: "四年级", S.GUARDIAN_ID_STATUS: S.IdStatus.VALID.value}
+    extra = [
+        rec("monitoring", 1, "焦阳明", PARENT, **place, **{S.HOUSEHOLD_NO: "H-S"}),
+        rec("monitoring", 2, "焦小雨", child, **place, **{S.HOUSEHOLD_NO: "H-S"}),
+        rec("monitoring", 3, "焦建国", other_guardian, **place, **{S.HOUSEHOLD_NO: "H-T"}),
+        rec("students", 4, "焦小雨", None, **roll, **{S.GUARDIAN_ID: PARENT}),
+        rec("students", 5, "焦小雨", None, **roll, **{S.GUARDIAN_ID: other_guardian}),
+    ]
+    frame = pd.concat([background, pd.DataFrame(extra)], ignore_index=True)
+    result = link(frame, SETTINGS, as_of=date(2026, 11, 29))
+    r = result.records[result.records[S.FILE] == "hand.csv"].set_index(S.ROW)
+    assert r.loc[4, "cluster"] == r.loc[2, "cluster"] != r.loc[1, "cluster"]
+    assert r.loc[5, "cluster"] not in {r.loc[2, "cluster"], r.loc[3, "cluster"]}
+    n = len(background)
+    pair = result.pairs.set_index(["left", "right"]).loc[(n + 3, n + 1)]  # rows 4 and 2
+    labels = {k: LEVEL_LABELS[k][int(pair[f"lv_{k}"])] for k in ("household", "grade")}
+    assert labels == {"household": "同户", "grade": "年级与年龄相符"}
+
+
 def test_father_and_son_of_one_household_are_two_people(background: pd.DataFrame) -> None:
     # The household's rows share its 户编号, its phone and its township; the son's row has no ID.
     # Household, phone and place agreeing are one fact, not three: a different name and no date

@@ -15,7 +15,16 @@ from pipeline import schema as S
 from pipeline.match import saved
 from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, score_place
 from pipeline.match.model import Model, age_agreement, weights
-from pipeline.match.prepare import BIRTH_EXACT, DISABLED, detach_foreign, prepare, stated_window
+from pipeline.match.prepare import (
+    BIRTH_EXACT,
+    DISABLED,
+    HOUSEHOLD,
+    NATURAL_KEY,
+    detach_foreign,
+    grade_window,
+    prepare,
+    stated_window,
+)
 from pipeline.match.settings import load_matching
 from pipeline.settings import PROJECT_ROOT
 
@@ -145,3 +154,56 @@ def test_saved_model_keeps_the_name_and_sex_frequencies(tmp_path: Path) -> None:
     # A model saved before the (name, sex) frequencies is not used: the night fits again.
     pd.DataFrame({"name": ["张伟"], "tf": [1e-3]}).to_parquet(tmp_path / saved.NAME_TF)
     assert saved.load(tmp_path) is None
+
+
+def test_grade_window_allows_the_ages_of_a_grade() -> None:
+    r = pd.DataFrame(
+        {
+            S.SCHOOL_STAGE: ["小学", "初中", "初中", "高中", "小学", None],
+            S.GRADE: ["一年级", "七年级", "初一", "高三", "不详", None],
+        }
+    )
+    lo, hi = grade_window(r, date(2026, 11, 29))
+    years = (day("2026-11-29") - np.array([lo, hi])) / 365.2425
+    # 一年级 (year 1 at school): 5 to 9 years old; 初一 is 七年级 (year 7); 高三 is year 12.
+    assert years[:, 0] == pytest.approx([9, 5])
+    assert years[:, 1] == pytest.approx([15, 11]) and years[:, 2] == pytest.approx([15, 11])
+    assert years[:, 3] == pytest.approx([20, 16])
+    assert np.isnan(lo[4:]).all()
+    assert np.isnan(grade_window(r, None)[0]).all()  # no run date: grades unused
+
+
+def test_a_student_row_lives_in_its_guardians_household() -> None:
+    father, child = "410822198001011232", "410822201501011236"
+    other = "410822197902021239"
+    base = {S.ID_STATUS: S.IdStatus.VALID.value, S.GUARDIAN_ID_STATUS: None, S.GUARDIAN_ID: None}
+    records = pd.DataFrame(
+        [
+            {**base, S.SOURCE: "monitoring", S.ROW: 1, S.ID_NUMBER: father, S.HOUSEHOLD_NO: "H1"},
+            {**base, S.SOURCE: "monitoring", S.ROW: 2, S.ID_NUMBER: child, S.HOUSEHOLD_NO: "H1"},
+            # The roll's rows: the child without an ID, guardian on the monitoring list; another
+            # child whose guardian is on no list.
+            {
+                **base,
+                S.SOURCE: "students",
+                S.ROW: 3,
+                S.ID_NUMBER: None,
+                S.ID_STATUS: S.IdStatus.MISSING.value,
+                S.GUARDIAN_ID: father,
+                S.GUARDIAN_ID_STATUS: S.IdStatus.VALID.value,
+            },
+            {
+                **base,
+                S.SOURCE: "students",
+                S.ROW: 4,
+                S.ID_NUMBER: None,
+                S.ID_STATUS: S.IdStatus.MISSING.value,
+                S.GUARDIAN_ID: other,
+                S.GUARDIAN_ID_STATUS: S.IdStatus.VALID.value,
+            },
+        ]
+    ).assign(**{S.FILE: "hand.csv", S.NAME: "焦小雨"})
+    r = prepare(records)
+    assert r[HOUSEHOLD].tolist() == ["M:H1", "M:H1", "M:H1", "G:" + other]
+    # The natural key of an ID-less row stays the one earlier nights persisted (not by household).
+    assert r[NATURAL_KEY].iloc[2] == "R:students:焦小雨:?"
