@@ -13,13 +13,17 @@ import pytest
 
 from pipeline import schema as S
 from pipeline.match import saved
-from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, score_place
+from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, score_adult, score_place
 from pipeline.match.model import Model, age_agreement, weights
 from pipeline.match.prepare import (
+    ADULT_BY,
     BIRTH_EXACT,
+    BIRTH_HI,
+    BIRTH_LO,
     DISABLED,
     HOUSEHOLD,
     NATURAL_KEY,
+    adult_by,
     detach_foreign,
     grade_window,
     prepare,
@@ -207,3 +211,28 @@ def test_a_student_row_lives_in_its_guardians_household() -> None:
     assert r[HOUSEHOLD].tolist() == ["M:H1", "M:H1", "M:H1", "G:" + other]
     # The natural key of an ID-less row stays the one earlier nights persisted (not by household).
     assert r[NATURAL_KEY].iloc[2] == "R:students:焦小雨:?"
+
+
+def test_a_caller_is_not_a_child() -> None:
+    # A 12345 caller without an ID (adult on the run date) against a child, an adult, a hospital
+    # stay whose window straddles the cut-off, and another caller.
+    r = pd.DataFrame(
+        {
+            S.SOURCE: ["hotline", "students", "monitoring", "medical", "hotline"],
+            S.BIRTH_DATE: pd.to_datetime([None, "2014-05-01", "1980-05-01", None, None]),
+            S.AGE: [None, None, None, 15, None],
+            S.ADMIT_DATE: pd.to_datetime([None, None, None, "2026-06-01", None]),
+            S.DISCHARGE_DATE: pd.to_datetime([None, None, None, "2026-06-10", None]),
+        }
+    )
+    r[BIRTH_EXACT] = r[S.BIRTH_DATE].notna()
+    exact = (r[S.BIRTH_DATE] - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(dtype="float64")
+    lo, hi = stated_window(r)
+    r[BIRTH_LO] = np.where(np.isnan(exact), lo, exact)
+    r[BIRTH_HI] = np.where(np.isnan(exact), hi, exact)
+    r[ADULT_BY] = adult_by(r, date(2026, 11, 29))
+    sides = Sides(r, np.array([0, 0, 0, 0, 1]), np.array([1, 2, 3, 4, 0]), SETTINGS, None)
+    got = [COMPARISONS["adult"][k - 1] if k else "missing" for k in score_adult(sides)]
+    # 15 in June 2026: born June 2010 - June 2011, maybe 16 by November: not certainly a child.
+    assert got == ["else", "exact", "exact", "missing", "else"]
+    assert np.isnan(adult_by(r, None)).all()

@@ -14,7 +14,15 @@ import pandas as pd
 
 from pipeline import schema as S
 from pipeline.match.compare import COMPARISONS, compare
-from pipeline.match.prepare import ANCHOR_ID, BIRTH_EXACT, GRADE_HI, GRADE_LO, Households, stated_window
+from pipeline.match.prepare import (
+    ADULT_BY,
+    ANCHOR_ID,
+    BIRTH_EXACT,
+    GRADE_HI,
+    GRADE_LO,
+    Households,
+    stated_window,
+)
 from pipeline.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
@@ -190,11 +198,13 @@ def fit(r: pd.DataFrame, training: pd.DataFrame, settings: MatchSettings, hh: Ho
             learned[k].append(m_b[k])
     start = {k: np.asarray(v, dtype=float) / np.sum(v) for k, v in settings.m_start.items()}
     m = {k: np.mean(v, axis=0) if v else start[k] for k, v in learned.items()}
+    grades = r[GRADE_LO].to_numpy(dtype="float64"), r[GRADE_HI].to_numpy(dtype="float64")
+    # A caller with an ID: born no later than the adult cut-off (a window open at its start).
+    adult = r[ADULT_BY].to_numpy(dtype="float64")
     measured = {
         "age": age_agreement(r),
-        "grade": window_agreement(
-            r, r[GRADE_LO].to_numpy(dtype="float64"), r[GRADE_HI].to_numpy(dtype="float64")
-        ),
+        "grade": window_agreement(r, *grades),
+        "adult": window_agreement(r, np.where(np.isnan(adult), np.nan, -np.inf), adult),
     }
     for name, got in measured.items():
         if got is not None and got[1] >= settings.training_min_pairs:
