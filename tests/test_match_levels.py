@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import schema as S
 from pipeline.match import saved
-from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, score_adult, score_place
+from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, name_levels, score_adult, score_place
 from pipeline.match.model import Model, age_agreement, weights
 from pipeline.match.prepare import (
     ADULT_BY,
@@ -104,7 +104,8 @@ def test_m_of_age_is_read_off_records_with_an_id_and_an_age() -> None:
 def toy_model(name_tf: dict[str, float], name_sex_tf: dict[tuple[str, str], float]) -> Model:
     m = {k: np.full(len(v), 1.0 / len(v)) for k, v in COMPARISONS.items()}
     u = {k: np.full(len(v), 1.0 / len(v)) for k, v in COMPARISONS.items()}
-    m["name"] = np.array([0.9, 0.025, 0.025, 0.025, 0.025])
+    others = len(COMPARISONS["name"]) - 1
+    m["name"] = np.array([0.9] + [0.1 / others] * others)
     m["sex"], u["sex"] = np.array([0.99, 0.01]), np.array([0.5, 0.5])
     return Model(m=m, u=u, prior=0.5, name_tf=name_tf, min_tf=1e-6, name_sex_tf=name_sex_tf)
 
@@ -236,3 +237,14 @@ def test_a_caller_is_not_a_child() -> None:
     # 15 in June 2026: born June 2010 - June 2011, maybe 16 by November: not certainly a child.
     assert got == ["else", "exact", "exact", "missing", "else"]
     assert np.isnan(adult_by(r, None)).all()
+
+
+def test_a_two_character_name_with_one_character_misread_is_shape_alike_not_different() -> None:
+    a = np.array(["张伟", "张伟", "刘刚", "李己", "王秀英"], dtype=object)
+    b = np.array(["张玮", "张何", "刘钢", "李已", "王秀瑛"], dtype=object)
+    pa, pb = np.array([None] * 5, dtype=object), np.array([""] * 5, dtype=object)
+    got = [COMPARISONS["name"][k - 1] for k in name_levels(a, b, pa, pb, SETTINGS.name_fuzzy)]
+    # 伟/玮 share 韦, 刚/钢 share 冈, 己/已 share a four-corner code; 伟/何 share only 亻, a radical.
+    # Indel alone puts a two-character name with one character changed at 0.5: "else".
+    assert got == ["shape", "else", "shape", "shape", "shape"]
+    assert LEVEL_LABELS["name"][COMPARISONS["name"].index("shape") + 1] == "姓名形近"

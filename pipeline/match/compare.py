@@ -36,6 +36,7 @@ from pipeline.match.prepare import (
     TYPO_ID,
     Households,
 )
+from pipeline.match.shapes import one_shape_alike
 
 if TYPE_CHECKING:
     from pipeline.match.settings import MatchSettings
@@ -62,7 +63,8 @@ def _levels(present: np.ndarray, *conditions: np.ndarray) -> np.ndarray:
 
 
 def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, fuzzy: float) -> np.ndarray:
-    """exact simplified name / same pinyin / one character dropped / Indel similarity >= fuzzy / else.
+    """exact simplified name / same pinyin / one character dropped / one character shape-alike
+    (形近字, pipeline.match.shapes) / Indel similarity >= fuzzy / else.
 
     >>> name_levels(np.array(["张磊", "张磊", "王秀英", "王秀英", "张伟", None], dtype=object),
     ...             np.array(["张磊", "张蕾", "王秀", "玉秀英", "张磊", "张伟"], dtype=object),
@@ -71,7 +73,7 @@ def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, f
     ...             np.array(["zhang lei", "zhang lei", "wang xiu", "yu xiu ying", "zhang lei", "zhang wei"],
     ...                      dtype=object),
     ...             0.65)
-    array([1, 2, 3, 4, 5, 0], dtype=int8)
+    array([1, 2, 3, 4, 6, 0], dtype=int8)
     """
     present = _present(a, b)
     sa = np.where(present, a, "").astype(str)
@@ -86,7 +88,15 @@ def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, f
     # One character dropped: lengths differ by one and Indel distance (insertions + deletions) is 1,
     # i.e. similarity 1 - 1 / (la + lb).
     dropped = (np.abs(la - lb) == 1) & np.isclose(np.asarray(sim), 1 - 1 / np.maximum(la + lb, 1))
-    return _levels(present, sa == sb, np.asarray(pa_ == pb) & present, dropped, np.asarray(sim) >= fuzzy)
+    # One character substituted: equal lengths and Indel similarity (l - 1) / l. Only those few
+    # pairs are looked at character by character.
+    near = (la == lb) & (la > 1) & np.isclose(np.asarray(sim), (la - 1) / np.maximum(la, 1))
+    shape = np.zeros(len(sa), dtype=bool)
+    for i in np.flatnonzero(near):
+        shape[i] = one_shape_alike(sa[i], sb[i])
+    return _levels(
+        present, sa == sb, np.asarray(pa_ == pb) & present, dropped, shape, np.asarray(sim) >= fuzzy
+    )
 
 
 def one_edit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -316,7 +326,8 @@ REGISTRY: tuple[Comparison, ...] = (
             Level("exact", "姓名一致", "姓名相同"),
             Level("pinyin", "姓名同音"),  # the same toneless pinyin (同音字)
             Level("dropped", "姓名少一字"),
-            Level("fuzzy", "姓名相近"),  # Indel similarity >= name_fuzzy (形近字, misreadings)
+            Level("shape", "姓名形近", "姓名有一字形近"),  # one character misread for one that looks alike
+            Level("fuzzy", "姓名相近"),  # Indel similarity >= name_fuzzy (other misreadings)
             Level("else", "姓名不同"),
         ),
         score_name,

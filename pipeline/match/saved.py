@@ -23,6 +23,7 @@ import pandas as pd
 
 from pipeline.match.compare import COMPARISONS
 from pipeline.match.model import Model
+from pipeline.match.shapes import SHAPES_FILE
 from pipeline.memo import code_fingerprint, digest, files_fingerprint, write_replacing
 
 MODEL_JSON = "model.json"
@@ -33,6 +34,7 @@ MODEL_CODE = (
     "pipeline/match/model.py",
     "pipeline/match/prepare.py",
     "pipeline/match/settings.py",
+    "pipeline/match/shapes.py",
 )
 
 
@@ -44,7 +46,8 @@ class SavedModel:
 
 
 def fingerprint(matching_file: Path, sources_file: Path) -> str:
-    return digest(code_fingerprint(MODEL_CODE), files_fingerprint([matching_file, sources_file]))
+    # The character shapes decide the name levels, so a new table is a new model.
+    return digest(code_fingerprint(MODEL_CODE), files_fingerprint([matching_file, sources_file, SHAPES_FILE]))
 
 
 def load(folder: Path) -> SavedModel | None:
