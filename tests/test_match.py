@@ -263,6 +263,50 @@ def test_father_and_son_of_one_household_are_two_people(background: pd.DataFrame
     assert r.loc[2, "link_rule"] == "none"
 
 
+def test_a_son_with_his_fathers_name_is_not_the_father(background: pd.DataFrame) -> None:
+    # The roll lists 焦阳明 (四年级, no ID), whose guardian is 焦阳明 of the monitoring list: the
+    # same name in the same household, but a fourth-grader was not born in 1990.
+    hh = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}
+    roll = {**hh, S.SCHOOL_STAGE: "小学", S.GRADE: "四年级", S.GUARDIAN_ID_STATUS: S.IdStatus.VALID.value}
+    extra = [
+        rec("monitoring", 1, "焦阳明", PARENT, **hh, **{S.HOUSEHOLD_NO: "H-FS2"}),
+        rec("students", 2, "焦阳明", None, **roll, **{S.GUARDIAN_ID: PARENT}),
+    ]
+    frame = pd.concat([background, pd.DataFrame(extra)], ignore_index=True)
+    result = link(frame, SETTINGS, as_of=date(2026, 11, 29))
+    r = result.records[result.records[S.FILE] == "hand.csv"].set_index(S.ROW)
+    assert r.loc[1, "cluster"] != r.loc[2, "cluster"]
+    n = len(background)
+    pair = result.pairs.set_index(["left", "right"]).loc[(n + 1, n)]  # compared, and said why not
+    labels = {k: LEVEL_LABELS[k][int(pair[f"lv_{k}"])] for k in ("name", "household", "grade")}
+    assert labels == {"name": "姓名一致", "household": "同户", "grade": "年级与年龄不符"}
+
+
+def test_twins_are_two_people(background: pd.DataFrame) -> None:
+    # Twin brothers of one household (one 户编号, one phone); the second's row has no ID. Household
+    # and sex agree; the names differ in one character that does not look alike (焦子轩, 焦子涵).
+    twin = make_id("410822", "20160301", "451")
+    hh = {
+        S.COUNTY_CODE: "410822",
+        S.TOWNSHIP_CODE: "410822105",
+        S.HOUSEHOLD_NO: "H-TW",
+        S.PHONE: "13903910003",
+    }
+    extra = [
+        rec("monitoring", 1, "焦子轩", twin, **hh),
+        rec("monitoring", 2, "焦子涵", None, **{**hh, S.SEX: "男"}),
+    ]
+    result = link(pd.concat([background, pd.DataFrame(extra)], ignore_index=True), SETTINGS)
+    r = result.records[result.records[S.FILE] == "hand.csv"].set_index(S.ROW)
+    assert r.loc[1, "cluster"] != r.loc[2, "cluster"]
+    n = len(background)
+    pair = result.pairs.set_index(["left", "right"]).loc[(n + 1, n)]  # the phone pass compares them
+    assert LEVEL_LABELS["name"][int(pair["lv_name"])] == "姓名相近"  # one character changed, not alike
+    assert LEVEL_LABELS["household"][int(pair["lv_household"])] == "同户"
+    # Below the link bar: at most a question for a reviewer (it is 0.83 with this background).
+    assert pair["probability"] < SETTINGS.link
+
+
 def test_blocking_recall_is_measured_on_records_whose_id_is_hidden(background: pd.DataFrame) -> None:
     # Two records of one person, the same name and township: hiding the first's ID, the
     # name_township pass still pairs it with the second. Alone, with a name nobody else has and
