@@ -18,6 +18,13 @@ from pipeline.normalize.vector import (
     squeeze_vec,
 )
 
+# Characters Python's own Unicode database knows (Python 3.11: Unicode 14). Arrow normalizes with
+# a newer database, so a code point assigned since (U+1CCD6, an outlined A of Unicode 16) is
+# folded by the vectorized function and left alone by the scalar reference: a difference between
+# the two Unicode versions, not between the two implementations.
+assigned = st.characters(exclude_categories=("Cs", "Cn"))
+
+
 GOOD = "11010519491231002X"
 ids = (
     st.sampled_from(
@@ -39,9 +46,11 @@ ids = (
         ]
     )
     | st.from_regex(r"[0-9]{15,18}[X]?", fullmatch=True)
-    | st.text(max_size=20)
+    | st.text(assigned, max_size=20)
 )
-texts = st.text(alphabet=st.sampled_from(list("张 伟\u3000\t镇A´́1１·")), max_size=12) | st.text(max_size=12)
+texts = st.text(alphabet=st.sampled_from(list("张 伟\u3000\t镇A´́1１·")), max_size=12) | st.text(
+    assigned, max_size=12
+)
 money = st.sampled_from(
     ["650", "1,234.50", "-50.00", "1234.", "+5", "￥650元", "八十", "-", "", "0.0", "1e3"]
 ) | st.text(alphabet="0123456789.,-", max_size=10)
@@ -50,7 +59,7 @@ phones = st.sampled_from(
 ) | st.text(alphabet="0123456789-+ .", max_size=15)
 certs = st.sampled_from(
     [GOOD + "42", GOOD.lower() + "71", "11010619491231002X11", GOOD + "99", "4.10822E+19"]
-) | st.text(max_size=22)
+) | st.text(assigned, max_size=22)
 
 
 def col(values: list[str | None]) -> pd.Series:
