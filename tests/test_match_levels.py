@@ -95,6 +95,7 @@ def test_m_of_age_is_read_off_records_with_an_id_and_an_age() -> None:
     )
     r[S.BIRTH_DATE] = pd.Timestamp("1990-06-10")
     r[BIRTH_EXACT] = True
+    r[BIRTH_LO] = day("1990-06-10")  # as prepare() sets it: an exact birth's window is its day
     share, n = age_agreement(r) or (0.0, 0)
     assert n == 3 and share == pytest.approx(2 / 3)  # records without a window do not count
     r[BIRTH_EXACT] = False

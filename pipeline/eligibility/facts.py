@@ -236,6 +236,16 @@ def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> 
     return pd.Series(member(index, np.asarray(hit, dtype=object)), index=index)
 
 
+def _only_one(pairs: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """key -> value for the keys paired with exactly one distinct value (the others stay unknown).
+
+    >>> _only_one(pd.DataFrame({"k": [1, 1, 2, 2], "v": ["a", "a", "b", "c"]}), "k", "v").to_dict()
+    {1: 'a'}
+    """
+    pairs = pairs.drop_duplicates([key, value])
+    return pairs[~pairs[key].duplicated(keep=False)].set_index(key)[value]
+
+
 def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Each student row's guardian as a person: by the guardian's usable ID (the person holding it),
     else by a valid ID one typo away held by someone of the guardian's name (or, for a valid
@@ -263,8 +273,7 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         cand = cand[
             cand[S.NAME_PINYIN].to_numpy() == st.loc[cand["index"], S.GUARDIAN_NAME_PINYIN].to_numpy()
         ]
-        cand = cand.drop_duplicates(["index", "holder"])
-        one = cand[~cand["index"].duplicated(keep=False)].set_index("index")["holder"]
+        one = _only_one(cand, "index", "holder")
         by_id = by_id.astype("object")
         by_id.loc[one.index] = one
         rule.loc[one.index] = "id_one_edit"
@@ -289,9 +298,9 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
             {"candidate": unheld.to_numpy(), "py": st.loc[unheld.index, S.GUARDIAN_NAME_PINYIN].to_numpy()},
             index=unheld.index,
         ).reset_index(names="st")
-        m = want.merge(fixes[["candidate", "py", "holder"]], on=["candidate", "py"])
-        m = m.drop_duplicates(["st", "holder"])
-        one = m[~m["st"].duplicated(keep=False)].set_index("st")["holder"]
+        one = _only_one(
+            want.merge(fixes[["candidate", "py", "holder"]], on=["candidate", "py"]), "st", "holder"
+        )
         by_id = by_id.astype("object")
         by_id.loc[one.index] = one
         rule.loc[one.index] = "id_one_edit"
@@ -304,8 +313,7 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         m = want.merge(cand, on=[HOUSEHOLD_KEY, "py"])
         m = m[m["cand"] != m[PERSON_ID]]
         # Exactly one household member answers to the name: otherwise the guardian stays unknown.
-        m = m.drop_duplicates(["index", "cand"])
-        one = m[~m["index"].duplicated(keep=False)].set_index("index")["cand"]
+        one = _only_one(m, "index", "cand")
         out.loc[one.index, "guardian"] = one
         out.loc[one.index, "guardian_rule"] = "name_in_household"
     return out[out["guardian"].notna()][[PERSON_ID, "guardian", "guardian_rule", *KEYS]]

@@ -205,8 +205,12 @@ def score_age(x: Sides) -> np.ndarray:
     hi = x.r[BIRTH_HI].to_numpy(dtype="float64")
     left, right = x.left, x.right
     approx = ~np.isnan(lo[left]) & ~np.isnan(lo[right]) & ~_both_exact(x)
-    overlap = (lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2)
-    return _levels(approx, overlap)
+    return _levels(approx, _overlap(lo, hi, left, right))
+
+
+def _overlap(lo: np.ndarray, hi: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether the two sides' birth windows overlap, with two days' slack for calendar arithmetic."""
+    return np.asarray((lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2))
 
 
 def score_grade(x: Sides) -> np.ndarray:
@@ -221,8 +225,7 @@ def score_grade(x: Sides) -> np.ndarray:
     hi = np.where(graded, ghi, bhi)
     left, right = x.left, x.right
     present = (graded[left] | graded[right]) & ~np.isnan(lo[left]) & ~np.isnan(lo[right])
-    overlap = (lo[left] <= hi[right] + 2) & (lo[right] <= hi[left] + 2)
-    return _levels(present, overlap)
+    return _levels(present, _overlap(lo, hi, left, right))
 
 
 def score_adult(x: Sides) -> np.ndarray:

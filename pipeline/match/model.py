@@ -18,6 +18,7 @@ from pipeline.match.prepare import (
     ADULT_BY,
     ANCHOR_ID,
     BIRTH_EXACT,
+    BIRTH_LO,
     GRADE_HI,
     GRADE_LO,
     Households,
@@ -167,9 +168,7 @@ def window_agreement(r: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> tuple[f
     both = r[BIRTH_EXACT].to_numpy(dtype=bool) & ~np.isnan(lo)
     if not both.any():
         return None
-    born = (pd.to_datetime(r.loc[both, S.BIRTH_DATE]) - pd.Timestamp(1970, 1, 1)).dt.days.to_numpy(
-        dtype="float64"
-    )
+    born = r[BIRTH_LO].to_numpy(dtype="float64")[both]  # an exact birth's window is the day itself
     fits = (lo[both] - 2 <= born) & (born <= hi[both] + 2)
     return float(fits.mean()), int(both.sum())
 

@@ -183,7 +183,7 @@ def grade_window(r: pd.DataFrame, as_of: date | None) -> tuple[np.ndarray, np.nd
     grade = _per_distinct(r[S.GRADE], _GRADE_YEARS, np.nan)
     stage = _per_distinct(r[S.SCHOOL_STAGE], _STAGE_BEFORE, 0.0)
     years = np.where(grade <= 3, grade + stage, grade)
-    day = float((pd.Timestamp(as_of) - pd.Timestamp(1970, 1, 1)).days)
+    day = _day(as_of)
     return day - (8 + years) * _YEAR, day - (4 + years) * _YEAR
 
 
@@ -198,8 +198,7 @@ def adult_by(r: pd.DataFrame, as_of: date | None) -> np.ndarray:
     older on ``as_of``; NaN for other rows or without a run date."""
     out = np.full(len(r), np.nan)
     if as_of is not None:
-        day = float((pd.Timestamp(as_of) - pd.Timestamp(1970, 1, 1)).days)
-        out[r[S.SOURCE].isin(ADULT_SOURCES).to_numpy()] = day - ADULT_AGE * _YEAR
+        out[r[S.SOURCE].isin(ADULT_SOURCES).to_numpy()] = _day(as_of) - ADULT_AGE * _YEAR
     return out
 
 
@@ -217,6 +216,11 @@ def _known_disabled(r: pd.DataFrame) -> pd.Series:
     out[r[ANCHOR_ID].notna().to_numpy()] = False
     out[(own | known).to_numpy()] = True
     return out
+
+
+def _day(d: date) -> float:
+    """A date in days since 1970, as the birth windows count."""
+    return float((pd.Timestamp(d) - pd.Timestamp(1970, 1, 1)).days)
 
 
 def _days(d: pd.Series) -> np.ndarray:
