@@ -27,6 +27,8 @@ def header_key(text: str) -> str:
 
 #: What a value that cannot be used does to its row (``on_bad`` in the sources file).
 REJECT, BLANK = "reject", "blank"
+#: ``not_null: unless_id``: a blank is allowed on a row whose ID number is usable.
+UNLESS_ID = "unless_id"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class FieldSpec:
     required: bool
     not_null: bool
     on_bad: str = REJECT  # BLANK: an unreadable or implausible value is blanked and flagged, row kept
+    #: ``not_null: unless_id``: a blank only rejects a row whose ID number is not usable; with a
+    #: usable one the row is kept and flagged (the ID says who it is; a name comes from the person's
+    #: other records).
+    unless_id: bool = False  # BLANK: an unreadable or implausible value is blanked and flagged, row kept
     #: Plausible values (``range: [min, max]`` in the sources file; numbers, or dates as text).
     #: None: the kind's default (amounts >= 0, counts 0–150, dates 1900 to the run date).
     range: tuple[Any, Any] | None = None
@@ -127,6 +133,13 @@ def load_sources(path: str | Path) -> SourcesConfig:
                 problems.append(f"{where}: 'on_bad' must be '{REJECT}' or '{BLANK}', not {on_bad!r}")
             elif on_bad == BLANK and fbody.get("not_null"):
                 problems.append(f"{where}: a not_null field cannot be blanked (on_bad: {BLANK})")
+            not_null = fbody.get("not_null", False)
+            if not_null not in (True, False, UNLESS_ID):
+                problems.append(f"{where}: 'not_null' must be true, false or {UNLESS_ID}, not {not_null!r}")
+                not_null = False
+            elif not_null == UNLESS_ID and "id_number" not in (body["fields"] or {}):
+                problems.append(f"{where}: 'not_null: {UNLESS_ID}' needs an id_number field in the source")
+                not_null = True
             bounds = fbody.get("range")
             if bounds is not None:
                 numeric = FIELD_KINDS[fname] in (Kind.MONEY, Kind.INT)
@@ -154,7 +167,8 @@ def load_sources(path: str | Path) -> SourcesConfig:
                     name=fname,
                     headers=tuple(headers),
                     required=bool(fbody.get("required", False)),
-                    not_null=bool(fbody.get("not_null", False)),
+                    not_null=bool(not_null),
+                    unless_id=not_null == UNLESS_ID,
                     on_bad=str(on_bad),
                     range=tuple(bounds) if bounds is not None else None,
                     duplicates=duplicates,
@@ -208,7 +222,7 @@ def dump_sources(cfg: SourcesConfig) -> dict[str, Any]:
                     f.name: {
                         "headers": list(f.headers),
                         "required": f.required,
-                        "not_null": f.not_null,
+                        "not_null": UNLESS_ID if f.unless_id else f.not_null,
                         "on_bad": f.on_bad,
                         **({"range": list(f.range)} if f.range is not None else {}),
                         **({"duplicates": f.duplicates} if f.duplicates else {}),

@@ -44,6 +44,7 @@ class Check:
     reason_zh: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     blank: bool = False  # instead of rejecting the row, blank the value and flag it (on_bad: blank)
+    flag: bool = False  # a soft check whose rows say why in their flags (the value is already blank)
 
 
 def checks_for(spec: SourceSpec, cfg: SourcesConfig, run_date: date) -> list[Check]:
@@ -67,7 +68,18 @@ def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Ch
     """The checks of one field (not the source-wide ones)."""
     out: list[Check] = []
     label = S.LABELS.get(f.name, f.standard_header)
-    if f.not_null:
+    if f.not_null and f.unless_id:
+        # The ID says who the row is about: a blank name costs the row nothing but its name (the
+        # person's other records have it), so only a row that has neither is rejected. Thrown away,
+        # a disability row without a name would take the person's certificate with it.
+        usable = sorted(s.value for s in S.USABLE_ID)
+        for severity, op, reason in (
+            (HARD, "not in", f"{label}为空且身份证号无法使用"),
+            (SOFT, "in", f"{label}为空(身份证号有效,已保留该行)"),
+        ):
+            where = {"row_condition": f"{S.ID_STATUS} {op} {usable!r}", "condition_parser": "pandas"}
+            out.append(Check("ExpectColumnValuesToNotBeNull", f.name, severity, reason, where, flag=True))
+    elif f.not_null:
         out.append(Check("ExpectColumnValuesToNotBeNull", f.name, HARD, f"{label}为空"))
     kind = f.kind
     if kind is S.Kind.ENUM:
@@ -131,6 +143,13 @@ def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Ch
             Check("ExpectColumnValuesToNotBeNull", S.TOWNSHIP_CODE, SOFT, "乡镇无法识别(已标记,保留该行)")
         )
     return out
+
+
+def _slim_column(frame: pd.DataFrame, col: str) -> pd.Series:
+    """A column as GX gets it: dates as YYYYMMDD numbers; a file without an ID column has no ID."""
+    if col not in frame.columns:
+        return pd.Series(S.IdStatus.MISSING.value, index=frame.index, dtype="object")
+    return _yyyymmdd(frame[col]) if pd.api.types.is_datetime64_any_dtype(frame[col]) else frame[col]
 
 
 REJECT, BLANK_FLAG, FLAG = "拒收该行", "清空该值并标记,保留该行", "仅标记,保留该行"
@@ -240,12 +259,9 @@ class Validator:
         vd = self.ctx.validation_definitions.add(
             gx.ValidationDefinition(name=key, data=batch_def, suite=suite)
         )
-        slim = pd.DataFrame(
-            {
-                col: _yyyymmdd(frame[col]) if pd.api.types.is_datetime64_any_dtype(frame[col]) else frame[col]
-                for col in dict.fromkeys(c.column for c in checks)
-            }
-        )
+        # The checked columns, and those a check's row condition reads.
+        wanted = [c.column for c in checks] + [S.ID_STATUS for c in checks if "row_condition" in c.kwargs]
+        slim = pd.DataFrame({col: _slim_column(frame, col) for col in dict.fromkeys(wanted)})
         result = vd.run(batch_parameters={"dataframe": slim}, result_format="COMPLETE")
         self.ran = True
         del slim
@@ -264,9 +280,10 @@ class Validator:
             idx = list(r.result.get("unexpected_index_list") or [])
             if not idx:
                 continue
-            if check.blank:
+            if check.blank or (check.flag and check.severity == SOFT):
                 # The row stays; the value goes, and the row says why (counted with the flags).
-                blanked.setdefault(check.column, []).extend(idx)
+                if check.blank:
+                    blanked.setdefault(check.column, []).extend(idx)
                 flags = frame[S.FLAGS].astype("object")
                 flags.loc[idx] = [
                     check.reason_zh if pd.isna(v) else f"{v}; {check.reason_zh}" for v in flags.loc[idx]

@@ -70,8 +70,8 @@ def test_two_columns_of_one_field_are_an_error_naming_both_unless_the_contract_s
     assert "第C列“姓名”和第H列“姓名”" in e.value.message_zh
     text = (PROJECT_ROOT / "rules" / "sources.yaml").read_text(encoding="utf-8")
     marked = text.replace(
-        'name: {headers: ["姓名"], required: true, not_null: true}',
-        'name: {headers: ["姓名"], required: true, not_null: true, duplicates: first}',
+        'name: {headers: ["姓名"], required: true, not_null: unless_id}',
+        'name: {headers: ["姓名"], required: true, not_null: unless_id, duplicates: first}',
     )
     assert marked != text
     (tmp_path / "sources.yaml").write_text(marked, encoding="utf-8")

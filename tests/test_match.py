@@ -307,6 +307,26 @@ def test_twins_are_two_people(background: pd.DataFrame) -> None:
     assert pair["probability"] < SETTINGS.link
 
 
+def test_a_record_without_a_name_links_by_its_id_only(background: pd.DataFrame) -> None:
+    # A 残联 row kept without a name (its ID is usable) and a hotline caller without an ID from the
+    # same household: one phone, one village. The caller is the husband, not the certificate
+    # holder; with the holder's name missing nothing would say so, so the two are never compared.
+    # The holder's own second record, by ID, still joins.
+    holder = make_id("410822", "19700101", "662")
+    place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105", S.PHONE: "13903910077"}
+    extra = [
+        {**rec("disability", 1, "", holder, **place), S.NAME: None, S.NAME_RAW: None},
+        rec("hotline", 2, "焦建国", None, **place),
+        rec("subsidy", 3, "焦秀兰", holder, **place),
+    ]
+    result = link(pd.concat([background, pd.DataFrame(extra)], ignore_index=True), SETTINGS)
+    r = result.records[result.records[S.FILE] == "hand.csv"].set_index(S.ROW)
+    assert r.loc[1, "cluster"] == r.loc[3, "cluster"] != r.loc[2, "cluster"]
+    n = len(background)
+    compared = set(zip(result.pairs["left"], result.pairs["right"], strict=True))
+    assert (n + 1, n) not in compared and (n + 1, n + 2) in compared  # the phone pass, named side only
+
+
 def test_blocking_recall_is_measured_on_records_whose_id_is_hidden(background: pd.DataFrame) -> None:
     # Two records of one person, the same name and township: hiding the first's ID, the
     # name_township pass still pairs it with the second. Alone, with a name nobody else has and

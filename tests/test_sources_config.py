@@ -175,23 +175,22 @@ def test_an_id_number_in_an_amount_column_is_caught_by_the_fields_range(cfg: Sou
     from pipeline.validate import REASON, Validator
 
     gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
-    subsidy = pd.DataFrame(
+    # R05 sums what a stay's patient paid: a value outside the range rejects the row.
+    stays = pd.DataFrame(
         {
-            "file": ["s.csv"] * 3,
+            "file": ["m.csv"] * 3,
             "row": [2, 3, 4],
-            "county": ["博爱县"] * 3,
-            "township": ["磨头镇"] * 3,
+            "settlement_no": ["S1", "S2", "S3"],
             "name": ["张三", "李四", "王五"],
             "id_number": ["410822196803150310", "41082219700822042X", "410822195001010011"],
-            "subsidy_category": ["重度残疾人护理补贴"] * 3,
-            "pay_month": ["2026-10"] * 3,
-            "amount": ["410822196803150310", "100", "20001"],
+            "discharge_date": ["2026-10-01"] * 3,
+            "out_of_pocket": ["410822196803150310", "100", "10000001"],
         }
     )
-    frame = normalize_source(subsidy, cfg.by_key("subsidy"), cfg, gaz)
-    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("subsidy", frame)
+    frame = normalize_source(stays, cfg.by_key("medical"), cfg, gaz)
+    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("medical", frame)
     assert list(accepted["row"]) == [3] and sorted(rejected["row"]) == [2, 4]
-    assert all("发放金额不合理(应在0到20,000之间)" in r for r in rejected[REASON])
+    assert all("个人自付不合理(应在0到10,000,000之间)" in r for r in rejected[REASON])
     # A field that only informs (on_bad: blank) loses the value, not the row.
     medical = pd.DataFrame(
         {
@@ -238,3 +237,62 @@ def test_a_range_is_two_bounds_of_the_fields_kind(tmp_path: Path) -> None:
     assert "field 'amount': 'range' must be" in msg
     assert "field 'name': 'range' must be [min, max] of dates" in msg
     assert "death_date" not in msg  # a date range, open at the top
+
+
+def test_not_null_unless_id_needs_an_id_field_and_takes_only_its_three_values(tmp_path: Path) -> None:
+    p = tmp_path / "sources.yaml"
+    body = {
+        "sources": {
+            "a": {"fields": {"name": {"headers": ["姓名"], "not_null": "unless_id"}}},
+            "b": {
+                "fields": {
+                    "name": {"headers": ["姓名"], "not_null": "sometimes"},
+                    "id_number": {"headers": ["身份证号"]},
+                }
+            },
+        }
+    }
+    p.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_sources(p)
+    assert "field 'name': 'not_null: unless_id' needs an id_number field in the source" in str(e.value)
+    assert "source 'b', field 'name': 'not_null' must be true, false or unless_id" in str(e.value)
+
+
+def test_a_blank_name_beside_a_usable_id_keeps_the_row_and_an_unknown_grade_only_its_value(
+    cfg: SourcesConfig,
+) -> None:
+    """A 残联 row whose name was left blank still proves its ID's holder holds a certificate (R01
+    and R04 need nothing more); without a usable ID nobody can tell whose it is. An unknown grade
+    (五级) is blanked: R02 and R03, which need a grade, see none."""
+    from datetime import date
+
+    import pandas as pd
+
+    from pipeline.normalize import normalize_source
+    from pipeline.normalize.places import Gazetteer
+    from pipeline.settings import PROJECT_ROOT
+    from pipeline.validate import REASON, Validator
+
+    raw = pd.DataFrame(
+        {
+            "file": ["d.csv"] * 3,
+            "row": [2, 3, 4],
+            "name": ["", "", "王五"],
+            "id_number": ["410822196803150316", "4108221950", "410822197008220420"],
+            "disability_cert": ["41082219680315031642", "", "41082219700822042011"],
+            "disability_category": ["肢体"] * 3,
+            "disability_grade": ["五级", "一级", "一级"],
+        }
+    )
+    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
+    frame = normalize_source(raw, cfg.by_key("disability"), cfg, gaz)
+    accepted, rejected, summary = Validator(cfg, date(2026, 11, 29)).validate("disability", frame)
+    assert list(accepted["row"]) == [2, 4] and list(rejected["row"]) == [3]
+    assert rejected[REASON].iloc[0] == "姓名为空且身份证号无法使用"
+    blank = accepted.iloc[0]
+    assert pd.isna(blank["name"]) and pd.isna(blank["disability_grade"])
+    assert "姓名为空(身份证号有效,已保留该行)" in blank["flags"] and "已置空" in blank["flags"]
+    assert accepted.iloc[1]["disability_grade"] == "一级" and accepted.iloc[1]["name"] == "王五"
+    assert summary.warnings["姓名为空(身份证号有效,已保留该行)"] == 1
+    assert summary.reasons == {"姓名为空且身份证号无法使用": 1}

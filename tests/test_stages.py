@@ -71,7 +71,15 @@ def test_rejections_are_the_invalid_rows(run: tuple[Settings, pd.DataFrame]) -> 
     assert m["errors"].fillna("").str.contains("invalid").all(), m[
         ~m["errors"].fillna("").str.contains("invalid")
     ]
-    assert len(m) > 0 and m["reason"].notna().all()
+    assert m["reason"].notna().all()
+    # ... and every such row is either rejected or kept with a flag saying what was wrong (a blank
+    # name beside a usable ID, an unknown disability grade: rules/sources.yaml, not_null/on_bad).
+    broken = truth[truth["errors"].fillna("").str.contains("invalid")]
+    assert len(broken) > 0
+    rec = pd.read_parquet(RECORDS.at(settings.run_dir), columns=[S.SOURCE, S.FILE, S.ROW, S.FLAGS])
+    kept = broken.merge(rec, on=["source", "file", "row"])
+    assert kept[S.FLAGS].notna().all(), kept
+    assert len(kept) + len(m) == len(broken)
 
 
 def test_ids_normalized_match_truth_where_usable(run: tuple[Settings, pd.DataFrame]) -> None:

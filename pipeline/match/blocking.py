@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline import schema as S
 from pipeline.match.prepare import ANCHOR_ID, BIRTH_YEAR, SURNAME, TYPO_ID
 from pipeline.match.settings import MatchSettings, Pass
 from pipeline.normalize.ids import one_edit_corrections
@@ -120,6 +121,11 @@ def candidate_pairs(
     bit = {p.name: 1 << i for i, p in enumerate(settings.passes)}
     allp = pd.DataFrame({LEFT: lo, RIGHT: hi, PASS: allp[PASS].map(bit).to_numpy(dtype=np.int64)})
     out = allp.drop_duplicates().groupby([LEFT, RIGHT], sort=True)[PASS].sum().reset_index()
+    # A record kept without a name (its ID is usable: rules/sources.yaml, not_null: unless_id)
+    # links by its ID only. Against a record without an ID its missing name would weigh nothing,
+    # and a phone or a village shared with a relative would be all the evidence left.
+    named = r[S.NAME].notna().to_numpy()
+    out = out[named[out[LEFT].to_numpy()] & named[out[RIGHT].to_numpy()]].reset_index(drop=True)
     counts["union"] = len(out)
     return out, counts
 

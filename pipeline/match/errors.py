@@ -97,7 +97,9 @@ def blocking_recall(
     have one (their other records are known exactly): ``per_source`` of them, their ID hidden.
     ``cache``: the night's blocks (candidate_pairs), reused."""
     ids = r[ANCHOR_ID]
-    shared = (group_sizes(ids) > 1) & ~unanchored
+    # A record without a name is never a candidate (blocking.candidate_pairs): it has one only
+    # beside a usable ID, so no record like it is ever without one.
+    shared = (group_sizes(ids) > 1) & ~unanchored & r[S.NAME].notna().to_numpy()
     rng = np.random.default_rng(seed)
     chosen: list[np.ndarray] = []
     sources = r[S.SOURCE].to_numpy()
