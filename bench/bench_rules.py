@@ -113,18 +113,22 @@ def run(size: int, seed: int, work: Path) -> None:
     )
     print_errors(joined, ErrorEstimates.from_dict(MatchSummary.read(MATCH_SUMMARY.at(run_dir)).errors))
     # A miss whose person had a row of one of the rule's evidence sources rejected by validation
-    # (a future date, an unknown category, no name and no usable ID) is one the bureau cannot
-    # warn on until the department corrects the row: counted apart, with the recall of the rest.
-    kept = index[["source", "file", "row"]].assign(kept=True)
-    lost_rows = truth.merge(kept, on=["source", "file", "row"], how="left")
-    lost_rows = lost_rows[lost_rows["kept"].isna()]
+    # (a future date, an unknown category, no name and no usable ID), or kept with a value blanked
+    # (a grade 五级), is one the bureau cannot warn on until the department corrects the row:
+    # counted apart, with the recall of the rest.
+    kept = pd.read_parquet(RECORDS.at(run_dir), columns=["source", "file", "row", "flags"])
+    kept["usable"] = ~kept["flags"].fillna("").str.contains("已置空", regex=False)
+    lost_rows = truth.merge(
+        kept[["source", "file", "row", "usable"]], on=["source", "file", "row"], how="left"
+    )
+    lost_rows = lost_rows[lost_rows["usable"].ne(True)]
     sources_of = {
         r.id: {e.source for e in r.evidence}
         for r in RunConfig.load(Settings.build(extracts=extracts, out=out, run_date=RUN_DATE)).rules.rules
     }
     print(
         f"{'rule':<5} {'expected':>9} {'warned':>8} {'correct':>8} {'precision':>10} {'recall':>8}"
-        f" {'missed':>7} {'rejected':>9} {'recall of the rest':>19}"
+        f" {'missed':>7} {'unusable':>9} {'recall of the rest':>19}"
     )
     for rule in sorted(set(want["rule"]) | set(got["rule"])):
         w = set(want.loc[want["rule"] == rule, "person"])
@@ -135,14 +139,17 @@ def run(size: int, seed: int, work: Path) -> None:
         precision = correct / len(g) if len(g) else float("nan")
         recall = found / len(w) if w else float("nan")
         missed = w - set(g["person"].dropna())
-        rejected = missed & set(lost_rows.loc[lost_rows["source"].isin(sources_of.get(rule, ())), "person"])
-        rest = found / (len(w) - len(rejected)) if len(w) > len(rejected) else float("nan")
+        unusable = missed & set(lost_rows.loc[lost_rows["source"].isin(sources_of.get(rule, ())), "person"])
+        rest = found / (len(w) - len(unusable)) if len(w) > len(unusable) else float("nan")
         print(
             f"{rule:<5} {len(w):>9,} {len(g):>8,} {correct:>8,} {precision:>10.4f} {recall:>8.4f}"
-            f" {len(missed):>7,} {len(rejected):>9,} {rest:>19.4f}"
+            f" {len(missed):>7,} {len(unusable):>9,} {rest:>19.4f}"
         )
     print(f"all   {len(want):>9,} {len(got):>8,}")
-    print("rejected: missed persons with a row of one of the rule's sources rejected by validation")
+    print(
+        "unusable: missed persons with a row of one of the rule's sources that validation rejected"
+        " or kept with a value blanked"
+    )
 
 
 def main() -> None:

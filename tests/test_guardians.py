@@ -20,7 +20,9 @@ def rows(*recs: dict[str, object]) -> pd.DataFrame:
         S.GUARDIAN_NAME: None,
         S.GUARDIAN_NAME_PINYIN: None,
         S.GUARDIAN_ID: None,
+        S.GUARDIAN_ID_RAW: None,
         S.GUARDIAN_ID_STATUS: None,
+        S.ID_RAW: None,
         HOUSEHOLD_KEY: None,
     }
     return pd.DataFrame([{**base, S.ROW: i + 1, **r} for i, r in enumerate(recs)])
@@ -65,3 +67,38 @@ def test_the_typo_record_must_answer_to_the_guardians_name() -> None:
 def test_two_people_one_typo_away_leave_the_guardian_unknown() -> None:
     r = rows(student("qin jian guo"), death("P-dead", "qin jian guo"), death("P-other", "qin jian guo"))
     assert resolve_guardians(r, r).empty
+
+
+def cut(whole: str) -> str:
+    """An ID as a spreadsheet keeps it: 15 significant digits, the rest zeros."""
+    return whole[:15] + "000"
+
+
+def test_a_guardian_id_a_spreadsheet_cut_finds_the_holder_of_the_whole_id_by_its_first_15_digits() -> None:
+    roll = {
+        **student("qin jian guo"),
+        S.GUARDIAN_ID: None,
+        S.GUARDIAN_ID_RAW: cut(FATHER),
+        S.GUARDIAN_ID_STATUS: S.IdStatus.MANGLED.value,
+    }
+    dead = {**death("P-dead", "qin jian guo"), S.ID_NUMBER: FATHER, S.ID_STATUS: S.IdStatus.VALID.value}
+    g = resolve_guardians(r := rows(roll, dead), r)
+    assert g[["guardian", "guardian_rule"]].values.tolist() == [["P-dead", "id_cut"]]
+    # The name must answer too: the first 15 digits are shared by everyone born that day in that
+    # county whose sequence number starts alike.
+    other = {**dead, S.NAME_PINYIN: "wang fang"}
+    assert resolve_guardians(r := rows(roll, other), r).empty
+
+
+def test_a_whole_guardian_id_finds_the_death_record_that_carries_it_cut() -> None:
+    dead = {
+        **death("P-dead", "qin jian guo"),
+        S.ID_NUMBER: None,
+        S.ID_RAW: cut(FATHER),
+        S.ID_STATUS: S.IdStatus.MANGLED.value,
+    }
+    g = resolve_guardians(r := rows(student("qin jian guo"), dead), r)
+    assert g[["guardian", "guardian_rule"]].values.tolist() == [["P-dead", "id_cut"]]
+    # Two people of the guardian's name carrying it cut: the guardian stays unknown.
+    twin = {**dead, PERSON_ID: "P-other"}
+    assert resolve_guardians(r := rows(student("qin jian guo"), dead, twin), r).empty

@@ -78,6 +78,7 @@ INPUT_COLUMNS = [
     S.GUARDIAN_NAME,
     S.GUARDIAN_NAME_PINYIN,
     S.GUARDIAN_ID,
+    S.GUARDIAN_ID_RAW,
     S.GUARDIAN_ID_STATUS,
     S.REQUEST_DATE,
     S.REQUEST_TEXT,
@@ -250,11 +251,20 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Each student row's guardian as a person: by the guardian's usable ID (the person holding it),
     else by a valid ID one typo away held by someone of the guardian's name (or, for a valid
     guardian ID nobody holds, by a record of that name whose own ID is one typo from it), else by
+    the first 15 digits of an ID a spreadsheet cut on one side (…000) and the name, else by
     name (or homophone) among the student's household members. Unresolved guardians are
     left out: a wrong guardian would put a living parent's child on the list."""
     st = r.loc[
         r[S.SOURCE].eq("students") & r[S.GUARDIAN_NAME].notna(),
-        [PERSON_ID, HOUSEHOLD_KEY, S.GUARDIAN_NAME_PINYIN, S.GUARDIAN_ID, S.GUARDIAN_ID_STATUS, *KEYS],
+        [
+            PERSON_ID,
+            HOUSEHOLD_KEY,
+            S.GUARDIAN_NAME_PINYIN,
+            S.GUARDIAN_ID,
+            S.GUARDIAN_ID_RAW,
+            S.GUARDIAN_ID_STATUS,
+            *KEYS,
+        ],
     ]
     holders = id_holders(r)
     by_id = (
@@ -304,6 +314,11 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         by_id = by_id.astype("object")
         by_id.loc[one.index] = one
         rule.loc[one.index] = "id_one_edit"
+    cut = _cut_guardians(r, st, by_id)
+    if len(cut):
+        by_id = by_id.astype("object")
+        by_id.loc[cut.index] = cut
+        rule.loc[cut.index] = "id_cut"
     out = st.assign(guardian=by_id, guardian_rule=rule)
     left = out[out["guardian"].isna()]
     if len(left):
@@ -317,6 +332,50 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         out.loc[one.index, "guardian"] = one
         out.loc[one.index, "guardian_rule"] = "name_in_household"
     return out[out["guardian"].notna()][[PERSON_ID, "guardian", "guardian_rule", *KEYS]]
+
+
+def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Series:
+    """Guardians whose ID a spreadsheet cut to 15 significant digits (…000) on one side: the first
+    15 digits (area, birth date, first sequence digit) and the name still say who it is, as for
+    R07's death links. Either the roll's guardian ID was cut and a person of the guardian's name
+    holds the whole ID, or the roll's ID is whole, nobody holds it, and a record of the guardian's
+    name carries it cut (a death record for a guardian who appears nowhere else). Taken when
+    exactly one person answers; keyed by the student rows' index."""
+    usable = [s.value for s in S.USABLE_ID]
+    open_ = st[by_id.isna()]
+    raw = open_[S.GUARDIAN_ID_RAW].astype("object").fillna("")
+    cut_roll = open_[
+        open_[S.GUARDIAN_ID_STATUS].eq(S.IdStatus.MANGLED.value) & raw.str.fullmatch(r"\d{15}000")
+    ]
+    whole = open_[open_[S.GUARDIAN_ID_STATUS].isin(usable)]
+    want = pd.concat(
+        [
+            pd.DataFrame({"p": cut_roll[S.GUARDIAN_ID_RAW].str.slice(0, 15), "cut_side": "roll"}),
+            pd.DataFrame({"p": whole[S.GUARDIAN_ID].str.slice(0, 15), "cut_side": "record"}),
+        ]
+    )
+    if want.empty:
+        return pd.Series(dtype="object")
+    want["py"] = st.loc[want.index, S.GUARDIAN_NAME_PINYIN].to_numpy()
+    holders = r[r[S.ID_STATUS].isin(usable)]
+    ids_raw = r[S.ID_RAW].astype("object").fillna("")
+    carriers = r[r[S.ID_STATUS].eq(S.IdStatus.MANGLED.value) & ids_raw.str.fullmatch(r"\d{15}000")]
+    who = pd.concat(
+        [
+            pd.DataFrame(
+                {"p": holders[S.ID_NUMBER].str.slice(0, 15), "cut_side": "roll", "holder": holders[PERSON_ID]}
+            ),
+            pd.DataFrame(
+                {
+                    "p": carriers[S.ID_RAW].str.slice(0, 15),
+                    "cut_side": "record",
+                    "holder": carriers[PERSON_ID],
+                }
+            ),
+        ]
+    ).assign(py=pd.concat([holders[S.NAME_PINYIN], carriers[S.NAME_PINYIN]]).to_numpy())
+    m = want.reset_index(names="st").merge(who.dropna().drop_duplicates(), on=["p", "cut_side", "py"])
+    return _only_one(m[m["holder"].to_numpy() != st.loc[m["st"], PERSON_ID].to_numpy()], "st", "holder")
 
 
 def compute_facts(
