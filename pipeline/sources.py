@@ -41,7 +41,7 @@ class FieldSpec:
     #: ``not_null: unless_id``: a blank only rejects a row whose ID number is not usable; with a
     #: usable one the row is kept and flagged (the ID says who it is; a name comes from the person's
     #: other records).
-    unless_id: bool = False  # BLANK: an unreadable or implausible value is blanked and flagged, row kept
+    unless_id: bool = False
     #: Plausible values (``range: [min, max]`` in the sources file; numbers, or dates as text).
     #: None: the kind's default (amounts >= 0, counts 0–150, dates 1900 to the run date).
     range: tuple[Any, Any] | None = None

@@ -78,7 +78,9 @@ def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Ch
             (SOFT, "in", f"{label}为空(身份证号有效,已保留该行)"),
         ):
             where = {"row_condition": f"{S.ID_STATUS} {op} {usable!r}", "condition_parser": "pandas"}
-            out.append(Check("ExpectColumnValuesToNotBeNull", f.name, severity, reason, where, flag=True))
+            out.append(
+                Check("ExpectColumnValuesToNotBeNull", f.name, severity, reason, where, flag=severity == SOFT)
+            )
     elif f.not_null:
         out.append(Check("ExpectColumnValuesToNotBeNull", f.name, HARD, f"{label}为空"))
     kind = f.kind
@@ -146,7 +148,9 @@ def _field_checks(f: FieldSpec, cfg: SourcesConfig, latest: datetime) -> list[Ch
 
 
 def _slim_column(frame: pd.DataFrame, col: str) -> pd.Series:
-    """A column as GX gets it: dates as YYYYMMDD numbers; a file without an ID column has no ID."""
+    """A column as GX gets it: dates as YYYYMMDD numbers. Checks are made only for the frame's
+    columns, so the one that can be absent is the ID status a row condition reads: a file without
+    an ID column has no usable ID."""
     if col not in frame.columns:
         return pd.Series(S.IdStatus.MISSING.value, index=frame.index, dtype="object")
     return _yyyymmdd(frame[col]) if pd.api.types.is_datetime64_any_dtype(frame[col]) else frame[col]
@@ -280,7 +284,7 @@ class Validator:
             idx = list(r.result.get("unexpected_index_list") or [])
             if not idx:
                 continue
-            if check.blank or (check.flag and check.severity == SOFT):
+            if check.blank or check.flag:
                 # The row stays; the value goes, and the row says why (counted with the flags).
                 if check.blank:
                     blanked.setdefault(check.column, []).extend(idx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -127,17 +128,27 @@ def test_on_bad_is_reject_or_blank_and_never_blanks_a_required_value(tmp_path: P
     assert "a not_null field cannot be blanked" in str(e.value)
 
 
-def test_a_bad_value_in_a_blank_field_costs_the_value_not_the_row(cfg: SourcesConfig) -> None:
-    """A hospital stay with an unreadable age and an impossible cost total is kept (R05 sums it);
-    an unreadable discharge date, which R05 decides on, still rejects its row."""
+def _validated(cfg: SourcesConfig, source: str, raw: Any) -> tuple[Any, Any, Any]:
+    """Rows as read (every cell text) through normalize and validate, on 2026-11-29: (accepted,
+    rejected, summary)."""
     from datetime import date
-
-    import pandas as pd
 
     from pipeline.normalize import normalize_source
     from pipeline.normalize.places import Gazetteer
     from pipeline.settings import PROJECT_ROOT
-    from pipeline.validate import REASON, Validator
+    from pipeline.validate import Validator
+
+    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
+    frame = normalize_source(raw, cfg.by_key(source), cfg, gaz)
+    return Validator(cfg, date(2026, 11, 29)).validate(source, frame)
+
+
+def test_a_bad_value_in_a_blank_field_costs_the_value_not_the_row(cfg: SourcesConfig) -> None:
+    """A hospital stay with an unreadable age and an impossible cost total is kept (R05 sums it);
+    an unreadable discharge date, which R05 decides on, still rejects its row."""
+    import pandas as pd
+
+    from pipeline.validate import REASON
 
     raw = pd.DataFrame(
         {
@@ -152,9 +163,7 @@ def test_a_bad_value_in_a_blank_field_costs_the_value_not_the_row(cfg: SourcesCo
             "out_of_pocket": ["21000", "100"],
         }
     )
-    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
-    frame = normalize_source(raw, cfg.by_key("medical"), cfg, gaz)
-    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("medical", frame)
+    accepted, rejected, _ = _validated(cfg, "medical", raw)
     assert list(accepted["row"]) == [2] and list(rejected["row"]) == [3]
     kept = accepted.iloc[0]
     assert pd.isna(kept["age"]) and pd.isna(kept["total_cost"]) and kept["out_of_pocket"] == 21000
@@ -165,16 +174,10 @@ def test_a_bad_value_in_a_blank_field_costs_the_value_not_the_row(cfg: SourcesCo
 def test_an_id_number_in_an_amount_column_is_caught_by_the_fields_range(cfg: SourcesConfig) -> None:
     """Plausible values are data (``range`` in rules/sources.yaml): an 18-digit ID pasted into an
     amount column reads as a number, 4.1×10¹⁷, and must never reach a rule's threshold."""
-    from datetime import date
-
     import pandas as pd
 
-    from pipeline.normalize import normalize_source
-    from pipeline.normalize.places import Gazetteer
-    from pipeline.settings import PROJECT_ROOT
-    from pipeline.validate import REASON, Validator
+    from pipeline.validate import REASON
 
-    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
     # R05 sums what a stay's patient paid: a value outside the range rejects the row.
     stays = pd.DataFrame(
         {
@@ -187,8 +190,7 @@ def test_an_id_number_in_an_amount_column_is_caught_by_the_fields_range(cfg: Sou
             "out_of_pocket": ["410822196803150310", "100", "10000001"],
         }
     )
-    frame = normalize_source(stays, cfg.by_key("medical"), cfg, gaz)
-    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("medical", frame)
+    accepted, rejected, _ = _validated(cfg, "medical", stays)
     assert list(accepted["row"]) == [3] and sorted(rejected["row"]) == [2, 4]
     assert all("个人自付不合理(应在0到10,000,000之间)" in r for r in rejected[REASON])
     # A field that only informs (on_bad: blank) loses the value, not the row.
@@ -204,8 +206,7 @@ def test_an_id_number_in_an_amount_column_is_caught_by_the_fields_range(cfg: Sou
             "out_of_pocket": ["21000"],
         }
     )
-    frame = normalize_source(medical, cfg.by_key("medical"), cfg, gaz)
-    accepted, rejected, _ = Validator(cfg, date(2026, 11, 29)).validate("medical", frame)
+    accepted, rejected, _ = _validated(cfg, "medical", medical)
     assert (
         len(accepted) == 1
         and pd.isna(accepted.iloc[0]["total_cost"])
@@ -265,14 +266,9 @@ def test_a_blank_name_beside_a_usable_id_keeps_the_row_and_an_unknown_grade_only
     """A 残联 row whose name was left blank still proves its ID's holder holds a certificate (R01
     and R04 need nothing more); without a usable ID nobody can tell whose it is. An unknown grade
     (五级) is blanked: R02 and R03, which need a grade, see none."""
-    from datetime import date
-
     import pandas as pd
 
-    from pipeline.normalize import normalize_source
-    from pipeline.normalize.places import Gazetteer
-    from pipeline.settings import PROJECT_ROOT
-    from pipeline.validate import REASON, Validator
+    from pipeline.validate import REASON
 
     raw = pd.DataFrame(
         {
@@ -285,9 +281,7 @@ def test_a_blank_name_beside_a_usable_id_keeps_the_row_and_an_unknown_grade_only
             "disability_grade": ["五级", "一级", "一级"],
         }
     )
-    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
-    frame = normalize_source(raw, cfg.by_key("disability"), cfg, gaz)
-    accepted, rejected, summary = Validator(cfg, date(2026, 11, 29)).validate("disability", frame)
+    accepted, rejected, summary = _validated(cfg, "disability", raw)
     assert list(accepted["row"]) == [2, 4] and list(rejected["row"]) == [3]
     assert rejected[REASON].iloc[0] == "姓名为空且身份证号无法使用"
     blank = accepted.iloc[0]

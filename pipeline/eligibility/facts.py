@@ -334,6 +334,18 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     return out[out["guardian"].notna()][[PERSON_ID, "guardian", "guardian_rule", *KEYS]]
 
 
+def _first15(ids: pd.Series) -> pd.Series:
+    """The first 15 characters of each ID ("" for none)."""
+    return ids.astype("object").fillna("").str.slice(0, 15)
+
+
+def _cut_prefix(raw: pd.Series, status: pd.Series) -> pd.Series:
+    """The first 15 digits of each ID a spreadsheet cut to 15 significant digits (…000), else NaN:
+    those digits (area, birth date, first sequence digit) survive the cut."""
+    cut = status.eq(S.IdStatus.MANGLED.value) & raw.astype("object").fillna("").str.fullmatch(r"\d{15}000")
+    return _first15(raw).where(cut)
+
+
 def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Series:
     """Guardians whose ID a spreadsheet cut to 15 significant digits (…000) on one side: the first
     15 digits (area, birth date, first sequence digit) and the name still say who it is, as for
@@ -343,37 +355,30 @@ def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Se
     exactly one person answers; keyed by the student rows' index."""
     usable = [s.value for s in S.USABLE_ID]
     open_ = st[by_id.isna()]
-    raw = open_[S.GUARDIAN_ID_RAW].astype("object").fillna("")
-    cut_roll = open_[
-        open_[S.GUARDIAN_ID_STATUS].eq(S.IdStatus.MANGLED.value) & raw.str.fullmatch(r"\d{15}000")
-    ]
-    whole = open_[open_[S.GUARDIAN_ID_STATUS].isin(usable)]
+    whole = _first15(open_[S.GUARDIAN_ID]).where(open_[S.GUARDIAN_ID_STATUS].isin(usable))
     want = pd.concat(
         [
-            pd.DataFrame({"p": cut_roll[S.GUARDIAN_ID_RAW].str.slice(0, 15), "cut_side": "roll"}),
-            pd.DataFrame({"p": whole[S.GUARDIAN_ID].str.slice(0, 15), "cut_side": "record"}),
+            pd.DataFrame(
+                {"p": _cut_prefix(open_[S.GUARDIAN_ID_RAW], open_[S.GUARDIAN_ID_STATUS]), "cut_side": "roll"}
+            ),
+            pd.DataFrame({"p": whole, "cut_side": "record"}),
         ]
-    )
+    ).dropna()
     if want.empty:
         return pd.Series(dtype="object")
     want["py"] = st.loc[want.index, S.GUARDIAN_NAME_PINYIN].to_numpy()
-    holders = r[r[S.ID_STATUS].isin(usable)]
-    ids_raw = r[S.ID_RAW].astype("object").fillna("")
-    carriers = r[r[S.ID_STATUS].eq(S.IdStatus.MANGLED.value) & ids_raw.str.fullmatch(r"\d{15}000")]
+    # Who a cut roll ID may name: the holders of whole IDs; who may carry a whole roll ID cut: the
+    # records whose own ID was cut.
+    held = _first15(r[S.ID_NUMBER]).where(r[S.ID_STATUS].isin(usable))
     who = pd.concat(
         [
-            pd.DataFrame(
-                {"p": holders[S.ID_NUMBER].str.slice(0, 15), "cut_side": "roll", "holder": holders[PERSON_ID]}
-            ),
-            pd.DataFrame(
-                {
-                    "p": carriers[S.ID_RAW].str.slice(0, 15),
-                    "cut_side": "record",
-                    "holder": carriers[PERSON_ID],
-                }
-            ),
+            pd.DataFrame({"p": held, "cut_side": "roll"}),
+            pd.DataFrame({"p": _cut_prefix(r[S.ID_RAW], r[S.ID_STATUS]), "cut_side": "record"}),
         ]
-    ).assign(py=pd.concat([holders[S.NAME_PINYIN], carriers[S.NAME_PINYIN]]).to_numpy())
+    ).assign(
+        holder=np.tile(r[PERSON_ID].to_numpy(dtype=object), 2),
+        py=np.tile(r[S.NAME_PINYIN].to_numpy(dtype=object), 2),
+    )
     m = want.reset_index(names="st").merge(who.dropna().drop_duplicates(), on=["p", "cut_side", "py"])
     return _only_one(m[m["holder"].to_numpy() != st.loc[m["st"], PERSON_ID].to_numpy()], "st", "holder")
 
@@ -638,11 +643,8 @@ def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> 
     pairs = dead[[PERSON_ID, S.NAME_PINYIN]].reset_index().merge(names, on=[PERSON_ID, S.NAME_PINYIN])
     same_name = pd.Series(dead.index.isin(pairs["index"]), index=dead.index)
     ids = roster[roster[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])][[PERSON_ID, S.ID_NUMBER]]
-    cut = dead[dead[S.ID_STATUS].eq(S.IdStatus.MANGLED.value) & dead[S.ID_RAW].str.fullmatch(r"\d{15}000")]
-    prefix = cut[[PERSON_ID]].assign(p=cut[S.ID_RAW].str.slice(0, 15)).reset_index()
-    prefix = prefix.merge(
-        ids.assign(p=ids[S.ID_NUMBER].str.slice(0, 15))[[PERSON_ID, "p"]], on=[PERSON_ID, "p"]
-    )
+    prefix = dead[[PERSON_ID]].assign(p=_cut_prefix(dead[S.ID_RAW], dead[S.ID_STATUS])).dropna().reset_index()
+    prefix = prefix.merge(ids.assign(p=_first15(ids[S.ID_NUMBER]))[[PERSON_ID, "p"]], on=[PERSON_ID, "p"])
     model = dead[LINK_RULE].eq("model") & (dead[MATCH_PROBABILITY] >= params.strong_link_probability)
     villages = roster[[PERSON_ID, S.VILLAGE, S.TOWNSHIP_CODE]].dropna().drop_duplicates()
     local = dead[dead[LINK_RULE].eq("model") & same_name & dead[S.ADDRESS].notna()]
