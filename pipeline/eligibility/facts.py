@@ -278,7 +278,9 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     if len(typo):
         cand = one_edit_corrections(typo)
         cand["holder"] = cand["candidate"].map(holders)
-        names = r[[PERSON_ID, S.NAME_PINYIN]].dropna().drop_duplicates()
+        # Only the candidate holders' names (not every record's).
+        names = r.loc[member(r[PERSON_ID], cand["holder"].dropna().unique()), [PERSON_ID, S.NAME_PINYIN]]
+        names = names.dropna().drop_duplicates()
         cand = cand.merge(names, left_on="holder", right_on=PERSON_ID)
         cand = cand[
             cand[S.NAME_PINYIN].to_numpy() == st.loc[cand["index"], S.GUARDIAN_NAME_PINYIN].to_numpy()
@@ -299,7 +301,7 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         own = r[S.ID_NUMBER].where(r[S.ID_STATUS].eq(S.IdStatus.INVALID.value))
         own = own[own.str.len() == 18]
         fixes = one_edit_corrections(own)
-        fixes = fixes[fixes["candidate"].isin(set(unheld))]
+        fixes = fixes[member(fixes["candidate"], unheld.unique())]
         fixes = fixes.assign(
             holder=r.loc[fixes["index"], PERSON_ID].to_numpy(),
             py=r.loc[fixes["index"], S.NAME_PINYIN].to_numpy(),
@@ -322,7 +324,9 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     out = st.assign(guardian=by_id, guardian_rule=rule)
     left = out[out["guardian"].isna()]
     if len(left):
-        cand = members[[PERSON_ID, HOUSEHOLD_KEY, S.NAME_PINYIN]].dropna().drop_duplicates()
+        # Only the members of the households still looking for a guardian.
+        mine = member(members[HOUSEHOLD_KEY], left[HOUSEHOLD_KEY].dropna().unique())
+        cand = members.loc[mine, [PERSON_ID, HOUSEHOLD_KEY, S.NAME_PINYIN]].dropna().drop_duplicates()
         cand = cand.rename(columns={PERSON_ID: "cand", S.NAME_PINYIN: "py"})
         want = left.rename(columns={S.GUARDIAN_NAME_PINYIN: "py"}).reset_index()
         m = want.merge(cand, on=[HOUSEHOLD_KEY, "py"])
@@ -367,17 +371,24 @@ def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Se
     if want.empty:
         return pd.Series(dtype="object")
     want["py"] = st.loc[want.index, S.GUARDIAN_NAME_PINYIN].to_numpy()
-    # Who a cut roll ID may name: the holders of whole IDs; who may carry a whole roll ID cut: the
-    # records whose own ID was cut.
-    held = _first15(r[S.ID_NUMBER]).where(r[S.ID_STATUS].isin(usable))
+    # Who a cut roll ID may name: the holders of whole IDs answering to a wanted name (the join
+    # below is on the name too; slicing every record's ID cost seconds at 1M); who may carry a
+    # whole roll ID cut: the records whose own ID was cut.
+    roll_names = want.loc[want["cut_side"].eq("roll"), "py"].dropna().unique()
+    holders = r.loc[member(r[S.NAME_PINYIN], roll_names) & r[S.ID_STATUS].isin(usable).to_numpy()]
+    carriers = r.loc[r[S.ID_STATUS].eq(S.IdStatus.MANGLED.value)]
     who = pd.concat(
         [
-            pd.DataFrame({"p": held, "cut_side": "roll"}),
-            pd.DataFrame({"p": _cut_prefix(r[S.ID_RAW], r[S.ID_STATUS]), "cut_side": "record"}),
+            pd.DataFrame({"p": _first15(holders[S.ID_NUMBER]), "cut_side": "roll"}),
+            pd.DataFrame({"p": _cut_prefix(carriers[S.ID_RAW], carriers[S.ID_STATUS]), "cut_side": "record"}),
         ]
     ).assign(
-        holder=np.tile(r[PERSON_ID].to_numpy(dtype=object), 2),
-        py=np.tile(r[S.NAME_PINYIN].to_numpy(dtype=object), 2),
+        holder=np.concatenate(
+            [holders[PERSON_ID].to_numpy(dtype=object), carriers[PERSON_ID].to_numpy(dtype=object)]
+        ),
+        py=np.concatenate(
+            [holders[S.NAME_PINYIN].to_numpy(dtype=object), carriers[S.NAME_PINYIN].to_numpy(dtype=object)]
+        ),
     )
     m = want.reset_index(names="st").merge(who.dropna().drop_duplicates(), on=["p", "cut_side", "py"])
     return _only_one(m[m["holder"].to_numpy() != st.loc[m["st"], PERSON_ID].to_numpy()], "st", "holder")

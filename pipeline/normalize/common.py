@@ -132,6 +132,13 @@ def modes_by(frame: pd.DataFrame, key: str, cols: dict[str, str]) -> pd.DataFram
     out = pd.DataFrame(index=pd.Index(kv, name=key))
     for name, col in cols.items():
         keys, modes = _modes(k, frame[col])
+        if isinstance(modes.dtype, pd.StringDtype):
+            # Text (most fields): taken from the distinct values as they are, without a Python
+            # object per person (about 1 s per column at 1M people).
+            at = np.full(len(kv), -1, dtype=np.int64)
+            at[keys] = np.arange(len(keys))
+            out[name] = pd.Series(pd.Index(modes).take(at, allow_fill=True, fill_value=None), index=out.index)
+            continue
         result = np.full(len(kv), None, dtype=object)
         result[keys] = np.asarray(pd.Index(modes), dtype=object)  # dates as Timestamps, not integers
         out[name] = pd.Series(result, index=out.index).infer_objects()
