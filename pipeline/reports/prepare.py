@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.normalize.common import member
 from pipeline.reports.workbook import UNRESOLVED_COUNTY, UNRESOLVED_TOWNSHIP
 
 HOUSEHOLD_LABEL = "household_label"
@@ -49,14 +50,20 @@ def household_labels(keys: pd.Series, households: pd.DataFrame, persons: pd.Data
     P:<person> (no shared household record) → 单人户 or that person's name and the size.
     """
     distinct = pd.Series(keys.dropna().unique(), dtype="object")
-    size = households.drop_duplicates("household_key").set_index("household_key")["household_size"]
-    name_by_id = (
-        persons.dropna(subset=["id_number"]).drop_duplicates("id_number").set_index("id_number")["name"]
-    )
-    name_by_person = persons.set_index("person_id")["name"]
+    parsed = [(key, *key.partition(":")[::2]) for key in distinct]
+    # Only the households, heads and persons tonight's keys name (a few thousand, not the city's
+    # million): lookups in plain dicts.
+    hh = households[member(households["household_key"], distinct)].drop_duplicates("household_key")
+    size = dict(zip(hh["household_key"], hh["household_size"], strict=True))
+    heads = persons[member(persons["id_number"], {rest for _, kind, rest in parsed if kind == "A"})]
+    heads = heads.drop_duplicates("id_number")
+    name_by_id = dict(zip(heads["id_number"], heads["name"], strict=True))
+    alone = persons[
+        member(persons["person_id"], {rest for _, kind, rest in parsed if kind not in ("M", "A", "A?")})
+    ]
+    name_by_person = dict(zip(alone["person_id"], alone["name"], strict=True))
     labels = {}
-    for key in distinct:
-        kind, _, rest = key.partition(":")
+    for key, kind, rest in parsed:
         n = size.get(key)
         count = f"\n共{int(n)}人" if n is not None and n == n and n > 1 else ""
         if kind == "M":
