@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline import schema as S
-from pipeline.memo import Memo, digest
+from pipeline.memo import REJECTED_TABLE, TABLE, Memo, digest
 from pipeline.sources import BLANK, FieldSpec, SourcesConfig, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -462,7 +462,7 @@ def validate_memo(
     if content is None:
         return (*validator.validate(key, pd.read_parquet(path)), None, False)
     mkey = digest(salt, key, content.decode())
-    parts = (".parquet", ".rejected.parquet", ".json", ".suite.json", ".result.json", ".gx.json")
+    parts = (TABLE, REJECTED_TABLE, ".json", ".suite.json", ".result.json", ".gx.json")
     if memo.has(mkey, parts):
         doc = memo.load_json(mkey)
         then = date.fromisoformat(doc["run_date"])
@@ -470,14 +470,14 @@ def validate_memo(
             summary = SourceValidation(**doc["summary"])
             summary.checks = [CheckOutcome(**c) for c in doc["summary"]["checks"]]
             accepted = memo.load_table(mkey).to_pandas()
-            rejected = memo.load_table(mkey, ".rejected.parquet").to_pandas()
+            rejected = memo.load_table(mkey, REJECTED_TABLE).to_pandas()
             validator.adopt(key, memo, mkey)
             return accepted, rejected, summary, mkey, True
     accepted, rejected, summary = validator.validate(key, pd.read_parquet(path))
     tables = pa.Table.from_pandas(accepted), pa.Table.from_pandas(rejected)
     del accepted, rejected
     memo.save_table(mkey, tables[0])
-    memo.save_table(mkey, tables[1], ".rejected.parquet")
+    memo.save_table(mkey, tables[1], REJECTED_TABLE)
     memo.save_json(mkey, {"run_date": validator.run_date.isoformat(), "summary": asdict(summary)})
     validator.fresh.append((key, mkey))  # its suite and result are kept once scrubbed (finish)
     return tables[0].to_pandas(), tables[1].to_pandas(), summary, mkey, False

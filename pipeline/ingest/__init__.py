@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from pipeline import schema as S
 from pipeline.errors import SourceFileError
-from pipeline.memo import Memo, digest, file_digest
+from pipeline.memo import REJECTED_TABLE, TABLE, Memo, digest, file_digest
 from pipeline.progress import step
 from pipeline.sources import SourcesConfig, SourceSpec, header_key
 
@@ -573,16 +573,16 @@ class MemoReader:
     def __call__(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
         content = file_digest(path)
         key = digest(self.salt, spec.key, path.name, content)
-        parts = (".parquet", ".rejected.parquet", ".json")
+        parts = (TABLE, REJECTED_TABLE, ".json")
         if self.memo.has(key, parts):
             report = FileReport(**self.memo.load_json(key))
             report.path = str(path)
             frame = self.memo.load_table(key).to_pandas()
-            rejected = self.memo.load_table(key, ".rejected.parquet").to_pandas()
+            rejected = self.memo.load_table(key, REJECTED_TABLE).to_pandas()
             return frame, rejected, report
         frame, rejected, report = read_source_file(path, spec)
         report.content = content
         self.memo.save_table(key, text_table(frame))
-        self.memo.save_table(key, text_table(rejected), ".rejected.parquet")
+        self.memo.save_table(key, text_table(rejected), REJECTED_TABLE)
         self.memo.save_json(key, asdict(report))
         return frame, rejected, report
