@@ -6,6 +6,7 @@ import re
 import unicodedata
 from functools import cache
 
+import numpy as np
 import opencc
 import pandas as pd
 from pypinyin import Style, lazy_pinyin
@@ -82,12 +83,16 @@ def normalize_names(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     OpenCC is called once on all distinct cleaned names joined by newlines, which is far faster
     than one call per name (names cannot contain newlines once whitespace is removed).
     """
-    distinct = series.dropna().unique()
+    # Codes per row and the distinct values once; the results are taken back by code (a dict
+    # map over a million Arrow-backed strings hashes every row again, twice).
+    codes, distinct = pd.factorize(series)
     cleaned = [clean_name(v) or "" for v in distinct]
     simplified = to_simplified(_BATCH_SEP.join(cleaned)).split(_BATCH_SEP) if cleaned else []
     if len(simplified) != len(cleaned):  # defensive: never misalign names
         simplified = [to_simplified(c) for c in cleaned]
-    name_map = {v: (s or None) for v, s in zip(distinct, simplified, strict=True)}
     pinyin_map = {s: name_pinyin(s) for s in set(simplified) if s}
-    names = series.map(name_map)
-    return names, names.map(pinyin_map)
+    # One slot more for the missing values (code -1 takes the last one).
+    names_of = np.array([*(s or None for s in simplified), None], dtype=object)
+    pinyin_of = np.array([*(pinyin_map.get(s) if s else None for s in simplified), None], dtype=object)
+    names = pd.Series(names_of[codes], index=series.index, dtype="str")
+    return names, pd.Series(pinyin_of[codes], index=series.index, dtype="str")

@@ -31,6 +31,12 @@ _PROVINCE_CODES = np.array(sorted(int(p) for p in _PROVINCES))
 
 
 def _arrow(series: pd.Series) -> pa.Array:
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        # Arrow-backed already (what the readers give): its buffers, not a Python object per row.
+        arr = pa.array(series.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return arr.cast(pa.large_string())
     return pa.array(
         series.astype("object").where(series.notna(), None), type=pa.large_string(), from_pandas=True
     )
@@ -53,12 +59,14 @@ def _text_pass(a: pa.Array, squeeze_all: bool) -> pa.Array:
 
 
 def _text(series: pd.Series, squeeze_all: bool) -> pd.Series:
-    a = _arrow(series)
-    once = _text_pass(a, squeeze_all)
+    # Each distinct value once (townships, hospitals, diagnoses repeat), taken back per row.
+    enc = pc.dictionary_encode(_arrow(series))
+    once = _text_pass(enc.dictionary, squeeze_all)
     twice = _text_pass(once, squeeze_all)
-    out = _series(twice, series.index)
+    out = _series(pc.take(twice, enc.indices), series.index)
     out = out.where(out != "", None)
-    unstable = pc.fill_null(pc.not_equal(once, twice), False).to_numpy(zero_copy_only=False)
+    changed = pc.fill_null(pc.not_equal(once, twice), False)
+    unstable = pc.fill_null(pc.take(changed, enc.indices), False).to_numpy(zero_copy_only=False)
     if unstable.any():  # NFKC composed something after a space went: the scalar form loops
         out[unstable] = map_distinct(series[unstable], squeeze if squeeze_all else clean_text)
     return out
