@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipeline import keys as hkeys
 from pipeline import schema as S
+from pipeline.normalize.common import member
 
 #: Columns read from records.parquet.
 INPUT_COLUMNS = [
@@ -129,8 +130,11 @@ def _one_key_per_household(household: pd.Series, anchor: pd.Series) -> pd.Series
     monitored = pd.DataFrame({"h": household, "id": anchor}).dropna()
     monitored = monitored[hkeys.is_monitored(monitored["h"])].drop_duplicates("id")
     by_member = dict(zip(hkeys.of_head(monitored["id"]), monitored["h"], strict=True))
-    same = household.map(by_member)
-    return same.where(same.notna() & hkeys.is_headed(household), household)
+    # Only the rows keyed by such a head are looked up (a dict map over every row cost a second).
+    hit = member(household, list(by_member))
+    out = household.astype("object").copy()
+    out[hit] = household[hit].map(by_member).to_numpy()
+    return out
 
 
 def _guardians_household(r: pd.DataFrame, household: pd.Series) -> pd.Series:
@@ -210,8 +214,7 @@ def _known_disabled(r: pd.DataFrame) -> pd.Series:
     """True/False where the record's person is known to hold (or, having an ID seen nowhere in the
     disability sources, not to hold) a disability certificate; None when unknown."""
     own = r[S.SOURCE].isin(DISABILITY_SOURCES)
-    ids = set(r.loc[own & r[ANCHOR_ID].notna(), ANCHOR_ID])
-    known = r[ANCHOR_ID].isin(ids)
+    known = member(r[ANCHOR_ID], r.loc[own & r[ANCHOR_ID].notna(), ANCHOR_ID].unique())
     out = pd.Series(None, index=r.index, dtype="object")
     out[r[ANCHOR_ID].notna().to_numpy()] = False
     out[(own | known).to_numpy()] = True
