@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from pipeline import schema as S
 from pipeline.match.prepare import ANCHOR_ID, BIRTH_YEAR, SURNAME, TYPO_ID
 from pipeline.match.settings import MatchSettings, Pass
+from pipeline.normalize.common import member
 from pipeline.normalize.ids import one_edit_corrections
 
 log = logging.getLogger(__name__)
@@ -22,10 +24,27 @@ log = logging.getLogger(__name__)
 LEFT, RIGHT, PASS = "left", "right", "pass"
 
 
-def _key_frame(r: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
-    cols = {k: (r[SURNAME] if k == "surname" else r[k]) for k in keys}
-    f = pd.DataFrame(cols, index=r.index)
-    return f.dropna()
+def _key_frame(
+    r: pd.DataFrame, keys: tuple[str, ...], codes: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The pass's keys of the records that have them all: text keys as integer codes (factorized
+    once per column and shared by the passes: the joins and groupings then run on integers, and
+    missing values are code -1 instead of an object test per row), the birth year as its value
+    (the birth-year shift adds to it)."""
+    codes = {} if codes is None else codes
+    cols: dict[str, Any] = {}
+    present = np.ones(len(r), dtype=bool)
+    for k in keys:
+        if k == BIRTH_YEAR:
+            year = r[BIRTH_YEAR]
+            cols[k] = year
+            present &= year.notna().to_numpy()
+            continue
+        if k not in codes:
+            codes[k] = pd.factorize(r[SURNAME] if k == "surname" else r[k])[0]
+        cols[k] = codes[k]
+        present &= codes[k] >= 0
+    return pd.DataFrame(cols, index=r.index)[present]
 
 
 @dataclass(frozen=True)
@@ -47,9 +66,9 @@ def _group_codes(keyed: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.n
     return code, size[code]
 
 
-def _blocks(r: pd.DataFrame, p: Pass, max_block: int) -> Blocks:
+def _blocks(r: pd.DataFrame, p: Pass, max_block: int, codes: dict[str, np.ndarray] | None = None) -> Blocks:
     keys = list(p.keys)
-    keyed = _key_frame(r, p.keys)
+    keyed = _key_frame(r, p.keys, codes)
     if BIRTH_YEAR in keys:
         keyed[BIRTH_YEAR] = keyed[BIRTH_YEAR].astype("int64")
     code, size = _group_codes(keyed, keys)
@@ -65,18 +84,22 @@ def run_pass(
     p: Pass,
     max_block: int,
     cache: dict[str, Blocks] | None = None,
+    codes: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Pairs (left = an unanchored record, right = any other record) for one pass. ``cache``: the
-    pass's blocks from an earlier call on the same records (they do not depend on ``unanchored``)."""
+    pass's blocks from an earlier call on the same records (they do not depend on ``unanchored``);
+    ``codes``: the key columns' integer codes, shared by the passes (``_key_frame``)."""
     if p.name == "id_one_edit":
         corr = one_edit_corrections(r.loc[unanchored, TYPO_ID])
-        anchors = pd.DataFrame({"candidate": r[ANCHOR_ID], RIGHT: r.index}).dropna()
+        # Only the records holding one of the corrections (a join over every ID cost a second).
+        holds = member(r[ANCHOR_ID], corr["candidate"].unique())
+        anchors = pd.DataFrame({"candidate": r.loc[holds, ANCHOR_ID], RIGHT: r.index[holds]}).dropna()
         pairs = corr.merge(anchors, on="candidate").rename(columns={"index": LEFT})[[LEFT, RIGHT]]
         return pairs.assign(**{PASS: p.name})
     if cache is not None and p.name in cache:
         b = cache[p.name]
     else:
-        b = _blocks(r, p, max_block)
+        b = _blocks(r, p, max_block, codes)
         if cache is not None:
             cache[p.name] = b
     position = b.keyed.index.to_numpy()
@@ -105,8 +128,9 @@ def candidate_pairs(
     shared by calls on the same records (the blocking recall reuses the night's blocks)."""
     parts = []
     counts: dict[str, int] = {}
+    codes: dict[str, np.ndarray] = {}
     for p in settings.passes:
-        pairs = run_pass(r, unanchored, p, settings.max_block, cache)
+        pairs = run_pass(r, unanchored, p, settings.max_block, cache, codes)
         counts[p.name] = len(pairs)
         parts.append(pairs)
         log.info("blocking pass %s: %d pairs", p.name, len(pairs))
@@ -146,9 +170,10 @@ def training_pairs(r: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
     parts = []
     smallest, largest = settings.training_block_size
     share = settings.training_pairs // max(len(settings.training), 1)
+    codes: dict[str, np.ndarray] = {}
     for b, block in enumerate(settings.training):
         keys = list(block.keys)
-        keyed = r[keys].dropna()
+        keyed = _key_frame(r, block.keys, codes)
         code, size = _group_codes(keyed, keys)
         ok = (size >= smallest) & (size <= largest)
         frame = pd.DataFrame({LEFT: keyed.index.to_numpy()[ok], "g": code[ok]})
