@@ -399,6 +399,25 @@ def test_person_ids_are_stable_and_new_records_do_not_renumber() -> None:
     assert second.tolist() == ["P0000000004", "P0000000001", "P0000000001", "P0000000003", "P0000000002"]
 
 
+def test_person_ids_through_a_merge_and_a_split() -> None:
+    empty = pd.DataFrame({"key": pd.Series(dtype=object), "person_id": pd.Series(dtype=object)})
+    # Night 1: P1 holds a1, a2, a3; P2 holds b1.
+    _, table = assign(pd.Series([0, 0, 0, 1]), pd.Series(["a1", "a2", "a3", "b1"]), empty)
+    # Merged: the cluster keeps the smallest of its ids.
+    merged, _ = assign(pd.Series([4, 4, 4, 4]), pd.Series(["a1", "a2", "a3", "b1"]), table)
+    assert set(merged) == {"P0000000001"}
+    # Split in two with one key each: the tie goes to the smaller cluster label, the other half
+    # gets the next new number (after every number ever given).
+    split, _ = assign(pd.Series([2, 1]), pd.Series(["a1", "a2"]), table)
+    assert split.tolist() == ["P0000000003", "P0000000001"]
+    # The half holding more of the id's keys keeps it, whatever the labels.
+    split, _ = assign(pd.Series([1, 2, 2]), pd.Series(["a1", "a2", "a3"]), table)
+    assert split.tolist() == ["P0000000003", "P0000000001", "P0000000001"]
+    # A cluster holding two previous ids, one of them also claimed elsewhere by more keys.
+    mixed, _ = assign(pd.Series([8, 6, 6, 8]), pd.Series(["a1", "a2", "a3", "b1"]), table)
+    assert mixed.tolist() == ["P0000000002", "P0000000001", "P0000000001", "P0000000002"]
+
+
 def test_one_edit_corrections_find_the_original() -> None:
     typo = PARENT[:3] + str((int(PARENT[3]) + 1) % 10) + PARENT[4:]
     swap = PARENT[:5] + PARENT[6] + PARENT[5] + PARENT[7:] if PARENT[5] != PARENT[6] else PARENT

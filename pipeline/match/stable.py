@@ -28,8 +28,8 @@ def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[p
         np.concatenate([keys.to_numpy(dtype=object), known["key"].to_numpy(dtype=object)])
     )
     mine, theirs = codes[:n], codes[n:]
-    # Person ids as integer codes in their sorted order (sorting codes sorts the ids): the votes
-    # below group and sort a million rows, several seconds on the id strings.
+    # Person ids as integer codes ranked in the ids' sorted order (so sorting codes sorts ids): the
+    # votes below group and sort a million rows, several seconds on the id strings themselves.
     pid, distinct = pd.factorize(known["person_id"])
     pids = np.asarray(distinct, dtype=object)
     order = pc.sort_indices(pa.array(pids, type=pa.string())).to_numpy()  # Arrow's sort: 3x numpy's
@@ -53,10 +53,8 @@ def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[p
     first = order[np.r_[True, oc[order][1:] != oc[order][:-1]]] if len(order) else order
     # person_id per cluster code: the claimed ones, then new numbers.
     by_code = np.full(len(clabels), None, dtype=object)
-    by_code[oc[first]] = np.asarray(pids, dtype=object)[op[first]]
-    numbers = pd.to_numeric(
-        pd.Series(np.asarray(pids, dtype=object), dtype="str").str.slice(len(PREFIX)), errors="coerce"
-    )
+    by_code[oc[first]] = pids[op[first]]
+    numbers = pd.to_numeric(pd.Series(pids, dtype="str").str.slice(len(PREFIX)), errors="coerce")
     next_no = int(numbers.max()) + 1 if len(known) and numbers.notna().any() else 1
     # New people numbered in a stable order: by their smallest key.
     unclaimed = pd.isna(by_code)[ccodes]
