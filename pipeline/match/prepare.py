@@ -131,7 +131,7 @@ def _one_key_per_household(household: pd.Series, anchor: pd.Series) -> pd.Series
     monitored = monitored[hkeys.is_monitored(monitored["h"])].drop_duplicates("id")
     by_member = dict(zip(hkeys.of_head(monitored["id"]), monitored["h"], strict=True))
     # Only the rows keyed by such a head are looked up (a dict map over every row cost a second).
-    hit = member(household, list(by_member))
+    hit = member(household, by_member)
     out = household.astype("object").copy()
     out[hit] = household[hit].map(by_member).to_numpy()
     return out

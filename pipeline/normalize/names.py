@@ -93,6 +93,6 @@ def normalize_names(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     pinyin_map = {s: name_pinyin(s) for s in set(simplified) if s}
     # One slot more for the missing values (code -1 takes the last one).
     names_of = np.array([*(s or None for s in simplified), None], dtype=object)
-    pinyin_of = np.array([*(pinyin_map.get(s) if s else None for s in simplified), None], dtype=object)
+    pinyin_of = np.array([*(pinyin_map.get(s) for s in simplified), None], dtype=object)
     names = pd.Series(names_of[codes], index=series.index, dtype="str")
     return names, pd.Series(pinyin_of[codes], index=series.index, dtype="str")
