@@ -13,21 +13,33 @@ import pytest
 
 from pipeline import schema as S
 from pipeline.match import saved
-from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, Sides, name_levels, score_adult, score_place
+from pipeline.match.blocking import LEFT, RIGHT, run_pass
+from pipeline.match.compare import (
+    COMPARISONS,
+    LEVEL_LABELS,
+    Sides,
+    compare,
+    name_levels,
+    score_adult,
+    score_place,
+)
 from pipeline.match.model import Model, age_agreement, weights
 from pipeline.match.prepare import (
     ADULT_BY,
     BIRTH_EXACT,
     BIRTH_HI,
     BIRTH_LO,
+    CUT_ID,
     DISABLED,
     HOUSEHOLD,
     NATURAL_KEY,
     adult_by,
     detach_foreign,
     grade_window,
+    households,
     prepare,
     stated_window,
+    unanchored_mask,
 )
 from pipeline.match.settings import load_matching
 from pipeline.settings import PROJECT_ROOT
@@ -249,3 +261,53 @@ def test_a_two_character_name_with_one_character_misread_is_shape_alike_not_diff
     # Indel alone puts a two-character name with one character changed at 0.5: "else".
     assert got == ["shape", "else", "shape", "shape", "shape"]
     assert LEVEL_LABELS["name"][COMPARISONS["name"].index("shape") + 1] == "姓名形近"
+
+
+def test_an_id_a_spreadsheet_cut_still_compares_by_its_first_15_digits() -> None:
+    # 杨若's whole ID, her death record's ID cut to 15 significant digits (…000), a namesake's cut ID
+    # (born 1956-11-05, not 1957-01-20), the same cut ID behind an apostrophe, a stay of hers with a
+    # cut ID and her age, an infant's stay under her parent's cut ID, and an ID of which the
+    # spreadsheet kept only six digits.
+    whole = "410823195701201786"
+    records = pd.DataFrame(
+        {
+            S.SOURCE: ["assistance", "deaths", "medical", "subsidy", "medical", "medical", "vehicles"],
+            S.FILE: "hand.csv",
+            S.ROW: range(7),
+            S.NAME: ["杨若", "杨若", "杨若", "杨若", "杨若", "王琪", "杨若"],
+            S.NAME_PINYIN: ["yang ruo"] * 5 + ["wang qi", "yang ruo"],
+            S.ID_NUMBER: [whole, None, None, None, None, None, None],
+            S.ID_RAW: [
+                whole,
+                "410823195701201000",
+                "410823195611050000",
+                "'410823195701201000",
+                "410823195701201000",
+                "410883199009132000",
+                "4.10823E+17",
+            ],
+            S.ID_STATUS: ["valid"] + ["mangled"] * 6,
+            S.BIRTH_DATE: pd.to_datetime(["1957-01-20", None, None, None, None, None, None]),
+            S.AGE: [None, None, 68, None, 67, 0, None],
+            S.DISCHARGE_DATE: pd.to_datetime(
+                [None, None, "2025-01-26", None, "2024-12-01", "2025-11-01", None]
+            ),
+        }
+    )
+    r = prepare(records)
+    detach_foreign(r, SETTINGS.max_age_gap_years)
+    # The infant's stay carries a cut ID whose birth date is decades before its age: not its own.
+    hers, namesakes = "410823195701201", "410823195611050"
+    assert r[CUT_ID].tolist() == [None, hers, namesakes, hers, hers, None, None]
+    left = np.array([1, 2, 3, 4, 5, 6, 1])
+    right = np.array([0, 0, 0, 0, 0, 0, 3])
+    levels = compare(r, left, right, SETTINGS, households(r))
+    prefix = [COMPARISONS["id_prefix"][k - 1] if k else "missing" for k in levels["id_prefix"]]
+    assert prefix == ["exact", "else", "exact", "exact", "missing", "missing", "exact"]
+    # Her stay's age says nothing the cut digits did not (they hold the birth date); the
+    # namesake's stay keeps its age (68 in January 2025 fits 1957-01-20: evidence both ways).
+    assert levels["age"].tolist()[1] == 1 and levels["age"].tolist()[3] == 0
+    # The id_prefix pass brings the cut records to the whole ID and to each other, nobody else.
+    pairs = run_pass(r, unanchored_mask(r), next(p for p in SETTINGS.passes if p.name == "id_prefix"), 400)
+    got = {tuple(sorted(x)) for x in zip(pairs[LEFT], pairs[RIGHT], strict=True)}
+    assert got == {(0, 1), (0, 3), (0, 4), (1, 3), (1, 4), (3, 4)}

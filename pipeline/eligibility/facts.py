@@ -30,7 +30,7 @@ from pipeline.households import (
     id_holders,
 )
 from pipeline.normalize.common import member
-from pipeline.normalize.ids import one_edit_corrections
+from pipeline.normalize.ids import cut_prefix, one_edit_corrections
 from pipeline.params import Params
 
 if TYPE_CHECKING:
@@ -343,13 +343,6 @@ def _first15(ids: pd.Series) -> pd.Series:
     return ids.astype("object").fillna("").str.slice(0, 15)
 
 
-def _cut_prefix(raw: pd.Series, status: pd.Series) -> pd.Series:
-    """The first 15 digits of each ID a spreadsheet cut to 15 significant digits (…000), else NaN:
-    those digits (area, birth date, first sequence digit) survive the cut."""
-    cut = status.eq(S.IdStatus.MANGLED.value) & raw.astype("object").fillna("").str.fullmatch(r"\d{15}000")
-    return _first15(raw).where(cut)
-
-
 def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Series:
     """Guardians whose ID a spreadsheet cut to 15 significant digits (…000) on one side: the first
     15 digits (area, birth date, first sequence digit) and the name still say who it is, as for
@@ -363,7 +356,7 @@ def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Se
     want = pd.concat(
         [
             pd.DataFrame(
-                {"p": _cut_prefix(open_[S.GUARDIAN_ID_RAW], open_[S.GUARDIAN_ID_STATUS]), "cut_side": "roll"}
+                {"p": cut_prefix(open_[S.GUARDIAN_ID_RAW], open_[S.GUARDIAN_ID_STATUS]), "cut_side": "roll"}
             ),
             pd.DataFrame({"p": whole, "cut_side": "record"}),
         ]
@@ -380,7 +373,7 @@ def _cut_guardians(r: pd.DataFrame, st: pd.DataFrame, by_id: pd.Series) -> pd.Se
     who = pd.concat(
         [
             pd.DataFrame({"p": _first15(holders[S.ID_NUMBER]), "cut_side": "roll"}),
-            pd.DataFrame({"p": _cut_prefix(carriers[S.ID_RAW], carriers[S.ID_STATUS]), "cut_side": "record"}),
+            pd.DataFrame({"p": cut_prefix(carriers[S.ID_RAW], carriers[S.ID_STATUS]), "cut_side": "record"}),
         ]
     ).assign(
         holder=np.concatenate(
@@ -654,7 +647,7 @@ def _strong_death_links(dead: pd.DataFrame, r: pd.DataFrame, params: Params) -> 
     pairs = dead[[PERSON_ID, S.NAME_PINYIN]].reset_index().merge(names, on=[PERSON_ID, S.NAME_PINYIN])
     same_name = pd.Series(dead.index.isin(pairs["index"]), index=dead.index)
     ids = roster[roster[S.ID_STATUS].isin([s.value for s in S.USABLE_ID])][[PERSON_ID, S.ID_NUMBER]]
-    prefix = dead[[PERSON_ID]].assign(p=_cut_prefix(dead[S.ID_RAW], dead[S.ID_STATUS])).dropna().reset_index()
+    prefix = dead[[PERSON_ID]].assign(p=cut_prefix(dead[S.ID_RAW], dead[S.ID_STATUS])).dropna().reset_index()
     prefix = prefix.merge(ids.assign(p=_first15(ids[S.ID_NUMBER]))[[PERSON_ID, "p"]], on=[PERSON_ID, "p"])
     model = dead[LINK_RULE].eq("model") & (dead[MATCH_PROBABILITY] >= params.strong_link_probability)
     villages = roster[[PERSON_ID, S.VILLAGE, S.TOWNSHIP_CODE]].dropna().drop_duplicates()

@@ -28,6 +28,7 @@ from pipeline.match.prepare import (
     BIRTH_HI,
     BIRTH_LO,
     CARRIED_ID,
+    CUT_ID,
     DISABILITY_SOURCES,
     DISABLED,
     GRADE_HI,
@@ -37,6 +38,7 @@ from pipeline.match.prepare import (
     Households,
 )
 from pipeline.match.shapes import one_shape_alike
+from pipeline.normalize.ids import CUT_DIGITS
 
 if TYPE_CHECKING:
     from pipeline.match.settings import MatchSettings
@@ -185,6 +187,25 @@ def score_id(x: Sides) -> np.ndarray:
     if typo_side.any():
         edit[typo_side] = one_edit(xa[typo_side], xb[typo_side])
     return _levels(present, np.asarray(xa == xb) & present, edit == 1, edit == 2)
+
+
+def score_id_prefix(x: Sides) -> np.ndarray:
+    """A cut ID's 15 digits (prepare.CUT_ID) against the other side's: its cut ID, or the first 15
+    digits of its usable ID. Missing unless one side is cut: between whole IDs ``id`` decides."""
+    ca, cb = x.take(CUT_ID)
+    out = np.zeros(len(x.left), dtype=np.int8)
+    cut = np.flatnonzero(pd.notna(ca) | pd.notna(cb))
+    if len(cut) == 0:
+        return out
+    ia, ib = _take(x.r, ANCHOR_ID, x.left[cut]), _take(x.r, ANCHOR_ID, x.right[cut])
+    pa = np.where(pd.notna(ca[cut]), ca[cut], ia)
+    pb = np.where(pd.notna(cb[cut]), cb[cut], ib)
+    both = _present(pa, pb)
+    same = np.array(
+        [ok and a[:CUT_DIGITS] == b[:CUT_DIGITS] for a, b, ok in zip(pa, pb, both, strict=True)], dtype=bool
+    )
+    out[cut] = _levels(both, same)
+    return out
 
 
 def _both_exact(x: Sides) -> np.ndarray:
@@ -346,16 +367,39 @@ REGISTRY: tuple[Comparison, ...] = (
         ),
         score_id,
     ),
+    # id_prefix: an ID a spreadsheet cut to 15 significant digits (…000) keeps its area, birth
+    # date and first sequence digit; they agree with the holder's whole ID, or they do not.
+    Comparison(
+        "id_prefix",
+        "无截断身份证号",
+        (
+            Level("exact", "截断身份证号前15位一致", "身份证号前15位相同(一方被表格软件截断)"),
+            Level("else", "截断身份证号前15位不同", "身份证号前15位不同(一方被表格软件截断)"),
+        ),
+        score_id_prefix,
+    ),
     # birth: both dates from usable IDs. age: one side only has an age stated at an event: a
     # one-year window of birth dates. Apart, each level keeps one meaning for EM's m and the u.
     Comparison(
         "birth", "出生日期缺失", (Level("exact", "出生日期一致"), Level("else", "出生日期不同")), score_birth
     ),
-    Comparison("age", "年龄缺失", (Level("close", "年龄相符"), Level("else", "年龄不符")), score_age),
+    # The cut ID's digits hold the birth date: agreeing on them leaves age, grade and adulthood no
+    # further evidence.
+    Comparison(
+        "age",
+        "年龄缺失",
+        (Level("close", "年龄相符"), Level("else", "年龄不符")),
+        score_age,
+        implied_by=("id_prefix",),
+    ),
     # grade: a student-roll row without a usable ID against anyone with a date, an age or a grade:
     # a window three years wide, so its own comparison (its u is not the one-year window's).
     Comparison(
-        "grade", "年级缺失", (Level("close", "年级与年龄相符"), Level("else", "年级与年龄不符")), score_grade
+        "grade",
+        "年级缺失",
+        (Level("close", "年级与年龄相符"), Level("else", "年级与年龄不符")),
+        score_grade,
+        implied_by=("id_prefix",),
     ),
     # adult: a 12345 caller without a usable ID against someone with a known birth: a child is not
     # the caller (at 1M, a third of the callers' false links were to students of the caller's name).
@@ -367,6 +411,7 @@ REGISTRY: tuple[Comparison, ...] = (
             Level("else", "对方未成年", "对方未成年,不会是来电人"),
         ),
         score_adult,
+        implied_by=("id_prefix",),
     ),
     Comparison(
         "sex", "性别缺失", (Level("exact", "性别一致", "性别相同"), Level("else", "性别不同")), _equal(S.SEX)

@@ -11,6 +11,7 @@ import pandas as pd
 from pipeline import keys as hkeys
 from pipeline import schema as S
 from pipeline.normalize.common import member
+from pipeline.normalize.ids import CUT_DIGITS, cut_prefix
 
 #: Columns read from records.parquet.
 INPUT_COLUMNS = [
@@ -21,6 +22,7 @@ INPUT_COLUMNS = [
     S.NAME_PINYIN,
     S.ID_NUMBER,
     S.ID_STATUS,
+    S.ID_RAW,
     S.BIRTH_DATE,
     S.SEX,
     S.PHONE,
@@ -57,6 +59,8 @@ NATURAL_KEY = "natural_key"  # a key of the record that is stable from one month
 DETACHED = "detached"
 CARRIED_ID = "carried_id"  # the ID a detached record carried (its guardian's)
 DISABLED = "disabled"  # the person holds a disability certificate (True/False), None when unknown
+CUT_ID = "cut_id"  # the 15 digits a spreadsheet left of an ID it cut (…000): compared, never an ID
+ID_PREFIX = "id_prefix"  # the id_prefix blocking pass's key (prefix_keys)
 
 _COMPOUND_SURNAMES = ("司马", "诸葛", "欧阳", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐")
 
@@ -78,6 +82,7 @@ def prepare(records: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
     r[ANCHOR_ID] = r[S.ID_NUMBER].where(usable, None)
     typo = (r[S.ID_STATUS] == S.IdStatus.INVALID.value) & (r[S.ID_NUMBER].str.len() == 18)
     r[TYPO_ID] = r[S.ID_NUMBER].where(typo, None)
+    r[CUT_ID] = _dated(cut_prefix(r[S.ID_RAW], r[S.ID_STATUS]))
     birth = pd.to_datetime(r[S.BIRTH_DATE])
     event = pd.to_datetime(r[S.DISCHARGE_DATE]).fillna(pd.to_datetime(r[S.ADMIT_DATE]))
     age_year = event.dt.year - pd.to_numeric(r[S.AGE], errors="coerce")
@@ -99,14 +104,41 @@ def prepare(records: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
     r[NATURAL_KEY] = natural_keys(r)
     # After the natural keys: a student row's key stays the one earlier nights persisted.
     r[HOUSEHOLD] = _guardians_household(r, r[HOUSEHOLD])
+    r[ID_PREFIX] = prefix_keys(r)
     # Plain object columns with None for missing: comparisons index them per pair many times, and
     # converting Arrow-backed strings on every access costs more than the comparisons themselves.
     # Made through the distinct values: a value that repeats (a township, a surname, a file name)
     # is one Python string shared by its rows, not one per row (about 3 GB fewer at 3M records).
-    for c in [*INPUT_COLUMNS, ANCHOR_ID, TYPO_ID, SURNAME, HOUSEHOLD, NATURAL_KEY, CARRIED_ID]:
+    for c in [*INPUT_COLUMNS, ANCHOR_ID, TYPO_ID, CUT_ID, SURNAME, HOUSEHOLD, NATURAL_KEY, CARRIED_ID]:
         if r[c].dtype == object or pd.api.types.is_string_dtype(r[c]):
             r[c] = shared_objects(r[c])
     return r
+
+
+def _dated(prefix: pd.Series) -> pd.Series:
+    """Cut prefixes whose digits 7-14 are a real birth date (else None): a cut value that is not an
+    ID at all (a phone number, a 残疾证号 typed as a number) says nothing about anyone."""
+    present = prefix.notna().to_numpy()
+    if not present.any():
+        return prefix
+    born = pd.to_datetime(prefix[present].str.slice(6, 14), format="%Y%m%d", errors="coerce")
+    out = prefix.copy()
+    out[np.flatnonzero(present)[born.isna().to_numpy()]] = None
+    return out
+
+
+def prefix_keys(r: pd.DataFrame) -> pd.Series:
+    """The id_prefix blocking pass's key: each cut ID's 15 digits, and the same digits of every
+    usable ID that some cut ID shares (None elsewhere, so the pass's blocks hold only those)."""
+    cut = r[CUT_ID]
+    out = cut.astype("object").copy()
+    wanted = cut.dropna().unique()
+    if len(wanted) == 0:
+        return out
+    whole = r[ANCHOR_ID].astype("object").str.slice(0, CUT_DIGITS)
+    hit = member(whole, wanted) & out.isna().to_numpy()
+    out[hit] = whole[hit].to_numpy()
+    return out
 
 
 def shared_objects(values: pd.Series) -> pd.Series:
@@ -280,6 +312,16 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     """
     stated = pd.to_numeric(r[S.AGE], errors="coerce")
     event = pd.to_datetime(r[S.DISCHARGE_DATE]).fillna(pd.to_datetime(r[S.ADMIT_DATE]))
+    # A cut ID whose birth date contradicts the stated age is someone else's too (an infant settled
+    # under a parent's ID that a spreadsheet cut): its digits are not compared. Nothing is carried:
+    # without the last digits there is no holder to look up.
+    cut = r[CUT_ID].notna().to_numpy() & stated.notna().to_numpy()
+    if cut.any():
+        cut_birth = pd.to_datetime(r.loc[cut, CUT_ID].str.slice(6, 14), format="%Y%m%d", errors="coerce")
+        cut_age = (event[cut] - cut_birth).dt.days / 365.25
+        foreign = ((stated[cut] - cut_age).abs() > max_age_gap + 1).to_numpy(dtype=bool)
+        r.loc[r.index[cut][foreign], CUT_ID] = None
+        r[ID_PREFIX] = prefix_keys(r)
     birth = pd.to_datetime(r[S.BIRTH_DATE])
     id_age = (event - birth).dt.days / 365.25
     gap = (stated - id_age).abs() > max_age_gap + 1  # +1: stated ages are whole years, rounded down
@@ -322,6 +364,8 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
     r.loc[detach, BIRTH_LO] = lo
     r.loc[detach, BIRTH_HI] = hi
     r.loc[detach, NATURAL_KEY] = natural_keys(r.loc[detach])
+    if r[CUT_ID].notna().any():
+        r[ID_PREFIX] = prefix_keys(r)  # a detached record's ID is no longer its own
     return int(len(detach))
 
 

@@ -18,6 +18,7 @@ BLOCK_KEYS = {
     "phone",
     "surname",
     "birth_date",
+    "id_prefix",
 }
 
 

@@ -198,6 +198,33 @@ def normalize_id(raw: object) -> IdResult:
     return IdResult(s[:40], IdStatus.MALFORMED)
 
 
+#: The digits of an ID that survive a spreadsheet's 15 significant digits: area (6), birth date (8)
+#: and the first sequence digit.
+CUT_DIGITS = 15
+_CUT = re.compile(r"\d{15}000|\d{16,}\.0+")
+
+
+def cut_prefix(raw: pd.Series, status: pd.Series) -> pd.Series:
+    """The first 15 digits of each ID that a spreadsheet cut to 15 significant digits (status
+    MANGLED, written ``…000`` or as a float of more than 15 digits), else None. The cut zeroed only
+    the last three digits, so these 15 (area, birth date, first sequence digit) still say whose ID
+    it was, up to the few people of one area born on one day: evidence to compare, never an ID.
+    ``4.10822E+17`` kept six digits and gives nothing.
+
+    >>> cut_prefix(pd.Series(["410822199001011000", " 4.10822E+17", "410822199001011234"]),
+    ...            pd.Series(["mangled", "mangled", "valid"])).tolist()
+    ['410822199001011', None, None]
+    """
+    out = pd.Series(np.full(len(raw), None, dtype=object), index=raw.index, dtype="object")
+    mangled = (status.astype("object") == IdStatus.MANGLED.value).to_numpy()
+    if not mangled.any():
+        return out
+    text = pd.Series([_clean(str(v)) if isinstance(v, str) else "" for v in raw[mangled]], dtype="object")
+    cut = text.str.fullmatch(_CUT.pattern).to_numpy(dtype=bool)
+    out.iloc[np.flatnonzero(mangled)[cut]] = text[cut].str.slice(0, CUT_DIGITS).to_numpy()
+    return out
+
+
 def birth_date_of(id18: str) -> date:
     """Birth date of a usable 18-character ID."""
     return date(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
