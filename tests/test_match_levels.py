@@ -19,6 +19,7 @@ from pipeline.match.compare import (
     LEVEL_LABELS,
     Sides,
     compare,
+    guardian_levels,
     name_levels,
     score_adult,
     score_place,
@@ -311,3 +312,37 @@ def test_an_id_a_spreadsheet_cut_still_compares_by_its_first_15_digits() -> None
     pairs = run_pass(r, unanchored_mask(r), next(p for p in SETTINGS.passes if p.name == "id_prefix"), 400)
     got = {tuple(sorted(x)) for x in zip(pairs[LEFT], pairs[RIGHT], strict=True)}
     assert got == {(0, 1), (0, 3), (0, 4), (1, 3), (1, 4), (3, 4)}
+
+
+def test_an_infant_under_an_unseen_parents_id_is_not_a_listed_households_child() -> None:
+    # 王琪's stay at 0 under her father's ID; her father appears nowhere else. Another 王琪, born the
+    # same month, is on a roster household whose members are listed without him; a third child's
+    # roll row names him as guardian; a fourth record is of someone in no listed household.
+    father = "410883199009132299"
+    namesake, mother_of_namesake = "410883202510093304", "410883199202022224"
+    student, nobody = "410883201801012222", "410883201701013333"
+    valid = S.IdStatus.VALID.value
+    records = pd.DataFrame(
+        {
+            S.SOURCE: ["medical", "assistance", "assistance", "students", "disability"],
+            S.FILE: "hand.csv",
+            S.ROW: range(5),
+            S.NAME: ["王琪", "王琪", "李芳", "王琪", "王琪"],
+            S.ID_NUMBER: [father, namesake, mother_of_namesake, student, nobody],
+            S.ID_STATUS: valid,
+            S.BIRTH_DATE: pd.to_datetime(
+                ["1990-09-13", "2025-10-09", "1992-02-02", "2018-01-01", "2017-01-01"]
+            ),
+            S.HEAD_ID: [None, mother_of_namesake, mother_of_namesake, None, None],
+            S.HEAD_ID_STATUS: [None, valid, valid, None, None],
+            S.GUARDIAN_ID: [None, None, None, father, None],
+            S.GUARDIAN_ID_STATUS: [None, None, None, valid, None],
+            S.AGE: [0, None, None, None, None],
+            S.DISCHARGE_DATE: pd.to_datetime(["2025-10-29", None, None, None, None]),
+        }
+    )
+    r = prepare(records)
+    assert detach_foreign(r, SETTINGS.max_age_gap_years) == 1
+    levels = guardian_levels(r, np.array([0, 0, 0]), np.array([1, 3, 4]), households(r))
+    got = [COMPARISONS["guardian"][k - 1] if k else "missing" for k in levels]
+    assert got == ["else", "exact", "missing"]

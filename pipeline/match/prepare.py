@@ -393,7 +393,11 @@ def households(r: pd.DataFrame) -> Households:
     rows = r.loc[r[HOUSEHOLD].notna() & r[ANCHOR_ID].notna(), [HOUSEHOLD, ANCHOR_ID]]
     heads = r.loc[hkeys.is_headed(r[HOUSEHOLD]), [HOUSEHOLD]].drop_duplicates()
     heads[ANCHOR_ID] = hkeys.head_id(heads[HOUSEHOLD])
-    both = pd.concat([rows, heads], ignore_index=True).drop_duplicates()
+    # A student-roll row on no roster lives with its guardian (G:<ID>): the guardian is a member.
+    keys = r[HOUSEHOLD].astype("object").fillna("")
+    kept = r.loc[keys.str.startswith(hkeys.GUARDIAN).to_numpy(), [HOUSEHOLD]].drop_duplicates()
+    kept[ANCHOR_ID] = kept[HOUSEHOLD].str.slice(len(hkeys.GUARDIAN))
+    both = pd.concat([rows, heads, kept], ignore_index=True).drop_duplicates()
     carried = set(r[CARRIED_ID].dropna())
     mine = both[both[ANCHOR_ID].isin(carried)]
     pairs = mine.merge(both[both[HOUSEHOLD].isin(set(mine[HOUSEHOLD]))], on=HOUSEHOLD, suffixes=("", "_m"))
