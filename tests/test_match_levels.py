@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline import schema as S
-from pipeline.match import saved
+from pipeline.match import person_weights, saved
 from pipeline.match.blocking import LEFT, RIGHT, run_pass
 from pipeline.match.compare import (
     COMPARISONS,
@@ -346,3 +346,55 @@ def test_an_infant_under_an_unseen_parents_id_is_not_a_listed_households_child()
     levels = guardian_levels(r, np.array([0, 0, 0]), np.array([1, 3, 4]), households(r))
     got = [COMPARISONS["guardian"][k - 1] if k else "missing" for k in levels]
     assert got == ["else", "exact", "missing"]
+
+
+def _pairs(rows: list[dict[str, float]]) -> pd.DataFrame:
+    """Scored pairs by hand: each row's levels (name -> level key) and weights; the rest missing."""
+    out = []
+    for row in rows:
+        rec: dict[str, float] = {"left": row["left"], "right_node": row["node"]}
+        for name, keys in COMPARISONS.items():
+            level = row.get(name)
+            rec[f"lv_{name}"] = keys.index(str(level)) + 1 if level else 0
+            rec[f"w_{name}"] = float(row.get(f"w_{name}", 0.0))
+        rec["weight"] = sum(rec[f"w_{n}"] for n in COMPARISONS)
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def test_a_person_is_weighed_with_what_their_best_record_leaves_unknown() -> None:
+    # A caller (record 0) against 谢保 (node 7): his roster row agrees on name and village and has no
+    # phone; his monitoring row shows another phone. Against 韩恩辉 (node 8): the caller's household
+    # row agrees on the household (so phone and place say nothing more), and his disability row,
+    # outside any household, agrees on phone and village.
+    pairs = _pairs(
+        [
+            {"left": 0, "node": 7, "name": "exact", "w_name": 14, "place": "village", "w_place": 9},
+            {
+                "left": 0,
+                "node": 7,
+                "name": "exact",
+                "w_name": 14,
+                "phone": "else",
+                "w_phone": -2,
+                "place": "village",
+                "w_place": 9,
+            },
+            {"left": 1, "node": 8, "name": "else", "w_name": -7, "household": "exact", "w_household": 13},
+            {
+                "left": 1,
+                "node": 8,
+                "name": "else",
+                "w_name": -7,
+                "phone": "exact",
+                "w_phone": 14,
+                "place": "village",
+                "w_place": 9,
+            },
+            # A lone record: its own weight.
+            {"left": 2, "node": 9, "name": "exact", "w_name": 10, "place": "township", "w_place": 8},
+        ]
+    )
+    got = person_weights(pairs).tolist()
+    # 23 + the monitoring row's phone; -7 + the household, whose agreement covers phone and place.
+    assert got == [21.0, 21.0, 6.0, 6.0, 18.0]

@@ -17,7 +17,7 @@ import pandas as pd
 from pipeline import schema as S
 from pipeline.match.blocking import LEFT, RIGHT, Blocks, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
-from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, compare
+from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, REGISTRY, compare
 from pipeline.match.errors import ErrorEstimates, blocking_recall, estimate
 from pipeline.match.model import Model, fit, weights
 from pipeline.match.prepare import (
@@ -89,13 +89,66 @@ def presence_rates(r: pd.DataFrame, unanchored: np.ndarray) -> dict[str, float]:
     return {str(k): float(np.clip(v, 0.01, 0.99)) for k, v in rates.items()}
 
 
+#: Place levels that say less because one side lacks detail (a village or a township unknown).
+_PARTIAL_PLACE = frozenset({"township", "county"})
+
+
+def _first_per_group(group: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:
+    """The position of each group's highest ``score`` (groups numbered 0..n-1)."""
+    order = np.lexsort((-score, group))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = group[order][1:] != group[order][:-1]
+    out = np.zeros(n, dtype=np.int64)
+    out[group[order][first]] = order[first]
+    return out
+
+
+def person_weights(pairs: pd.DataFrame) -> np.ndarray:
+    """Each pair's evidence about the candidate *person* (its right node): the levels of the
+    person's best-matching record, with what that record leaves unknown read off the person's
+    other records. Before, a record missing a field hid another record's disagreement: a caller's
+    phone against a roster row without one while the person's monitoring row shows another phone,
+    or a subsidy row without a village while the monitoring row names another village.
+
+    Per comparison the best record's level is kept where it is known (for place: where the
+    village or township is known on both sides); where it is not, the strongest level known among
+    the person's other records counts instead. Then, as in ``compare``, a comparison another one's
+    agreement implies (phone and place once the household agrees) counts nothing. Returns the
+    weight per pair (the same for every pair of one record and person)."""
+    group = pairs.groupby([LEFT, "right_node"], sort=False).ngroup().to_numpy()
+    n = int(group.max()) + 1 if len(group) else 0
+    best = _first_per_group(group, pairs["weight"].to_numpy(dtype="float64"), n)
+    partial = [i + 1 for i, k in enumerate(COMPARISONS["place"]) if k in _PARTIAL_PLACE]
+    levels: dict[str, np.ndarray] = {}
+    weights_: dict[str, np.ndarray] = {}
+    for name in COMPARISONS:
+        lv = pairs[f"lv_{name}"].to_numpy()
+        w = pairs[f"w_{name}"].to_numpy(dtype="float64")
+        known = lv != 0
+        if name == "place":
+            known &= ~np.isin(lv, partial)
+        take = best
+        if known.any() and not known[best].all():
+            strongest = _first_per_group(group, np.where(known, w, -np.inf), n)
+            take = np.where(known[best] | ~known[strongest], best, strongest)
+        levels[name], weights_[name] = lv[take], w[take]
+    total = np.zeros(n)
+    for c in REGISTRY:
+        implied = np.zeros(n, dtype=bool)
+        for other in c.implied_by:
+            implied |= levels[other] == 1
+        total += np.where(implied, 0.0, weights_[c.name])
+    return np.asarray(total[group])
+
+
 def competing_posterior(
     pairs: pd.DataFrame, rates: dict[str, float], source: np.ndarray, people: int, anchored_nodes: int
 ) -> np.ndarray:
     """The probability that each candidate person is the record's person, all candidates considered.
 
     The record's person is one of ``people`` people in the data (prior rate/people each) or none
-    of them (prior 1 - rate); each candidate's Bayes factor comes from its best pair. So a lone
+    of them (prior 1 - rate); each candidate's Bayes factor is the largest ``weight`` of its pairs (the link
+    stage passes ``person_weights``: the same for every pair of one record and person). So a lone
     candidate with moderate evidence can be likely, and two equally good candidates share it.
     Only anchored candidates (nodes below ``anchored_nodes``: different usable IDs, so different
     people) compete; a candidate without an ID may be any of them, so it is weighed on its own.
@@ -162,7 +215,9 @@ def link(
         weight=bayes, left_node=node[left], right_node=node[right]
     )
     presence = presence_rates(r, unanchored)
-    pairs["probability"] = competing_posterior(pairs, presence, r[S.SOURCE].to_numpy(), len(idents), n_ids)
+    by_person = pairs.assign(weight=person_weights(pairs))
+    source = r[S.SOURCE].to_numpy()
+    pairs["probability"] = competing_posterior(by_person, presence, source, len(idents), n_ids)
 
     # A record with two different people above the link bar is ambiguous: nobody is linked, a
     # reviewer decides. Pairs between two anchored nodes cannot occur (left is never anchored).
@@ -249,4 +304,12 @@ def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, 
         r.loc[forced, MATCH_PROBABILITY] = 1.0
 
 
-__all__ = ["Decisions", "LinkResult", "competing_posterior", "evidence_text", "link", "presence_rates"]
+__all__ = [
+    "Decisions",
+    "LinkResult",
+    "competing_posterior",
+    "evidence_text",
+    "link",
+    "person_weights",
+    "presence_rates",
+]
