@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline import schema as S
-from pipeline.match import person_weights, saved
+from pipeline.match import ELSEWHERE, evidence_text, person_evidence, person_weights, saved
 from pipeline.match.blocking import LEFT, RIGHT, run_pass
 from pipeline.match.compare import (
     COMPARISONS,
@@ -398,3 +398,13 @@ def test_a_person_is_weighed_with_what_their_best_record_leaves_unknown() -> Non
     got = person_weights(pairs).tolist()
     # 23 + the monitoring row's phone; -7 + the household, whose agreement covers phone and place.
     assert got == [21.0, 21.0, 6.0, 6.0, 18.0]
+    # What the link's explanation shows: the phone read off his monitoring row, marked as such; the
+    # household taken from the household row, with the phone and village it covers left out.
+    ev = person_evidence(pairs)
+    assert ev.elsewhere["phone"].tolist()[:2] == [True, True] and not ev.elsewhere["name"].any()
+    assert ev.levels.loc[3, ["household", "phone", "place"]].tolist() == [1, 0, 0]
+    text = evidence_text(ev.levels.loc[[0, 3]], ev.weights.loc[[0, 3]], ev.elsewhere.loc[[0, 3]])
+    assert text == [
+        f"姓名一致(+14.0); 电话不同{ELSEWHERE}(-2.0); 同村(+9.0)",
+        f"姓名不同(-7.0); 同户{ELSEWHERE}(+13.0)",
+    ]

@@ -29,7 +29,7 @@ from pipeline.eligibility.facts import (
 )
 from pipeline.eligibility.rules import EvidenceSpec, Rule, RuleSet
 from pipeline.households import HOUSEHOLD_KEY, PERSON_ID
-from pipeline.match.compare import PLAIN_WORDS
+from pipeline.match.compare import ELSEWHERE, PLAIN_WORDS
 from pipeline.normalize.common import member, mode_by
 from pipeline.normalize.places import Gazetteer, village_in_address
 from pipeline.params import Params
@@ -134,12 +134,17 @@ def plain_link(why: str, probability: float) -> str:
     '姓名相同、身份证号仅一位不同、同乡镇,系统判定为同一人'
     >>> plain_link("姓名同音(+4.1); 年龄相符(+5.3); 县区不同(-3.0)", 0.93)
     '姓名同音、年龄相符,但县区不同,系统判定为同一人(可信度93%)'
+    >>> plain_link("姓名一致(+9.7); 电话不同〔另一条记录〕(-2.0); 同村(+9.3)", 0.95)
+    '姓名相同、同村(社区),但电话不同(据本人另一条记录),系统判定为同一人(可信度95%)'
     """
     agree: list[str] = []
     differ: list[str] = []
     for label, weight in _PIECE.findall(why):
         label = label.strip()
-        (agree if float(weight) >= 0 else differ).append(PLAIN_WORDS.get(label, label))
+        other = label.endswith(ELSEWHERE)
+        label = label.removesuffix(ELSEWHERE)
+        words = PLAIN_WORDS.get(label, label) + ("(据本人另一条记录)" if other else "")
+        (agree if float(weight) >= 0 else differ).append(words)
     text = "、".join(agree)
     if differ:
         text += (",但" if text else "") + "、".join(differ)

@@ -17,7 +17,7 @@ import pandas as pd
 from pipeline import schema as S
 from pipeline.match.blocking import LEFT, RIGHT, Blocks, candidate_pairs, training_pairs
 from pipeline.match.cluster import UnionFind
-from pipeline.match.compare import COMPARISONS, LEVEL_LABELS, REGISTRY, compare
+from pipeline.match.compare import COMPARISONS, ELSEWHERE, LEVEL_LABELS, REGISTRY, compare
 from pipeline.match.errors import ErrorEstimates, blocking_recall, estimate
 from pipeline.match.model import Model, fit, weights
 from pipeline.match.prepare import (
@@ -64,13 +64,19 @@ class LinkResult:
     errors: ErrorEstimates  # expected false and missed links, from the model alone
 
 
-def evidence_text(levels: pd.DataFrame, weights: pd.DataFrame) -> list[str]:
-    """'姓名一致(+11.2); 身份证号一位之差(+9.4); ...' per pair, missing comparisons left out."""
+def evidence_text(
+    levels: pd.DataFrame, weights: pd.DataFrame, elsewhere: pd.DataFrame | None = None
+) -> list[str]:
+    """'姓名一致(+11.2); 身份证号一位之差(+9.4); ...' per pair, missing comparisons left out.
+    ``elsewhere``: per comparison, True where the level was read off another record of the
+    candidate person (marked ELSEWHERE)."""
     parts = []
     for name in COMPARISONS:
         lv = levels[name].to_numpy()
         w = weights[name].to_numpy()
         labels = np.array(LEVEL_LABELS[name], dtype=object)[lv]
+        if elsewhere is not None:
+            labels = np.where(elsewhere[name].to_numpy(dtype=bool), labels + ELSEWHERE, labels)
         text = np.array([f"{lab}({x:+.1f})" for lab, x in zip(labels, w, strict=True)], dtype=object)
         parts.append(np.where(lv == 0, "", text))
     stacked = np.stack(parts, axis=1) if parts else np.empty((0, 0))
@@ -115,12 +121,29 @@ def person_weights(pairs: pd.DataFrame) -> np.ndarray:
     the person's other records counts instead. Then, as in ``compare``, a comparison another one's
     agreement implies (phone and place once the household agrees) counts nothing. Returns the
     weight per pair (the same for every pair of one record and person)."""
+    return person_evidence(pairs).weight
+
+
+@dataclass
+class PersonEvidence:
+    """person_weights' result with its parts, aligned to the pairs: the levels and weights that
+    counted per comparison (0 where implied), and where a level came from another record."""
+
+    weight: np.ndarray
+    levels: pd.DataFrame
+    weights: pd.DataFrame
+    elsewhere: pd.DataFrame
+
+
+def person_evidence(pairs: pd.DataFrame) -> PersonEvidence:
+    """person_weights with the levels behind it (see there)."""
     group = pairs.groupby([LEFT, "right_node"], sort=False).ngroup().to_numpy()
     n = int(group.max()) + 1 if len(group) else 0
     best = _first_per_group(group, pairs["weight"].to_numpy(dtype="float64"), n)
     partial = [i + 1 for i, k in enumerate(COMPARISONS["place"]) if k in _PARTIAL_PLACE]
     levels: dict[str, np.ndarray] = {}
     weights_: dict[str, np.ndarray] = {}
+    elsewhere: dict[str, np.ndarray] = {}
     for name in COMPARISONS:
         lv = pairs[f"lv_{name}"].to_numpy()
         w = pairs[f"w_{name}"].to_numpy(dtype="float64")
@@ -131,14 +154,21 @@ def person_weights(pairs: pd.DataFrame) -> np.ndarray:
         if known.any() and not known[best].all():
             strongest = _first_per_group(group, np.where(known, w, -np.inf), n)
             take = np.where(known[best] | ~known[strongest], best, strongest)
-        levels[name], weights_[name] = lv[take], w[take]
+        levels[name], weights_[name], elsewhere[name] = lv[take], w[take], take != best
     total = np.zeros(n)
     for c in REGISTRY:
         implied = np.zeros(n, dtype=bool)
         for other in c.implied_by:
             implied |= levels[other] == 1
-        total += np.where(implied, 0.0, weights_[c.name])
-    return np.asarray(total[group])
+        weights_[c.name] = np.where(implied, 0.0, weights_[c.name])
+        levels[c.name] = np.where(implied, 0, levels[c.name])
+        total += weights_[c.name]
+    return PersonEvidence(
+        weight=np.asarray(total[group]),
+        levels=pd.DataFrame({k: v[group] for k, v in levels.items()}, index=pairs.index),
+        weights=pd.DataFrame({k: v[group] for k, v in weights_.items()}, index=pairs.index),
+        elsewhere=pd.DataFrame({k: v[group] for k, v in elsewhere.items()}, index=pairs.index),
+    )
 
 
 def competing_posterior(
@@ -215,9 +245,11 @@ def link(
         weight=bayes, left_node=node[left], right_node=node[right]
     )
     presence = presence_rates(r, unanchored)
-    by_person = pairs.assign(weight=person_weights(pairs))
+    person = person_evidence(pairs)
     source = r[S.SOURCE].to_numpy()
-    pairs["probability"] = competing_posterior(by_person, presence, source, len(idents), n_ids)
+    pairs["probability"] = competing_posterior(
+        pairs.assign(weight=person.weight), presence, source, len(idents), n_ids
+    )
 
     # A record with two different people above the link bar is ambiguous: nobody is linked, a
     # reviewer decides. Pairs between two anchored nodes cannot occur (left is never anchored).
@@ -258,7 +290,7 @@ def link(
 
     label = uf.labels()[node]
     r["cluster"] = label
-    _link_columns(r, pairs, unanchored, decisions)
+    _link_columns(r, pairs, person, unanchored, decisions)
     review = pairs[review_mask & ~pairs["linked"]].copy()
     errors = estimate(r, pairs, unanchored, presence, recall, RECALL_SAMPLE)
     log.info(
@@ -278,8 +310,11 @@ def link(
     return LinkResult(r, pairs, review, model, counts, detached, errors)
 
 
-def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, decisions: Decisions) -> None:
-    """How each record joined its person: by ID, by the model (best accepted pair), or not at all."""
+def _link_columns(
+    r: pd.DataFrame, pairs: pd.DataFrame, person: PersonEvidence, unanchored: np.ndarray, decisions: Decisions
+) -> None:
+    """How each record joined its person: by ID, by the model (best accepted pair; its evidence and
+    weight are the person's, person_evidence), or not at all."""
     r[MATCH_PROBABILITY] = np.where(unanchored, np.nan, 1.0)
     r[MATCH_WEIGHT] = np.nan
     r[LINK_RULE] = np.where(unanchored, "none", "id")
@@ -289,13 +324,14 @@ def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, 
     if len(linked):
         best = linked.sort_values("weight", ascending=False).drop_duplicates(LEFT)
         idx = best[LEFT].to_numpy()
-        lv = best[[f"lv_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[3:])
-        w = best[[f"w_{k}" for k in COMPARISONS]].rename(columns=lambda c: c[2:])
+        at = best.index
         r.loc[idx, MATCH_PROBABILITY] = best["probability"].to_numpy()
-        r.loc[idx, MATCH_WEIGHT] = best["weight"].to_numpy()
+        r.loc[idx, MATCH_WEIGHT] = person.weight[pairs.index.get_indexer(at)]
         r.loc[idx, LINK_RULE] = "model"
         r.loc[idx, LINKED_VIA] = r[NATURAL_KEY].to_numpy()[best[RIGHT].to_numpy()]
-        r.loc[idx, EVIDENCE] = evidence_text(lv, w)
+        r.loc[idx, EVIDENCE] = evidence_text(
+            person.levels.loc[at], person.weights.loc[at], person.elsewhere.loc[at]
+        )
     if decisions.must:
         keys = {k for pair in decisions.must for k in pair}
         forced = r[NATURAL_KEY].isin(keys) & (r[LINK_RULE] == "none")
@@ -306,10 +342,12 @@ def _link_columns(r: pd.DataFrame, pairs: pd.DataFrame, unanchored: np.ndarray, 
 
 __all__ = [
     "Decisions",
+    "ELSEWHERE",
     "LinkResult",
     "competing_posterior",
     "evidence_text",
     "link",
+    "person_evidence",
     "person_weights",
     "presence_rates",
 ]

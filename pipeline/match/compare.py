@@ -464,6 +464,8 @@ REGISTRY: tuple[Comparison, ...] = (
 BY_NAME = {c.name: c for c in REGISTRY}
 #: Comparison name -> its level keys after `missing` (level 0): what the model and the settings use.
 COMPARISONS: dict[str, tuple[str, ...]] = {c.name: tuple(lv.key for lv in c.levels) for c in REGISTRY}
+#: Marks a level read off another record of the candidate person (match.person_evidence).
+ELSEWHERE = "〔另一条记录〕"
 #: Comparison name -> the label of each level code, 0 (missing) included.
 LEVEL_LABELS: dict[str, tuple[str, ...]] = {c.name: c.labels for c in REGISTRY}
 #: A level's label -> the township's words for it, where they differ.
