@@ -320,8 +320,9 @@ def detach_foreign(r: pd.DataFrame, max_age_gap: int) -> int:
         cut_birth = pd.to_datetime(r.loc[cut, CUT_ID].str.slice(6, 14), format="%Y%m%d", errors="coerce")
         cut_age = (event[cut] - cut_birth).dt.days / 365.25
         foreign = ((stated[cut] - cut_age).abs() > max_age_gap + 1).to_numpy(dtype=bool)
-        r.loc[r.index[cut][foreign], CUT_ID] = None
-        r[ID_PREFIX] = prefix_keys(r)
+        if foreign.any():
+            r.loc[r.index[cut][foreign], CUT_ID] = None
+            r[ID_PREFIX] = prefix_keys(r)
     birth = pd.to_datetime(r[S.BIRTH_DATE])
     id_age = (event - birth).dt.days / 365.25
     gap = (stated - id_age).abs() > max_age_gap + 1  # +1: stated ages are whole years, rounded down
