@@ -22,16 +22,16 @@ from pipeline.match.errors import ErrorEstimates  # noqa: E402
 from pipeline.match.evaluate import pairwise  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_extracts, households_for, run_in_child, size_args  # noqa: E402
+from common import ensure_extracts, households_for, run_in_child, scaled, size_args  # noqa: E402
 
 RUN_DATE = "2026-11-29"
 
 
-def run(size: int, seed: int, work: Path) -> None:
+def run(size: int, seed: int, work: Path, error_scale: float = 1.0) -> None:
     households = households_for(size)
-    base = work / f"match_{households}_{seed}"
+    base = work / scaled(f"match_{households}_{seed}", error_scale)
     extracts, out, state = (
-        ensure_extracts(households, seed, base / "extracts"),
+        ensure_extracts(households, seed, base / "extracts", error_scale=error_scale),
         base / "reports",
         base / "state",
     )
@@ -104,7 +104,7 @@ def print_errors(joined: pd.DataFrame, est: ErrorEstimates) -> None:
 def main() -> None:
     a = size_args(__doc__, [30_000, 1_000_000], 5)
     for size in a.records:
-        run(size, a.seed, Path(a.work))
+        run(size, a.seed, Path(a.work), a.error_scale)
 
 
 if __name__ == "__main__":

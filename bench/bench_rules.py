@@ -36,7 +36,7 @@ from pipeline.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_match import print_errors  # noqa: E402
-from common import ensure_extracts, households_for, run_in_child, size_args  # noqa: E402
+from common import ensure_extracts, households_for, run_in_child, scaled, size_args  # noqa: E402
 
 #: The department extracts (issue 16's targets are over these; the other channels' records carry
 #: too little to link, see docs/benchmarks.md).
@@ -77,11 +77,11 @@ def expected_warnings(clean: Path, work: Path) -> pd.DataFrame:
     return warnings[["rule", "person_id"]].rename(columns={"person_id": "person"})
 
 
-def run(size: int, seed: int, work: Path) -> None:
+def run(size: int, seed: int, work: Path, error_scale: float = 1.0) -> None:
     households = households_for(size)
-    base = work / f"rules_{households}_{seed}"
+    base = work / scaled(f"rules_{households}_{seed}", error_scale)
     clean = base / "clean"
-    extracts = ensure_extracts(households, seed, base / "extracts", clean_out=clean)
+    extracts = ensure_extracts(households, seed, base / "extracts", clean_out=clean, error_scale=error_scale)
     out, state = base / "reports", base / "state"
     measured = run_in_child(extracts, out, RUN_DATE, state, PIPELINE_STAGES)
     run_dir = out / RUN_DATE
@@ -155,7 +155,7 @@ def run(size: int, seed: int, work: Path) -> None:
 def main() -> None:
     a = size_args(__doc__, [30_000, 1_000_000], 5)
     for size in a.records:
-        run(size, a.seed, Path(a.work))
+        run(size, a.seed, Path(a.work), a.error_scale)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,25 @@ def size_args(
         p.add_argument("--records", type=int, default=records)
     p.add_argument("--seed", type=int, default=seed)
     p.add_argument("--work", default=str(ROOT / "bench" / "out"))
+    p.add_argument(
+        "--error-scale",
+        type=float,
+        default=1.0,
+        help="multiply the generator's error rates (robustness: does accuracy hold at 2x the errors?)",
+    )
     for flag, help_text in (switches or {}).items():
         p.add_argument(flag, action="store_true", help=help_text)
     return p.parse_args()
 
 
-def ensure_extracts(households: int, seed: int, folder: Path, clean_out: Path | None = None) -> Path:
+def scaled(name: str, error_scale: float) -> str:
+    """A cache folder's name for extracts generated at ``error_scale`` times the usual errors."""
+    return name if error_scale == 1.0 else f"{name}_e{error_scale:g}"
+
+
+def ensure_extracts(
+    households: int, seed: int, folder: Path, clean_out: Path | None = None, error_scale: float = 1.0
+) -> Path:
     """Generate the extracts into ``folder`` unless a finished generation (truth.csv) is there.
 
     The cache is keyed by folder name only: delete bench/out/ after changing the generator.
@@ -55,6 +68,7 @@ def ensure_extracts(households: int, seed: int, folder: Path, clean_out: Path | 
                 "--out",
                 str(folder),
                 *(["--clean-out", str(clean_out)] if clean_out else []),
+                *(["--error-scale", str(error_scale)] if error_scale != 1.0 else []),
             ],
             check=True,
             cwd=ROOT,

@@ -6,6 +6,7 @@ each test adds a handful of hand-made records and checks who ends up with whom.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import yaml
 from pipeline import schema as S
 from pipeline.contracts import RECORDS
 from pipeline.match import Decisions, link
-from pipeline.match.cluster import connected_components
+from pipeline.match.cluster import UnionFind, connected_components
 from pipeline.match.compare import LEVEL_LABELS
 from pipeline.match.settings import load_matching
 from pipeline.match.stable import assign
@@ -188,6 +189,52 @@ def test_infant_under_parents_id_is_someone_else(background: pd.DataFrame) -> No
     assert r.loc[3, "detached"]
     assert r.loc[1, "cluster"] == r.loc[4, "cluster"] != r.loc[3, "cluster"]
     assert r.loc[2, "cluster"] == r.loc[3, "cluster"]  # the infant's own record, by household
+
+
+def test_a_record_without_a_birth_date_never_joins_a_man_born_in_1958_to_a_newborn(
+    background: pd.DataFrame,
+) -> None:
+    # A subsidy row for 焦国庆 (born 1958) with a mistyped ID says nothing about birth: it links to
+    # his roster row by the ID's one-digit difference, and to a newborn namesake's two stays under
+    # her father's ID by name and county. Together they would make one person born both in 1958 and
+    # in 2026: the weaker link is refused (decision.birth_conflict_years).
+    old = make_id("410822", "19580726", "525")
+    typo = old[:8] + str((int(old[8]) + 3) % 10) + old[9:]
+    place = {S.COUNTY_CODE: "410822", S.TOWNSHIP_CODE: "410822105"}
+    stay = {S.COUNTY_CODE: "410822", S.AGE: 0, S.SEX: "男"}
+    extra = [
+        rec("monitoring", 1, "焦国庆", old, **place),
+        rec("subsidy", 2, "焦国庆", typo, **place),
+        rec("medical", 3, "焦国庆", PARENT, **stay, **{S.DISCHARGE_DATE: pd.Timestamp("2026-07-09")}),
+        rec("medical", 4, "焦国庆", PARENT, **stay, **{S.DISCHARGE_DATE: pd.Timestamp("2026-04-25")}),
+    ]
+    r = run(background, extra)
+    assert r.loc[1, "cluster"] == r.loc[2, "cluster"]  # the mistyped ID's holder
+    assert r.loc[3, "cluster"] == r.loc[4, "cluster"]  # the newborn's two stays
+    assert r.loc[2, "cluster"] != r.loc[3, "cluster"]
+    # Without the rule the subsidy row would join both (the links are there, one is refused).
+    loose = link(
+        pd.concat([background, pd.DataFrame(extra)], ignore_index=True),
+        replace(SETTINGS, birth_conflict_years=200),
+    ).records
+    loose = loose[loose[S.FILE] == "hand.csv"].set_index(S.ROW)
+    assert loose.loc[1, "cluster"] == loose.loc[2, "cluster"] == loose.loc[3, "cluster"]
+
+
+def test_union_find_refuses_a_person_with_two_birth_dates() -> None:
+    day = 365.25
+    # Node 0 born in 1958 (an ID), node 1 unknown (no age, no ID), node 2 a stated age of 0 in
+    # 2026 (a window of a year), node 3 born in 1959.
+    lo = np.array([-4177.0, np.nan, 20248.0, -4177.0 + day])
+    hi = np.array([-4177.0, np.nan, 20643.0, -4177.0 + day])
+    uf = UnionFind(4, births=(lo, hi), slack=2 * day)
+    assert uf.union(0, 1)  # nothing said about birth: allowed
+    assert not uf.union(1, 2)  # 1's set is now born in 1958
+    assert uf.union(2, 2)
+    assert uf.union(1, 3)  # a year apart: within the two years' slack
+    assert uf.find(0) == uf.find(3) != uf.find(2)
+    forced = UnionFind(4, births=(lo, hi), slack=2 * day)
+    assert forced.union(0, 2, force=True)  # a reviewer's must-link overrides it
 
 
 def test_two_infants_of_one_name_under_different_parents_ids_count_against(background: pd.DataFrame) -> None:

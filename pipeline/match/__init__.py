@@ -22,6 +22,8 @@ from pipeline.match.errors import ErrorEstimates, blocking_recall, estimate
 from pipeline.match.model import Model, fit, weights
 from pipeline.match.prepare import (
     ANCHOR_ID,
+    BIRTH_HI,
+    BIRTH_LO,
     NATURAL_KEY,
     detach_foreign,
     households,
@@ -261,7 +263,12 @@ def link(
         (pairs["probability"] >= settings.review) & (pairs["probability"] < settings.link)
     ) | pairs[LEFT].isin(ambiguous)
 
-    uf = UnionFind(len(idents), idents)
+    uf = UnionFind(
+        len(idents),
+        idents,
+        births=_node_births(r, node, len(idents)),
+        slack=settings.birth_conflict_years * 365.25,
+    )
     wanted = {k for pair in [*decisions.cannot, *decisions.must] for k in pair}
     key_nodes: dict[str, list[int]] = {}
     if wanted:
@@ -308,6 +315,20 @@ def link(
         errors.missed_links.high,
     )
     return LinkResult(r, pairs, review, model, counts, detached, errors)
+
+
+def _node_births(r: pd.DataFrame, node: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per node, the birth dates its records allow (days since 1970; NaN when none says):
+    the latest of their earliest and the earliest of their latest."""
+    lo = np.full(n, np.nan)
+    hi = np.full(n, np.nan)
+    np.fmax.at(lo, node, r[BIRTH_LO].to_numpy(dtype="float64", na_value=np.nan))
+    np.fmin.at(hi, node, r[BIRTH_HI].to_numpy(dtype="float64", na_value=np.nan))
+    # An ID whose own records disagree (no window fits them all) says nothing usable about birth.
+    torn = lo > hi
+    lo[torn] = np.nan
+    hi[torn] = np.nan
+    return lo, hi
 
 
 def _link_columns(

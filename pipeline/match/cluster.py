@@ -2,7 +2,9 @@
 
 Unconstrained, it computes connected components (tests check it against networkx). With
 constraints, an edge is refused when it would put two different usable IDs in one person (unless
-a reviewer said they are one person) or join records a reviewer said are different people.
+a reviewer said they are one person), join records a reviewer said are different people, or put
+in one person records whose birth windows lie further apart than a person's one birth date allows
+(also when they meet only through a third record that says nothing about birth).
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ class UnionFind:
     """Disjoint sets over 0..n-1. ``idents[i]`` is node i's usable ID (or None); a set holds at most
     one unless a forced union (a reviewer's must-link) joined two."""
 
-    def __init__(self, n: int, idents: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        idents: np.ndarray | None = None,
+        births: tuple[np.ndarray, np.ndarray] | None = None,
+        slack: float = 0.0,
+    ) -> None:
+        """``births``: per node, the earliest and latest possible birth date (days; NaN unknown);
+        a set's window is its members' intersection, and a union whose window would be empty by
+        more than ``slack`` days is refused."""
         self.parent = np.arange(n)
         self.size = np.ones(n, dtype=np.int64)
         self.ident: np.ndarray = (
@@ -24,6 +35,12 @@ class UnionFind:
         )
         self.members: dict[int, list[int]] = {}  # kept only while cannot-links exist
         self.cannot: dict[int, set[int]] = {}
+        self.lo: np.ndarray | None = None
+        self.hi: np.ndarray | None = None
+        if births is not None:
+            self.lo = np.asarray(births[0], dtype="float64").copy()
+            self.hi = np.asarray(births[1], dtype="float64").copy()
+        self.slack = slack
 
     def find(self, x: int) -> int:
         root = x
@@ -49,6 +66,12 @@ class UnionFind:
         ia, ib = self.ident[ra], self.ident[rb]
         if ia is not None and ib is not None and ia != ib:
             return False
+        if self.lo is not None and self.hi is not None:
+            # fmax/fmin skip NaN: a set that says nothing about birth constrains nothing.
+            lo = np.fmax(self.lo[ra], self.lo[rb])
+            hi = np.fmin(self.hi[ra], self.hi[rb])
+            if lo - hi > self.slack:
+                return False
         if self.cannot:
             small, big = sorted((ra, rb), key=lambda r: self.size[r])
             big_members = set(self._members(big))
@@ -68,6 +91,9 @@ class UnionFind:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
+        if self.lo is not None and self.hi is not None:
+            self.lo[ra] = np.fmax(self.lo[ra], self.lo[rb])
+            self.hi[ra] = np.fmin(self.hi[ra], self.hi[rb])
         if self.cannot:
             self.members[ra] = self._members(ra) + self._members(rb)
             self.members.pop(rb, None)

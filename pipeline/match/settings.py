@@ -60,6 +60,7 @@ class MatchSettings:
     training_min_pairs: int = 100  # a blocking with fewer pairs is skipped
     training_block_size: tuple[int, int] = (2, 50)  # key groups of these sizes form the pairs
     refit_days: int = 7  # a saved model is fitted again once it is this many days old
+    birth_conflict_years: int = 2  # records whose birth windows lie further apart are two people
 
 
 def load_matching(path: str | Path) -> MatchSettings:
@@ -159,6 +160,7 @@ def load_matching(path: str | Path) -> MatchSettings:
         refit_days=get("model", "refit_days", int, 7),
         link=float(get("decision", "link", float)),
         review=float(get("decision", "review", float)),
+        birth_conflict_years=get("decision", "birth_conflict_years", int, 2),
         training=tuple(blocks),
         training_pairs=get("training", "pairs", int),
         training_min_pairs=get("training", "min_pairs", int),
@@ -166,6 +168,8 @@ def load_matching(path: str | Path) -> MatchSettings:
     )
     if s.refit_days < 1:
         problems.append("model.refit_days: at least 1 (fit again every night: 1)")
+    if s.birth_conflict_years < 0:
+        problems.append("decision.birth_conflict_years: 0 or more years")
     if not 0 < s.review < s.link < 1:
         problems.append("decision: need 0 < review < link < 1")
     if problems:
