@@ -22,6 +22,7 @@ from pipeline.match.compare import (
     guardian_levels,
     name_levels,
     score_adult,
+    score_county,
     score_place,
 )
 from pipeline.match.model import Model, age_agreement, weights
@@ -53,24 +54,28 @@ def places(rows: list[tuple[str | None, str | None, str | None]]) -> pd.DataFram
     return pd.DataFrame(rows, columns=[S.COUNTY_CODE, S.TOWNSHIP_CODE, S.VILLAGE], dtype=object)
 
 
-def test_same_county_is_two_levels_by_whether_a_township_is_known() -> None:
+def test_the_county_alone_is_its_own_comparison_when_a_township_is_unknown() -> None:
     r = places(
         [
             ("410822", "410822105", "东村"),  # 0
             ("410822", None, None),  # 1: a hospital stay: its 参保地 names only the county
             ("410822", "410822106", "西村"),  # 2: another township of the county
-            ("410823", None, None),  # 3: another county
+            ("410823", None, None),  # 3: another county, no township
             ("410822", "410822105", "东村"),  # 4: the same village
             ("410822", "410822105", None),  # 5: the same township, village unknown
             (None, None, None),  # 6: nothing known
+            ("410823", "410823101", "南村"),  # 7: another county with a township
         ]
     )
-    left = np.array([0, 0, 0, 0, 0, 1])
-    right = np.array([1, 2, 3, 4, 5, 6])
-    got = [PLACE[k - 1] if k else "missing" for k in score_place(Sides(r, left, right, SETTINGS, None))]
-    assert got == ["county", "other_township", "else", "village", "township", "missing"]
+    left = np.array([0, 0, 0, 0, 0, 1, 0])
+    right = np.array([1, 2, 3, 4, 5, 6, 7])
+    sides = Sides(r, left, right, SETTINGS, None)
+    got = [PLACE[k - 1] if k else "missing" for k in score_place(sides)]
+    assert got == ["missing", "other_township", "missing", "village", "township", "missing", "else"]
+    county = [COMPARISONS["county"][k - 1] if k else "missing" for k in score_county(sides)]
+    assert county == ["exact", "missing", "else", "missing", "missing", "missing", "missing"]
     labels = dict(zip(PLACE, LEVEL_LABELS["place"][1:], strict=True))
-    assert labels["county"] == "同县区" and labels["other_township"] == "同县区不同乡镇"
+    assert labels["other_township"] == "同县区不同乡镇" and LEVEL_LABELS["county"][1] == "同县区"
 
 
 def stays(rows: list[tuple[object, ...]]) -> pd.DataFrame:
@@ -408,3 +413,30 @@ def test_a_person_is_weighed_with_what_their_best_record_leaves_unknown() -> Non
         f"姓名一致(+14.0); 电话不同{ELSEWHERE}(-2.0); 同村(+9.0)",
         f"姓名不同(-7.0); 同户{ELSEWHERE}(+13.0)",
     ]
+
+
+def test_a_township_read_off_another_record_outranks_the_county_alone() -> None:
+    # A caller in 王屯乡 (record 0) against a person whose best record is a hospital stay naming
+    # only the county (county agrees, +3) and whose roster row names another township of the county
+    # (-3): the township counts and the county alone does not, so the person gets 14 - 3.
+    pairs = _pairs(
+        [
+            {
+                "left": 0,
+                "node": 7,
+                "name": "exact",
+                "w_name": 14,
+                "age": "close",
+                "w_age": 6,
+                "county": "exact",
+                "w_county": 3,
+            },
+            {"left": 0, "node": 7, "name": "exact", "w_name": 14, "place": "other_township", "w_place": -3},
+            # Nobody else names a township: the county alone counts.
+            {"left": 1, "node": 8, "name": "exact", "w_name": 14, "county": "exact", "w_county": 3},
+        ]
+    )
+    assert person_weights(pairs).tolist() == [17.0, 17.0, 17.0]
+    ev = person_evidence(pairs)
+    assert ev.levels.loc[0, ["place", "county"]].tolist() == [4, 0]
+    assert bool(ev.elsewhere.loc[0, "place"]) and ev.levels.loc[2, "county"] == 1

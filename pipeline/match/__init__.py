@@ -97,8 +97,8 @@ def presence_rates(r: pd.DataFrame, unanchored: np.ndarray) -> dict[str, float]:
     return {str(k): float(np.clip(v, 0.01, 0.99)) for k, v in rates.items()}
 
 
-#: Place levels that say less because one side lacks detail (a village or a township unknown).
-_PARTIAL_PLACE = frozenset({"township", "county"})
+#: Place levels that say less because one side lacks detail (a village unknown).
+_PARTIAL_PLACE = frozenset({"township"})
 
 
 def _first_per_group(group: np.ndarray, score: np.ndarray, n: int) -> np.ndarray:
@@ -119,10 +119,12 @@ def person_weights(pairs: pd.DataFrame) -> np.ndarray:
     or a subsidy row without a village while the monitoring row names another village.
 
     Per comparison the best record's level is kept where it is known (for place: where the
-    village or township is known on both sides); where it is not, the strongest level known among
-    the person's other records counts instead. Then, as in ``compare``, a comparison another one's
-    agreement implies (phone and place once the household agrees) counts nothing. Returns the
-    weight per pair (the same for every pair of one record and person)."""
+    village is known on both sides); where it is not, the strongest level known among the
+    person's other records counts instead. The county alone (a record naming no township) counts
+    only where no record of the person gave a place: a township outranks it. Then, as in
+    ``compare``, a comparison another one's agreement implies (phone and place once the household
+    agrees) counts nothing. Returns the weight per pair (the same for every pair of one record and
+    person)."""
     return person_evidence(pairs).weight
 
 
@@ -157,6 +159,11 @@ def person_evidence(pairs: pd.DataFrame) -> PersonEvidence:
             strongest = _first_per_group(group, np.where(known, w, -np.inf), n)
             take = np.where(known[best] | ~known[strongest], best, strongest)
         levels[name], weights_[name], elsewhere[name] = lv[take], w[take], take != best
+    # The county alone and a place are never both known for one pair of records; across the
+    # person's records they can be, and the township says more.
+    placed = levels["place"] != 0
+    levels["county"] = np.where(placed, 0, levels["county"])
+    weights_["county"] = np.where(placed, 0.0, weights_["county"])
     total = np.zeros(n)
     for c in REGISTRY:
         implied = np.zeros(n, dtype=bool)
