@@ -369,6 +369,9 @@ class MatchSummary(JsonFile):
     #: it was fitted (pipeline.match.saved).
     model_fitted_on: str | None = None
     refit_reason: str | None = None  # None: the saved model was reused
+    #: Links the model wanted that would have given a person two birth dates more than
+    #: decision.birth_conflict_years apart (refused; a steward's count of mixed-up records).
+    links_refused_birth: int = 0
 
 
 @dataclass

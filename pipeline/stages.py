@@ -599,6 +599,7 @@ def match(ctx: StageContext) -> MatchSummary:
         errors=result.errors.as_dict(),
         model_fitted_on=fitted_on.isoformat(),
         refit_reason=refit,
+        links_refused_birth=result.refused_births,
     )
     summary.write(ctx.output(MATCH_SUMMARY))
     step("match", 3, 3)

@@ -230,6 +230,7 @@ def test_union_find_refuses_a_person_with_two_birth_dates() -> None:
     uf = UnionFind(4, births=(lo, hi), slack=2 * day)
     assert uf.union(0, 1)  # nothing said about birth: allowed
     assert not uf.union(1, 2)  # 1's set is now born in 1958
+    assert uf.refused_births == 1  # counted for the night's match summary
     assert uf.union(2, 2)
     assert uf.union(1, 3)  # a year apart: within the two years' slack
     assert uf.find(0) == uf.find(3) != uf.find(2)

@@ -64,6 +64,7 @@ class LinkResult:
     pass_counts: dict[str, int]
     detached: int
     errors: ErrorEstimates  # expected false and missed links, from the model alone
+    refused_births: int = 0  # links refused: the person would have had two birth dates
 
 
 def evidence_text(
@@ -301,6 +302,8 @@ def link(
     ):
         linked[pos] = uf.union(int(a), int(b))
     pairs["linked"] = linked
+    if uf.refused_births:
+        log.info("match: %d links refused: the person would have two birth dates", uf.refused_births)
 
     label = uf.labels()[node]
     r["cluster"] = label
@@ -321,7 +324,7 @@ def link(
         errors.missed_links.low,
         errors.missed_links.high,
     )
-    return LinkResult(r, pairs, review, model, counts, detached, errors)
+    return LinkResult(r, pairs, review, model, counts, detached, errors, uf.refused_births)
 
 
 def _node_births(r: pd.DataFrame, node: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

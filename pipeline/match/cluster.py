@@ -41,6 +41,7 @@ class UnionFind:
             self.lo = np.asarray(births[0], dtype="float64").copy()
             self.hi = np.asarray(births[1], dtype="float64").copy()
         self.slack = slack
+        self.refused_births = 0  # refusals because the person would have two birth dates
 
     def find(self, x: int) -> int:
         root = x
@@ -66,12 +67,9 @@ class UnionFind:
         ia, ib = self.ident[ra], self.ident[rb]
         if ia is not None and ib is not None and ia != ib:
             return False
-        if self.lo is not None and self.hi is not None:
-            # fmax/fmin skip NaN: a set that says nothing about birth constrains nothing.
-            lo = np.fmax(self.lo[ra], self.lo[rb])
-            hi = np.fmin(self.hi[ra], self.hi[rb])
-            if lo - hi > self.slack:
-                return False
+        if self.births_conflict(ra, rb):
+            self.refused_births += 1
+            return False
         if self.cannot:
             small, big = sorted((ra, rb), key=lambda r: self.size[r])
             big_members = set(self._members(big))
@@ -79,6 +77,15 @@ class UnionFind:
                 if self.cannot.get(x, set()) & big_members:
                     return False
         return True
+
+    def births_conflict(self, ra: int, rb: int) -> bool:
+        """Whether the sets rooted at ra and rb allow no common birth date (beyond the slack)."""
+        if self.lo is None or self.hi is None:
+            return False
+        # fmax/fmin skip NaN: a set that says nothing about birth constrains nothing.
+        lo = np.fmax(self.lo[ra], self.lo[rb])
+        hi = np.fmin(self.hi[ra], self.hi[rb])
+        return bool(lo - hi > self.slack)
 
     def union(self, a: int, b: int, force: bool = False) -> bool:
         """Join a's and b's sets; refused (False) when a constraint forbids it and not forced."""
