@@ -298,7 +298,8 @@ def score_county(x: Sides) -> np.ndarray:
     township are a larger share of random pairs than of true matches. Pooled with the
     township-known levels, one m and one u for both, a hospital stay's agreeing county counted
     about 0.7 bit too little at 1M (m 0.21 against u 0.032 pooled; conditional, about 0.97 against
-    0.09), and the night's false-link estimate came out a third too high."""
+    0.09): such stays were linked less often than their evidence supports, and the hospital's
+    false-link estimate came out 58% high (82 against 52 true)."""
     ca, cb = x.take(S.COUNTY_CODE)
     wa, wb = x.take(S.TOWNSHIP_CODE)
     present = _present(ca, cb) & ~_present(wa, wb)
