@@ -236,6 +236,8 @@ def test_union_find_refuses_a_person_with_two_birth_dates() -> None:
     assert uf.find(0) == uf.find(3) != uf.find(2)
     forced = UnionFind(4, births=(lo, hi), slack=2 * day)
     assert forced.union(0, 2, force=True)  # a reviewer's must-link overrides it
+    # ... and leaves the person's birth unknown, not a window that would refuse every later link.
+    assert forced.union(3, 2) and forced.refused_births == 0
 
 
 def test_two_infants_of_one_name_under_different_parents_ids_count_against(background: pd.DataFrame) -> None:

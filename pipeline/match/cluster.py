@@ -99,8 +99,13 @@ class UnionFind:
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
         if self.lo is not None and self.hi is not None:
-            self.lo[ra] = np.fmax(self.lo[ra], self.lo[rb])
-            self.hi[ra] = np.fmin(self.hi[ra], self.hi[rb])
+            lo = np.fmax(self.lo[ra], self.lo[rb])
+            hi = np.fmin(self.hi[ra], self.hi[rb])
+            if lo - hi > self.slack:
+                # Only a reviewer's forced union gets here: their records' birth dates are not to
+                # be trusted, and an empty window would refuse every later link to the person.
+                lo = hi = np.nan
+            self.lo[ra], self.hi[ra] = lo, hi
         if self.cannot:
             self.members[ra] = self._members(ra) + self._members(rb)
             self.members.pop(rb, None)
