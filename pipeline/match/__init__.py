@@ -160,14 +160,11 @@ def person_evidence(pairs: pd.DataFrame) -> PersonEvidence:
             strongest = _first_per_group(group, np.where(known, w, -np.inf), n)
             take = np.where(known[best] | ~known[strongest], best, strongest)
         levels[name], weights_[name], elsewhere[name] = lv[take], w[take], take != best
-    # The county alone and a place are never both known for one pair of records; across the
-    # person's records they can be, and the township says more.
-    placed = levels["place"] != 0
-    levels["county"] = np.where(placed, 0, levels["county"])
-    weights_["county"] = np.where(placed, 0.0, weights_["county"])
     total = np.zeros(n)
     for c in REGISTRY:
         implied = np.zeros(n, dtype=bool)
+        for other in c.outranked_by:  # the county alone, where another record gave a place
+            implied |= levels[other] != 0
         for other in c.implied_by:
             implied |= levels[other] == 1
         weights_[c.name] = np.where(implied, 0.0, weights_[c.name])

@@ -78,14 +78,18 @@ class UnionFind:
                     return False
         return True
 
+    def _joint_window(self, ra: int, rb: int) -> tuple[float, float]:
+        """The birth window of the sets rooted at ra and rb together (NaN where neither says)."""
+        assert self.lo is not None and self.hi is not None
+        # fmax/fmin skip NaN: a set that says nothing about birth constrains nothing.
+        return float(np.fmax(self.lo[ra], self.lo[rb])), float(np.fmin(self.hi[ra], self.hi[rb]))
+
     def births_conflict(self, ra: int, rb: int) -> bool:
         """Whether the sets rooted at ra and rb allow no common birth date (beyond the slack)."""
-        if self.lo is None or self.hi is None:
+        if self.lo is None:
             return False
-        # fmax/fmin skip NaN: a set that says nothing about birth constrains nothing.
-        lo = np.fmax(self.lo[ra], self.lo[rb])
-        hi = np.fmin(self.hi[ra], self.hi[rb])
-        return bool(lo - hi > self.slack)
+        lo, hi = self._joint_window(ra, rb)
+        return lo - hi > self.slack
 
     def union(self, a: int, b: int, force: bool = False) -> bool:
         """Join a's and b's sets; refused (False) when a constraint forbids it and not forced."""
@@ -99,8 +103,7 @@ class UnionFind:
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
         if self.lo is not None and self.hi is not None:
-            lo = np.fmax(self.lo[ra], self.lo[rb])
-            hi = np.fmin(self.hi[ra], self.hi[rb])
+            lo, hi = self._joint_window(ra, rb)
             if lo - hi > self.slack:
                 # Only a reviewer's forced union gets here: their records' birth dates are not to
                 # be trusted, and an empty window would refuse every later link to the person.

@@ -348,6 +348,9 @@ class Comparison:
     scorer: Callable[[Sides], np.ndarray]
     #: Comparisons whose agreement (level 1) makes this one no further evidence: it counts as missing.
     implied_by: tuple[str, ...] = ()
+    #: Comparisons whose known level (any) says more than this one: it counts as missing. Never
+    #: both known for one pair of records; across a person's records they can be.
+    outranked_by: tuple[str, ...] = ()
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -460,6 +463,7 @@ REGISTRY: tuple[Comparison, ...] = (
         (Level("exact", "同县区", "同县区(乡镇不详)"), Level("else", "县区不同(乡镇不详)", "县区不同")),
         score_county,
         implied_by=("household",),
+        outranked_by=("place",),  # a township read off another of the person's records says more
     ),
     Comparison("household", "户缺失", (Level("exact", "同户"), Level("else", "不同户")), score_household),
     # A record carrying someone else's ID (an infant under a parent's) against a record of the ID
@@ -500,6 +504,8 @@ def compare(
     sides = Sides(r, left, right, settings, hh)
     out = {c.name: c.scorer(sides) for c in REGISTRY}
     for c in REGISTRY:
+        for other in c.outranked_by:
+            out[c.name][out[other] != 0] = 0
         for other in c.implied_by:
             out[c.name][out[other] == 1] = 0
     return pd.DataFrame(out)
