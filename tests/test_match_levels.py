@@ -25,9 +25,10 @@ from pipeline.match.compare import (
     score_county,
     score_place,
 )
-from pipeline.match.model import Model, age_agreement, weights
+from pipeline.match.model import Model, age_agreement, name_frequencies, weights
 from pipeline.match.prepare import (
     ADULT_BY,
+    ANCHOR_ID,
     BIRTH_EXACT,
     BIRTH_HI,
     BIRTH_LO,
@@ -144,6 +145,31 @@ def test_agreeing_on_sex_adds_nothing_for_a_name_only_one_sex_bears() -> None:
     assert both[0] == pytest.approx(np.log2(0.9 * 0.99 / 1e-3))  # 张伟, 男: about one bit less than before
     assert both[1] == pytest.approx(np.log2(0.9 * 0.99 / 5e-4))  # 王静, 女: sex still tells something
     assert both[2] == pytest.approx(np.log2(0.9 / 1e-3))  # sex unknown: the name alone
+
+
+def test_a_name_is_as_common_as_the_people_with_an_id_who_bear_it() -> None:
+    # Three people with IDs: 李娜 (three records), two men named 张伟. Five records without an
+    # ID: a caller 李娜 and her stay (likely the 李娜 above), two stays of one infant 焦阳明 and an
+    # infant 李伟's stay.
+    r = pd.DataFrame(
+        {
+            ANCHOR_ID: ["A", "A", "A", "B", "C", None, None, None, None, None],
+            S.NAME: ["李娜", "李娜", "李娜", "张伟", "张伟", "李娜", "李娜", "焦阳明", "焦阳明", "李伟"],
+            S.SEX: ["女", "女", "女", "男", "男", None, "女", "男", "男", "男"],
+        }
+    )
+    tf, min_tf, by_sex = name_frequencies(r)
+    # Records without an ID are not distinct people: counting them made 李娜 as common as 张伟
+    # (3 in 8 against 2 in 8), and a rare name weighed least where its bearer left the most
+    # ID-less records, the very records the frequency is used to link.
+    assert tf["李娜"] == pytest.approx(1 / 3) and tf["张伟"] == pytest.approx(2 / 3)
+    # Nobody with an ID is called 李伟, but a third of them are 李 and two thirds are named 伟:
+    # 李伟 is as common as that predicts, not unique; among men, as 伟 is among men.
+    assert tf["李伟"] == pytest.approx(1 / 3 * 2 / 3)
+    assert by_sex[("李伟", "男")] == pytest.approx(1 / 3 * 2 / 3) and ("李伟", "女") not in by_sex
+    # Nobody with an ID is 焦: the name is as rare as can be.
+    assert "焦阳明" not in tf and min_tf == pytest.approx(1 / 3)
+    assert by_sex[("李娜", "女")] == pytest.approx(1 / 3) and by_sex[("张伟", "男")] == pytest.approx(2 / 3)
 
 
 def test_a_detached_infant_does_not_inherit_the_parents_disability_status() -> None:

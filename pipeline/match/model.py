@@ -23,11 +23,13 @@ from pipeline.match.prepare import (
     GRADE_LO,
     Households,
     stated_window,
+    surname_of,
 )
 from pipeline.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
 _EPS = 1e-6
+_SEXES = ("男", "女")  # the normalized sexes (pipeline.normalize)
 
 
 @dataclass
@@ -57,23 +59,48 @@ class Model:
 def name_frequencies(
     r: pd.DataFrame,
 ) -> tuple[dict[str, float], float, dict[tuple[str, str], float]]:
-    """How common each name, and each (name, sex), is among people: records of one usable ID
-    count once. Returns the name frequencies, the lowest frequency, the (name, sex) frequencies."""
-    people = pd.concat(
-        [
-            r.loc[r[ANCHOR_ID].notna()].drop_duplicates(ANCHOR_ID)[[S.NAME, S.SEX]],
-            r.loc[r[ANCHOR_ID].isna(), [S.NAME, S.SEX]],
-        ]
+    """How common each name, and each (name, sex), is among people. Returns the name
+    frequencies, the lowest frequency, the (name, sex) frequencies.
+
+    Counted among the people with a usable ID, each once. Records without one are not distinct
+    people: a rare name's bearer with three ID-less hospital stays made it look three times as
+    common, so the stays (the records this frequency is used to link) weighed their own name
+    least; at 1M records the 12345 callers' links were estimated 41 wrong against 17 true.
+
+    A name few or none of them bear (a newborn's, on ID-less stays) is not taken as unique: it is
+    at least as common as its surname's and its given name's frequencies together predict, so
+    two infants 余泽 in one county are not one person because nobody with an ID is called 余泽.
+    """
+    # Counted per distinct name (codes), never per record: a few hundred thousand names at 1M.
+    codes, every = pd.factorize(r[S.NAME].astype("object"))
+    first = ~r[ANCHOR_ID].duplicated().to_numpy() & r[ANCHOR_ID].notna().to_numpy() & (codes >= 0)
+    n_names = len(every)
+    sex = r[S.SEX].astype("object").to_numpy()[first]
+    sex_code = np.select([sex == _SEXES[0], sex == _SEXES[1]], [0, 1], -1)
+    code = codes[first]
+    total = max(len(code), 1)
+    counts = np.bincount(code, minlength=n_names) / total
+    sexed = sex_code >= 0
+    pairs = np.bincount(code[sexed] * 2 + sex_code[sexed], minlength=2 * n_names)
+    counts_sex = pairs.reshape(n_names, 2) / total
+
+    names = pd.Series(every, dtype=object)
+    sur = surname_of(names)
+    sur_code, _ = pd.factorize(sur)
+    given_code, _ = pd.factorize(pd.Series([n[len(x) :] for n, x in zip(names, sur, strict=True)]))
+    p_sur = np.bincount(sur_code, weights=counts)[sur_code]
+    p_given = np.bincount(given_code, weights=counts)[given_code]
+    p_given_sex = np.stack(
+        [np.bincount(given_code, weights=counts_sex[:, k])[given_code] for k in (0, 1)], axis=1
     )
-    people = people[people[S.NAME].notna()]
-    total = max(len(people), 1)
-    counts = people[S.NAME].value_counts()
-    sexed = people[people[S.SEX].notna()].value_counts([S.NAME, S.SEX])
-    by_sex = {
-        (str(n), str(x)): float(v) / total
-        for (n, x), v in zip(sexed.index.tolist(), sexed.to_numpy().tolist(), strict=True)
-    }
-    by_name = {str(n): float(v) / total for n, v in counts.items()}
+    freq = np.maximum(counts, p_sur * p_given)
+    freq_sex = np.maximum(counts_sex, p_sur[:, None] * p_given_sex)
+    listed = names.tolist()
+    by_name = {n: float(v) for n, v in zip(listed, freq.tolist(), strict=True) if v > 0}
+    by_sex: dict[tuple[str, str], float] = {}
+    for k, x in enumerate(_SEXES):
+        column = freq_sex[:, k].tolist()
+        by_sex.update({(n, x): float(v) for n, v in zip(listed, column, strict=True) if v > 0})
     return by_name, 1.0 / total, by_sex
 
 
