@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from pipeline import schema as S
-from pipeline.contracts import MATCH_SUMMARY, PERSON_INDEX, PERSONS, RECORDS, MatchSummary
-from pipeline.match.review import DIFFERENT, IMPACT, KEY_A, KEY_B, PERSON_A, SAME, VERDICT
+from pipeline.contracts import CASES, MATCH_SUMMARY, PERSON_INDEX, PERSONS, RECORDS, MatchSummary
+from pipeline.match.review import DIFFERENT, IMPACT, KEY_A, KEY_B, PERSON_A, PERSON_B, SAME, VERDICT
 from pipeline.runs import FOUNDATION, run_in_place
 from pipeline.sample import SampleSpec, generate
 from pipeline.settings import Settings
@@ -131,9 +131,13 @@ def test_the_review_workbook_speaks_to_a_steward(night: Settings, cfg: SourcesCo
     assert {"A出院日期", "B出院日期"} <= set(header)  # the date an age was stated, to check 年龄不符
     ages = [r[header.index(side + "年龄")] for r in rows for side in "AB"]
     assert all(a in ("", None) or "." not in str(a) for a in ages)
-    # One question per record, those about a person with a warning tonight first.
+    # One question per record, those about a person with a warning tonight first: 影响预警 says
+    # which (the order itself is worked by hand in test_review_queue).
     impact = [r[header.index(IMPACT)] for r in rows]
-    assert impact == sorted(impact, key=lambda v: v != "是") and "是" in impact
+    warned = set(pd.read_parquet(CASES.at(night.run_dir), columns=["person_id"])["person_id"])
+    about = [r[header.index(PERSON_A)] in warned or r[header.index(PERSON_B)] in warned for r in rows]
+    assert impact == ["是" if a else "" for a in about]
+    assert impact == sorted(impact, key=lambda v: v != "是")
     summary = MatchSummary.read(MATCH_SUMMARY.at(night.run_dir))
     assert len(rows) == summary.review_questions <= summary.review_pairs
     asking = [(r[header.index(PERSON_A)]) for r in rows]
@@ -141,3 +145,28 @@ def test_the_review_workbook_speaks_to_a_steward(night: Settings, cfg: SourcesCo
     hidden = {j + 1 for d in ws.column_dimensions.values() if d.hidden for j in range(d.min - 1, d.max)}
     assert {header.index(h) + 1 for h in (KEY_A, KEY_B, PERSON_A)} <= hidden  # internal keys out of sight
     assert header.index(VERDICT) + 1 not in hidden
+
+
+def test_a_question_about_a_person_with_a_warning_comes_first(night: Settings, tmp_path: Path) -> None:
+    """The reports stage orders the review workbook by tonight's cases (the wiring; the order
+    itself is worked by hand in test_review_queue)."""
+    book = night.run_dir / "review" / "match_review.xlsx"
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    header = [c.value for c in ws[3]]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    assert len(rows) >= 2, "the sample must produce at least two questions"
+    last = rows[-1][header.index(PERSON_A)]
+    # The same night, where one of tonight's cases is about the last question's person.
+    shutil.copytree(night.out, tmp_path / "reports")
+    shutil.copytree(night.state, tmp_path / "state")
+    again = Settings.build(
+        extracts=night.extracts, out=tmp_path / "reports", state=tmp_path / "state", run_date=night.run_date
+    )
+    cases = pd.read_parquet(CASES.at(again.run_dir))
+    cases.loc[cases.index[0], "person_id"] = last
+    cases.to_parquet(CASES.at(again.run_dir), index=False)
+    run_in_place(again, ["reports"])
+    ws = openpyxl.load_workbook(again.run_dir / "review" / "match_review.xlsx").worksheets[0]
+    moved = list(ws.iter_rows(min_row=4, values_only=True))
+    assert moved[0][header.index(PERSON_A)] == last and moved[0][header.index(IMPACT)] == "是"
+    assert moved[0][header.index("序号")] == 1
