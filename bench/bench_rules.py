@@ -25,7 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pipeline import schema as S  # noqa: E402
 from pipeline.config import RunConfig  # noqa: E402
-from pipeline.contracts import MATCH_SUMMARY, PERSON_INDEX, RECORDS, WARNINGS, MatchSummary  # noqa: E402
+from pipeline.contracts import (  # noqa: E402
+    MATCH_SUMMARY,
+    PERSON_INDEX,
+    RECORDS,
+    RULES_SUMMARY,
+    WARNINGS,
+    MatchSummary,
+    RulesSummary,
+)
 from pipeline.eligibility import find_warnings  # noqa: E402
 from pipeline.households import build as build_households  # noqa: E402
 from pipeline.match.errors import ErrorEstimates  # noqa: E402
@@ -126,9 +134,10 @@ def run(size: int, seed: int, work: Path, error_scale: float = 1.0) -> None:
         r.id: {e.source for e in r.evidence}
         for r in RunConfig.load(Settings.build(extracts=extracts, out=out, run_date=RUN_DATE)).rules.rules
     }
+    wrong_link = {r.id: r.expected_wrong_link for r in RulesSummary.read(RULES_SUMMARY.at(run_dir)).rules}
     print(
         f"{'rule':<5} {'expected':>9} {'warned':>8} {'correct':>8} {'precision':>10} {'recall':>8}"
-        f" {'missed':>7} {'unusable':>9} {'recall of the rest':>19}"
+        f" {'missed':>7} {'unusable':>9} {'recall of the rest':>19} {'false':>6} {'est. wrong link':>16}"
     )
     for rule in sorted(set(want["rule"]) | set(got["rule"])):
         w = set(want.loc[want["rule"] == rule, "person"])
@@ -143,12 +152,15 @@ def run(size: int, seed: int, work: Path, error_scale: float = 1.0) -> None:
         rest = found / (len(w) - len(unusable)) if len(w) > len(unusable) else float("nan")
         print(
             f"{rule:<5} {len(w):>9,} {len(g):>8,} {correct:>8,} {precision:>10.4f} {recall:>8.4f}"
-            f" {len(missed):>7,} {len(unusable):>9,} {rest:>19.4f}"
+            f" {len(missed):>7,} {len(unusable):>9,} {rest:>19.4f} {len(g) - correct:>6,}"
+            f" {wrong_link.get(rule, 0.0):>16.1f}"
         )
     print(f"all   {len(want):>9,} {len(got):>8,}")
     print(
         "unusable: missed persons with a row of one of the rule's sources that validation rejected"
-        " or kept with a value blanked"
+        " or kept with a value blanked; false: warned - correct (every cause); est. wrong link: the"
+        " night's own estimate (rules_summary.json) of warnings standing on a record linked to the wrong"
+        " person"
     )
 
 

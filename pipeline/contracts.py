@@ -196,7 +196,9 @@ WARNINGS = Output(
         "evidence",
     ),
 )
-RULES_SUMMARY = Output("rules_summary", "data", "rules_summary.json", "per rule: ran or skipped, warnings")
+RULES_SUMMARY = Output(
+    "rules_summary", "data", "rules_summary.json", "per rule: ran or skipped, warnings, expected wrong links"
+)
 # Reports.
 CASE_FACTS = Output(
     "case_facts",
@@ -385,6 +387,9 @@ class RuleOutcome(JsonFile):
     incomplete_sources: list[str] = field(default_factory=list)
     #: Where the rule's warnings come from (pipeline.eligibility.rules.CHANNELS): the summary counts by it.
     channel: str = "extracts"
+    #: Tonight's warnings that probably stand on a record linked to the wrong person (expected
+    #: count: pipeline.eligibility.warnings.expected_wrong).
+    expected_wrong_link: float = 0.0
 
     @property
     def skipped(self) -> bool:

@@ -638,6 +638,7 @@ def rules(ctx: StageContext) -> RulesSummary:
     """Apply the eligibility rules: one warning per rule and person, and what ran tonight."""
     from pipeline.eligibility import INPUT_COLUMNS, find_warnings
     from pipeline.eligibility.facts import INDEX_COLUMNS, cases_acted_on
+    from pipeline.eligibility.warnings import expected_wrong
     from pipeline.schema import RECORD_COLUMNS
 
     rule_set, params = ctx.config.rules, ctx.config.params
@@ -678,6 +679,7 @@ def rules(ctx: StageContext) -> RulesSummary:
     fr.facts[list(dict.fromkeys(wanted))].reset_index().to_parquet(ctx.output(CASE_FACTS), index=False)
     del fr
     counts = warnings["rule"].value_counts().to_dict()
+    wrong = expected_wrong(warnings)
     summary = RulesSummary(
         run_date=ctx.config.settings.run_date.isoformat(),
         rules=[
@@ -691,6 +693,7 @@ def rules(ctx: StageContext) -> RulesSummary:
                 if r.id in skipped
                 else sorted({e.source for e in r.evidence} & missing),
                 channel=r.channel,
+                expected_wrong_link=wrong.get(r.id, 0.0),
             )
             for r in rule_set.rules
         ],

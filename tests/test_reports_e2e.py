@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
-from pipeline.contracts import SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS
+from pipeline.contracts import RULES_SUMMARY, SUMMARY_HTML, SUMMARY_XLSX, TOWNSHIPS, WARNINGS, RulesSummary
 from pipeline.reports import COLUMNS, FILL_IN, SHEET_LIST
 from pipeline.reports.workbook import FIRST_DATA_ROW, HEADER_ROW, PRINTED_MIN_PT, ROUTE
 from pipeline.runs import run_all
@@ -107,6 +107,13 @@ def test_every_workbook_holds_exactly_its_townships_warnings(run_dir: Path) -> N
     # Tonight's expected linkage errors, from the model alone, on both pages and in the manifest.
     assert "可能关联错了人" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
     assert "预计漏关联" in (run_dir / "steward.html").read_text(encoding="utf-8")
+    # Per rule, too: the warnings that probably stand on a record linked to the wrong person.
+    assert "约有几条关联错人" in SUMMARY_HTML.at(run_dir).read_text(encoding="utf-8")
+    outcomes = RulesSummary.read(RULES_SUMMARY.at(run_dir)).rules
+    tonight = pd.read_parquet(WARNINGS.at(run_dir), columns=["rule", "match_confidence"])
+    for o in outcomes:
+        mine = tonight.loc[tonight["rule"] == o.id, "match_confidence"]
+        assert o.expected_wrong_link == pytest.approx(float((1 - mine.fillna(1.0)).sum()), abs=0.01)
     manifest = json.loads((run_dir / "run_manifest.json").read_text(encoding="utf-8"))
     assert {"expected", "low", "high"} <= set(manifest["linkage_errors"]["false_links"])
 

@@ -357,6 +357,22 @@ def warning_confidence(cited: pd.DataFrame) -> pd.Series:
     return own.groupby("warning_id")[MATCH_PROBABILITY].prod(min_count=1)
 
 
+def expected_wrong(warnings: pd.DataFrame) -> dict[str, float]:
+    """Per rule: how many of tonight's warnings probably stand on a record linked to the wrong
+    person, the sum of 1 - match_confidence (a warning whose records all joined by ID, or that
+    cites none of the person's own, counts 0). The rule-level view of the match stage's expected
+    false links. It cannot see a warning raised because a link was missed (a 低保 row left alone
+    makes its holder look unassisted), nor one missed for that reason.
+
+    >>> expected_wrong(pd.DataFrame({"rule": ["R05", "R05", "R07", "R08"],
+    ...     "match_confidence": [0.9, 0.72, 1.0, float("nan")]}))
+    {'R05': 0.38, 'R07': 0.0, 'R08': 0.0}
+    """
+    wrong = 1.0 - warnings["match_confidence"].astype("float64").fillna(1.0)
+    sums = wrong.groupby(warnings["rule"].to_numpy(), sort=True).sum()
+    return {str(k): round(float(v), 2) for k, v in sums.items()}
+
+
 def build_warnings(
     hits: pd.DataFrame,
     rules: RuleSet,
