@@ -13,6 +13,7 @@ import pytest
 
 from pipeline import schema as S
 from pipeline.match import ELSEWHERE, evidence_text, person_evidence, person_weights, saved
+from pipeline.match import model as model_module
 from pipeline.match.blocking import LEFT, RIGHT, run_pass
 from pipeline.match.compare import (
     COMPARISONS,
@@ -147,7 +148,8 @@ def test_agreeing_on_sex_adds_nothing_for_a_name_only_one_sex_bears() -> None:
     assert both[2] == pytest.approx(np.log2(0.9 / 1e-3))  # sex unknown: the name alone
 
 
-def test_a_name_is_as_common_as_the_people_with_an_id_who_bear_it() -> None:
+def test_a_name_is_as_common_as_the_people_with_an_id_who_bear_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_module, "MIN_PEOPLE_WITH_ID", 1)  # three people are enough here
     # Three people with IDs: 李娜 (three records), two men named 张伟. Five records without an
     # ID: a caller 李娜 and her stay (likely the 李娜 above), two stays of one infant 焦阳明 and an
     # infant 李伟's stay.
@@ -170,6 +172,21 @@ def test_a_name_is_as_common_as_the_people_with_an_id_who_bear_it() -> None:
     # Nobody with an ID is 焦: the name is as rare as can be.
     assert "焦阳明" not in tf and min_tf == pytest.approx(1 / 3)
     assert by_sex[("李娜", "女")] == pytest.approx(1 / 3) and by_sex[("张伟", "男")] == pytest.approx(2 / 3)
+
+
+def test_with_almost_no_ids_every_record_counts_as_a_person() -> None:
+    # Extracts that carry almost no usable ID: a frequency read off a handful of people would make
+    # every other name "the rarest there is"; each record counts instead (an overcount).
+    r = pd.DataFrame(
+        {
+            ANCHOR_ID: ["A", None, None, None],
+            S.NAME: ["李娜", "李娜", "张伟", "王芳"],
+            S.SEX: ["女", "女", "男", "女"],
+        }
+    )
+    tf, min_tf, _ = name_frequencies(r)
+    assert tf["李娜"] == pytest.approx(2 / 4) and tf["张伟"] == pytest.approx(1 / 4)
+    assert min_tf == pytest.approx(1 / 4)
 
 
 def test_a_detached_infant_does_not_inherit_the_parents_disability_status() -> None:

@@ -30,6 +30,8 @@ from pipeline.match.settings import MatchSettings
 log = logging.getLogger(__name__)
 _EPS = 1e-6
 _SEXES = ("男", "女")  # the normalized sexes (pipeline.normalize)
+#: Below this many people with a usable ID, name frequencies count every record (name_frequencies).
+MIN_PEOPLE_WITH_ID = 1000
 
 
 @dataclass
@@ -74,6 +76,11 @@ def name_frequencies(
     # Counted per distinct name (codes), never per record: a few hundred thousand names at 1M.
     codes, every = pd.factorize(r[S.NAME].astype("object"))
     first = ~r[ANCHOR_ID].duplicated().to_numpy() & r[ANCHOR_ID].notna().to_numpy() & (codes >= 0)
+    if first.sum() < MIN_PEOPLE_WITH_ID:
+        # Too few people with an ID to say how common a name is (extracts that carry almost no
+        # IDs): every record counts as a person, an overcount, rather than names weighed by a
+        # handful of people.
+        first = codes >= 0
     n_names = len(every)
     sex = r[S.SEX].astype("object").to_numpy()[first]
     sex_code = np.select([sex == _SEXES[0], sex == _SEXES[1]], [0, 1], -1)
