@@ -78,15 +78,15 @@ def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, f
     array([1, 2, 3, 4, 6, 0], dtype=int8)
     """
     present = _present(a, b)
-    sa = np.where(present, a, "").astype(str)
-    sb = np.where(present, b, "").astype(str)
-    sim = (
-        process.cpdist(list(sa), list(sb), scorer=Indel.normalized_similarity, workers=1)
-        if len(sa)
-        else np.zeros(0)
-    )
-    la = np.fromiter((len(x) for x in sa), dtype=np.int64, count=len(sa))
-    lb = np.fromiter((len(x) for x in sb), dtype=np.int64, count=len(sb))
+    # Object arrays of the Python strings themselves: a numpy unicode copy (.astype(str)) and
+    # back to Python strings for rapidfuzz cost twice the comparisons (400,000 random pairs: 1.2 s
+    # against 0.6 s).
+    sa = np.where(present, a, "")
+    sb = np.where(present, b, "")
+    xa, xb = sa.tolist(), sb.tolist()
+    sim = process.cpdist(xa, xb, scorer=Indel.normalized_similarity, workers=1) if xa else np.zeros(0)
+    la = np.fromiter(map(len, xa), dtype=np.int64, count=len(xa))
+    lb = np.fromiter(map(len, xb), dtype=np.int64, count=len(xb))
     # One character dropped: lengths differ by one and Indel distance (insertions + deletions) is 1,
     # i.e. similarity 1 - 1 / (la + lb).
     dropped = (np.abs(la - lb) == 1) & np.isclose(np.asarray(sim), 1 - 1 / np.maximum(la + lb, 1))
@@ -95,9 +95,14 @@ def name_levels(a: np.ndarray, b: np.ndarray, pa_: np.ndarray, pb: np.ndarray, f
     near = (la == lb) & (la > 1) & np.isclose(np.asarray(sim), (la - 1) / np.maximum(la, 1))
     shape = np.zeros(len(sa), dtype=bool)
     for i in np.flatnonzero(near):
-        shape[i] = one_shape_alike(sa[i], sb[i])
+        shape[i] = one_shape_alike(xa[i], xb[i])
     return _levels(
-        present, sa == sb, np.asarray(pa_ == pb) & present, dropped, shape, np.asarray(sim) >= fuzzy
+        present,
+        np.asarray(sa == sb, dtype=bool) & present,
+        np.asarray(pa_ == pb) & present,
+        dropped,
+        shape,
+        np.asarray(sim) >= fuzzy,
     )
 
 

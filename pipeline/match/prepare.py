@@ -66,8 +66,18 @@ _COMPOUND_SURNAMES = ("司马", "诸葛", "欧阳", "上官", "东方", "皇甫"
 
 
 def surname_of(names: pd.Series) -> pd.Series:
-    two = names.str.slice(0, 2)
-    return two.where(two.isin(_COMPOUND_SURNAMES), names.str.slice(0, 1))
+    """Each name's surname (a compound one such as 欧阳 whole), made once per distinct name.
+
+    >>> surname_of(pd.Series(["欧阳娜娜", "张伟", None, "张伟"])).tolist()
+    ['欧阳', '张', nan, '张']
+    """
+    codes, uniques = pd.factorize(names)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    two = distinct.str.slice(0, 2)
+    first = two.where(two.isin(_COMPOUND_SURNAMES), distinct.str.slice(0, 1)).to_numpy(dtype=object)
+    out = np.full(len(codes), np.nan, dtype=object)
+    out[codes >= 0] = first[codes[codes >= 0]]
+    return pd.Series(out, index=names.index, dtype=object)
 
 
 def prepare(records: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
