@@ -160,7 +160,7 @@ def summary_context(
             "new": int(new_by_rule.get(r["id"], 0)),
             "continued": int(by_rule.get(r["id"], 0) - new_by_rule.get(r["id"], 0)),
             "gone": (gone or {}).get(r["id"], 0),
-            "wrong_link": int(round(float(r.get("expected_wrong_link", 0.0)))),
+            "wrong_link": int(round(r["expected_wrong_link"])),
             "bar": _pct(by_rule.get(r["id"], 0), top_rule),
             "colour": colour[r["id"]],
         }
