@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -563,20 +564,18 @@ def match(ctx: StageContext) -> MatchSummary:
             S.PHONE: S.PHONE,
         },
     )
-    # Sources as a bit mask per person, then one string per distinct mask (there are few).
-    names = sorted(r[S.SOURCE].unique())
-    bits = r[[PERSON_ID, S.SOURCE]].drop_duplicates()
-    mask = (
-        bits[S.SOURCE]
-        .map({n: 1 << i for i, n in enumerate(names)})
-        .astype("int64")
-        .groupby(bits[PERSON_ID])
-        .sum()
-    )
-    persons["sources"] = mask.map(
-        {m: ",".join(n for i, n in enumerate(names) if m >> i & 1) for m in mask.unique()}
-    )
-    persons["records"] = r.groupby(PERSON_ID).size()
+    # Sources as a bit mask per person, then one string per distinct mask (there are few); the
+    # person ids as integer codes in modes_by's order (first appearance), not grouped as strings.
+    person, _ = pd.factorize(r[PERSON_ID])
+    source, names = pd.factorize(r[S.SOURCE], sort=True)
+    pairs = np.unique(person.astype(np.int64) * len(names) + source)
+    mask = np.bincount(
+        pairs // len(names), weights=np.left_shift(1, pairs % len(names)), minlength=len(persons)
+    ).astype(np.int64)
+    distinct, at = np.unique(mask, return_inverse=True)
+    labels = [",".join(n for i, n in enumerate(names) if m >> i & 1) for m in distinct]
+    persons["sources"] = np.asarray(labels, dtype=object)[at]
+    persons["records"] = np.bincount(person, minlength=len(persons))
     persons.reset_index().to_parquet(ctx.output(PERSONS), index=False)
 
     # The workbook itself is written by the reports stage, which knows tonight's warnings.
@@ -617,7 +616,9 @@ def _answered_wrong_person(ctx: StageContext) -> pd.DataFrame:
     """Cases a township answered with a `review` answer (人员信息有误) and still held: their people's
     records go to the matching review."""
     review = {a.answer for answers in ctx.config.case_rules.answer_sets.values() for a in answers if a.review}
-    c = ctx.state.cases().frame()
+    from pipeline.cases.db import cases
+
+    c = ctx.state.cases().frame(where=cases.c.answer.in_(sorted(review)))
     until = pd.to_datetime(c["suppressed_until"])
     held = c["answer"].isin(review) & (until.isna() | (until >= pd.Timestamp(ctx.config.settings.run_date)))
     return c.loc[held, ["warning_id", "person_id", "answer", "answer_date", "answer_note"]]

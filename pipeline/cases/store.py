@@ -79,6 +79,21 @@ def _text(v: Any) -> str | None:
     return str(v)
 
 
+def _same(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Elementwise: the same object, or equal values of the same type (whose audit text is then the
+    same too; 1 == True and 1 == 1.0 are not the same here, as their texts differ).
+
+    >>> _same(np.array([None, 1, 1, date(2026, 1, 2), float("nan")], dtype=object),
+    ...       np.array([None, True, 1, date(2026, 1, 2), float("nan")], dtype=object)).tolist()
+    [True, False, True, True, False]
+    """
+    return np.fromiter(
+        (x is y or (type(x) is type(y) and bool(x == y)) for x, y in zip(old, new, strict=True)),
+        dtype=bool,
+        count=len(old),
+    )
+
+
 def _db_value(v: Any) -> Any:
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
@@ -203,6 +218,8 @@ class CaseStore:
     def save(self, conn: Connection, before: pd.DataFrame, after: pd.DataFrame, origin: Origin) -> int:
         """Write the cases of ``after`` that are new or differ from ``before``; audit each change.
 
+        A changed case is written as the fields that changed (most nights that is one bookkeeping
+        date on each of a city's tens of thousands of open cases, not their thirty fields).
         Returns the number of cases written.
         """
         at = now()
@@ -210,18 +227,27 @@ class CaseStore:
         a = after.set_index("warning_id", drop=False)
         is_new = ~a.index.isin(b.index)
         common = a.index[~is_new]
-        changed = pd.Series(False, index=common)
+        changed = np.zeros(len(common), dtype=bool)
+        fields: dict[str, np.ndarray] = {}  # column -> which common cases it changed on
         trail: list[dict[str, Any]] = []
         for col in COLUMNS[1:]:
-            old = b.loc[common, col].map(_text)
-            new = a.loc[common, col].map(_text)
-            diff = (old != new) & ~(old.isna() & new.isna())
-            if diff.any():
-                changed |= diff
-                if col in QUIET:
-                    continue
-                for wid, o, n in zip(common[diff.to_numpy()], old[diff], new[diff], strict=True):
-                    trail.append({"warning_id": wid, "field": col, "old": o, "new": n})
+            old_raw = b.loc[common, col].to_numpy(dtype=object)
+            new_raw = a.loc[common, col].to_numpy(dtype=object)
+            # The audit's text of a value only where the values are not plainly the same.
+            maybe = np.flatnonzero(~_same(old_raw, new_raw))
+            old = [_text(v) for v in old_raw[maybe]]
+            new = [_text(v) for v in new_raw[maybe]]
+            hit = np.array([o != n for o, n in zip(old, new, strict=True)], dtype=bool)
+            if not hit.any():
+                continue
+            diff = np.zeros(len(common), dtype=bool)
+            diff[maybe[hit]] = True
+            fields[col] = diff
+            changed |= diff
+            if col in QUIET:
+                continue
+            for i in np.flatnonzero(hit):
+                trail.append({"warning_id": common[maybe[i]], "field": col, "old": old[i], "new": new[i]})
         created = a[is_new]
         for wid, status in zip(created.index, created["status"], strict=True):
             trail.append({"warning_id": wid, "field": "created", "old": None, "new": status})
@@ -236,22 +262,32 @@ class CaseStore:
             )
         if len(created):
             conn.execute(insert(cases), [self._row(r) for r in records(created[COLUMNS])])
-        updated = a.loc[changed[changed].index, COLUMNS]
-        if len(updated):
+        # One UPDATE per set of changed fields: few shapes (a night's bookkeeping date, a status).
+        shape = np.zeros(len(common), dtype=object)
+        shape[:] = ""
+        for col, diff in fields.items():
+            shape[diff] = shape[diff] + col + ","
+        updated = a.loc[common[changed]]
+        shapes = shape[changed]
+        for key in dict.fromkeys(shapes):
+            cols = key.rstrip(",").split(",")
             stmt = (
                 cases.update()
                 .where(cases.c.warning_id == bindparam("_id"))
-                .values({c: bindparam(c) for c in COLUMNS[1:]})
+                .values({c: bindparam(c) for c in cols})
             )
+            part = updated.loc[shapes == key, ["warning_id", *cols]]
             params = []
-            for r in records(updated):
-                row = self._row(r)
+            for r in records(part):
+                row = {k: _db_value(v) for k, v in r.items()}
+                if "hold_person" in row:
+                    row["hold_person"] = bool(row["hold_person"] or False)
                 row["_id"] = row.pop("warning_id")
                 params.append(row)
             conn.execute(stmt, params)
         if trail:
             conn.execute(insert(audit), trail)
-        return int(len(created) + len(updated))
+        return int(len(created) + int(changed.sum()))
 
     @staticmethod
     def _row(r: dict[str, Any]) -> dict[str, Any]:
