@@ -167,8 +167,10 @@ def _lines(recs: pd.DataFrame, spec: EvidenceSpec) -> pd.Series:
     body = pd.Series("", index=recs.index, dtype="object")
     for f in spec.fields:
         label = S.LABELS.get(f) or DERIVED_LABELS.get(f, f)
-        piece = recs[f].map(lambda v, lab=label: None if fmt_value(v) is None else f"{lab} {fmt_value(v)}")
-        has = piece.notna()
+        # Each distinct value formatted once (dates, grades and places repeat down a column).
+        shown = _formatted(recs[f])
+        has = shown.notna()
+        piece = (label + " " + shown.fillna("")).where(has, None)
         body = body.where(~has, body + np.where(body.eq(""), "", ",") + piece.fillna(""))
     why = recs[LINK_EVIDENCE].fillna("").astype(str)
     model = recs[LINK_RULE].eq("model") & why.ne("")
@@ -454,11 +456,12 @@ def build_warnings(
     w["township"] = w[S.TOWNSHIP_CODE].map(lambda c: towns[c].name if c in towns else None)
     w["county"] = w[S.COUNTY_CODE].map(counties)
     r = fr.records
-    village_p = mode_by(r, PERSON_ID, S.VILLAGE)
-    village_h = mode_by(r, HOUSEHOLD_KEY, S.VILLAGE)
-    w[S.VILLAGE] = w[PERSON_ID].map(village_p).fillna(w[HOUSEHOLD_KEY].map(village_h))
-    # Only the records of warned people and their households matter (a few percent of the city).
+    # Only the records of warned people and their households matter (a few percent of the city):
+    # every record of each of them, in the records' order, so their commonest values are the same.
     near = r[member(r[PERSON_ID], set(w[PERSON_ID])) | member(r[HOUSEHOLD_KEY], set(w[HOUSEHOLD_KEY]))]
+    village_p = mode_by(near, PERSON_ID, S.VILLAGE)
+    village_h = mode_by(near, HOUSEHOLD_KEY, S.VILLAGE)
+    w[S.VILLAGE] = w[PERSON_ID].map(village_p).fillna(w[HOUSEHOLD_KEY].map(village_h))
     for col in (S.ADDRESS, S.PHONE, S.HOSPITAL):
         by_person, by_household = _most_recent(near, col)
         w[col] = w[PERSON_ID].map(by_person).fillna(w[HOUSEHOLD_KEY].map(by_household))

@@ -97,15 +97,17 @@ def map_distinct_attrs(
 
 def _modes(k: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(key codes, their commonest value) for the rows whose value is present; ``k``: each row's
-    key code (from pd.factorize). Ties: the value seen first. In numpy, on integer codes."""
+    key code (from pd.factorize). Ties: the value seen first among the key's own rows, so a key's
+    mode depends on its rows alone (not on where else its values occur: a file added elsewhere
+    cannot turn a tie). In numpy, on integer codes."""
     present = values.notna().to_numpy()
     kk = k[present].astype(np.int64)
     v, vv = pd.factorize(values[present])
     if not len(kk):
         return np.zeros(0, dtype=np.int64), np.asarray(vv)[:0]
-    codes, counts = np.unique(kk * (len(vv) + 1) + v, return_counts=True)
+    codes, first_at, counts = np.unique(kk * (len(vv) + 1) + v, return_index=True, return_counts=True)
     keys, vals = codes // (len(vv) + 1), codes % (len(vv) + 1)
-    order = np.lexsort((vals, -counts, keys))
+    order = np.lexsort((first_at, -counts, keys))
     first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]]
     return keys[first], np.asarray(vv)[vals[first]]
 
