@@ -101,6 +101,36 @@ def test_save_writes_only_what_changed_and_audits_each_field(db_url: str) -> Non
         store.dispose()
 
 
+def test_cases_changed_in_different_fields_are_written_as_they_are_after(db_url: str) -> None:
+    # A night changes the quiet bookkeeping date of every case and, on some, other fields: each case
+    # is written as its changed fields (one UPDATE per set of fields), the rest left as they were.
+    store = CaseStore(db_url)
+    try:
+        with store.begin() as conn:
+            store.save(conn, empty_frame(), as_frame([one_case(f"R03-P{i}") for i in range(4)]), Origin())
+        before = store.frame().sort_values("warning_id", ignore_index=True)
+        after = before.copy()
+        later = date(2026, 11, 3)
+        after["last_seen"] = later
+        after.loc[1, ["status", "sent_on"]] = ["sent", later]
+        after.loc[2, "hold_person"] = True
+        after.loc[3, ["status", "answer"]] = ["closed", "不符合"]
+        with store.begin() as conn:
+            assert store.save(conn, before, after, Origin(run_date=later)) == 4
+        pd.testing.assert_frame_equal(store.frame().sort_values("warning_id", ignore_index=True), after)
+        trail = store.table("audit").sort_values("id")
+        changes = trail[trail["field"] != "created"]
+        assert sorted(zip(changes["warning_id"], changes["field"], changes["new"], strict=True)) == [
+            ("R03-P1", "sent_on", "2026-11-03"),
+            ("R03-P1", "status", "sent"),
+            ("R03-P2", "hold_person", "true"),
+            ("R03-P3", "answer", "不符合"),
+            ("R03-P3", "status", "closed"),
+        ]
+    finally:
+        store.dispose()
+
+
 def test_a_transaction_that_fails_leaves_no_case_and_no_audit_row(db_url: str) -> None:
     store = CaseStore(db_url)
     try:

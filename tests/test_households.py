@@ -5,7 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline import schema as S
-from pipeline.households import ACTIVE_ASSISTANCE, ACTIVE_DIBAO, DIBAO_EDGE, HOUSEHOLD_KEY, URBAN, build
+from pipeline.households import (
+    ACTIVE_ASSISTANCE,
+    ACTIVE_DIBAO,
+    DIBAO_EDGE,
+    HOUSEHOLD_KEY,
+    URBAN,
+    build,
+    id_holders,
+)
+from pipeline.normalize.common import mode_by
 from pipeline.normalize.places import Gazetteer, default_gazetteer_path
 
 GAZ = Gazetteer.from_csv(default_gazetteer_path())
@@ -91,3 +100,19 @@ def test_monitoring_and_assistance_households_merge_through_a_member() -> None:
     )
     assert not h.loc["E", ACTIVE_ASSISTANCE]  # 停发 is not active
     assert h.loc["F", DIBAO_EDGE] and not h.loc["F", ACTIVE_ASSISTANCE]  # 低保边缘 is not assistance
+
+
+def test_a_tie_goes_to_the_value_seen_first_among_the_keys_own_rows() -> None:
+    # ID 甲 is carried once by P2 and once by P1 (P2's row first); P1 also appears earlier on
+    # another ID. The tie for 甲 goes to P2, seen first among 甲's rows, wherever else P1 is seen;
+    # so the holders found among some IDs are those found among all of them.
+    r = pd.DataFrame(
+        {
+            S.ID_NUMBER: ["乙", "甲", "甲", "乙"],
+            S.ID_STATUS: ["valid"] * 4,
+            "person_id": ["P1", "P2", "P1", "P1"],
+        }
+    )
+    assert mode_by(r, S.ID_NUMBER, "person_id").to_dict() == {"乙": "P1", "甲": "P2"}
+    assert id_holders(r).to_dict() == {"乙": "P1", "甲": "P2"}
+    assert id_holders(r, {"甲"}).to_dict() == {"甲": "P2"}
