@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -193,6 +194,17 @@ class SourceValidation:
     checks: list[CheckOutcome] = field(default_factory=list)
 
 
+#: The memo part holding a night's built Data Docs (the whole GX project folder, zipped).
+DOCS_PART = ".docs.zip"
+
+
+def _gx_version() -> str:
+    """Great Expectations' version, without importing it (the docs it builds are its own)."""
+    from importlib.metadata import version
+
+    return version("great_expectations")
+
+
 def _context(docs_dir: Path | None) -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -200,9 +212,6 @@ def _context(docs_dir: Path | None) -> Any:
 
     ctx: Any
     if docs_dir is not None:
-        # A re-run of the same date replaces the previous run's suites, results and docs.
-        shutil.rmtree(docs_dir, ignore_errors=True)
-        docs_dir.mkdir(parents=True, exist_ok=True)
         ctx = gx.get_context(mode="file", project_root_dir=str(docs_dir))
     else:
         ctx = gx.get_context(mode="ephemeral")
@@ -227,11 +236,22 @@ class Validator:
         #: Sources validated tonight with their memo key: their suite and result go to the memo.
         self.fresh: list[tuple[str, str]] = []
         self.adopted = False  # a source's suite and result were taken from the memo
+        self._adopted_keys: list[str] = []  # their memo keys, in order
+        self._emptied = False
+
+    def _empty_project(self) -> None:
+        """Empty tonight's GX project folder, once: a re-run of the same date replaces the previous
+        run's suites, results and docs."""
+        if self.docs_dir is not None and not self._emptied:
+            shutil.rmtree(self.docs_dir, ignore_errors=True)
+            self.docs_dir.mkdir(parents=True, exist_ok=True)
+            self._emptied = True
 
     @property
     def ctx(self) -> Any:
         # Importing GX takes about 5 s: a night whose sources all come from the memo never does.
         if self._ctx is None:
+            self._empty_project()
             self._ctx = _context(self.docs_dir)
         return self._ctx
 
@@ -348,7 +368,22 @@ class Validator:
                     memo.save_file(mkey, ".suite.json", suite)
                     memo.save_file(mkey, ".result.json", result)
                     memo.save_json(mkey, {"result": str(result.relative_to(self.docs_dir))}, ".gx.json")
+        if self.ran or memo is None:
+            self.ctx.build_data_docs()
+            return
+        # Every source from the memo (a night on which no file changed, or a re-run): the Data Docs
+        # of exactly these suites and results were built before; taken as built, without GX.
+        key = digest("data-docs", _gx_version(), *self._adopted_keys)
+        if memo.has(key, (DOCS_PART,)):
+            with tempfile.TemporaryDirectory(dir=self.docs_dir.parent) as tmp:
+                kept = Path(tmp) / f"docs{DOCS_PART}"
+                memo.load_file(key, DOCS_PART, kept)
+                shutil.unpack_archive(kept, self.docs_dir, "zip")
+            return
         self.ctx.build_data_docs()
+        with tempfile.TemporaryDirectory(dir=self.docs_dir.parent) as tmp:
+            made = shutil.make_archive(str(Path(tmp) / "docs"), "zip", root_dir=self.docs_dir)
+            memo.save_file(key, DOCS_PART, Path(made))
 
     def _gx_files(self, key: str) -> tuple[Path, Path | None]:
         """A source's expectation suite and (newest) validation result in the GX project."""
@@ -364,13 +399,14 @@ class Validator:
         project, so the Data Docs show every source (dated by the night that ran the checks)."""
         if self.docs_dir is None:
             return
-        _ = self.ctx  # the project exists (made empty) before anything is put in it
+        self._empty_project()  # emptied before anything is put in it (GX itself only when needed)
         suite, _result = self._gx_files(key)
         result = self.docs_dir / memo.load_json(mkey, ".gx.json")["result"]
         for part, dest in ((".suite.json", suite), (".result.json", result)):
             dest.parent.mkdir(parents=True, exist_ok=True)
             memo.load_file(mkey, part, dest)
         self.adopted = True
+        self._adopted_keys.append(mkey)
 
 
 #: Parts of a GX result that quote cell values or index them: a failed check would otherwise

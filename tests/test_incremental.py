@@ -168,3 +168,58 @@ def test_a_verdict_that_depends_on_the_run_date_is_not_taken_from_the_memo(tmp_p
     assert _dates_between(path, d("2026-12-03").date(), d("2026-12-01").date())  # a backfill, the other way
     assert not _dates_between(path, d("2026-12-03").date(), d("2026-12-09").date())
     assert not _dates_between(path, d("2026-11-30").date(), d("2026-12-02").date())  # 11-30: on both nights
+
+
+def test_a_night_with_every_source_from_the_memo_takes_its_data_docs_as_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Any
+) -> None:
+    """Most nights no file changes: every source's verdicts come from the memo, and so do the Data
+    Docs built from exactly those suites and results, without importing Great Expectations."""
+    from datetime import date
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import pipeline.validate as validate
+    from pipeline.memo import Memo
+    from pipeline.normalize import normalize_source
+    from pipeline.normalize.places import Gazetteer
+
+    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
+    raw = pd.DataFrame(
+        {
+            "file": ["m.csv"] * 2,
+            "row": [2, 3],
+            "name": ["张三", "李四"],
+            "id_number": ["", ""],
+            "discharge_date": ["2026-10-01", "十月"],
+            "out_of_pocket": ["21000", "100"],
+        }
+    )
+    table = pa.Table.from_pandas(normalize_source(raw, cfg.by_key("medical"), cfg, gaz), preserve_index=False)
+    path = tmp_path / "medical.parquet"
+    pq.write_table(table.replace_schema_metadata({validate.CONTENT_KEY: b"rows-1"}), path)
+    memo = Memo(tmp_path / "memo")
+
+    def night(day: str) -> tuple[bool, Path]:
+        docs = tmp_path / day
+        v = validate.Validator(cfg, date.fromisoformat(day), docs_dir=docs)
+        *_, remembered = validate.validate_memo(v, memo, "salt", "medical", path)
+        v.finish(memo)
+        return remembered, docs
+
+    def files(docs: Path) -> list[str]:
+        return sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file())
+
+    assert night("2026-11-29")[0] is False  # validated with GX
+    remembered, built = night("2026-11-30")  # from the memo: the docs built once, and kept
+    assert remembered
+
+    def no_gx(docs_dir: Path | None) -> Any:
+        raise AssertionError("Great Expectations was needed")
+
+    monkeypatch.setattr(validate, "_context", no_gx)
+    remembered, taken = night("2026-12-01")
+    assert remembered
+    assert files(taken) == files(built) and any(f.endswith("index.html") for f in files(taken))
+    assert (taken / "gx" / "expectations" / "medical_records.json").exists()
