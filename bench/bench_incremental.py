@@ -7,7 +7,8 @@ every file but the newest hospital file (住院结算_2026.csv, about 8% of the 
 state folder: a full night that fills the memo and saves the model. Night 2 (2026-11-29) adds the
 file and runs twice from the same state: incrementally (the target), and with --full (AD_FULL=1)
 from a copy of that state. Then night 2 once more, incrementally, as an analyst's re-run of the same
-date with nothing new (every township workbook from the memo). Prints seconds per stage, and
+date with nothing new (every township workbook from the memo), and night 3 (2026-11-30) on the
+same files: the commonest night, when no extract arrived. Prints seconds per stage, and
 whether the incremental and the full night's person ids, warnings and cases are identical.
 """
 
@@ -25,7 +26,7 @@ from common import Measured, ensure_extracts, households_for, run_in_child, size
 from pipeline.contracts import CASES, PERSON_INDEX, WARNINGS  # noqa: E402
 
 LATE = ("medical", "住院结算_2026.csv")
-NIGHT_1, NIGHT_2 = "2026-11-28", "2026-11-29"
+NIGHT_1, NIGHT_2, NIGHT_3 = "2026-11-28", "2026-11-29", "2026-11-30"
 
 
 def linked_copy(extracts: Path, dest: Path, leave_out: tuple[str, str] | None) -> None:
@@ -70,11 +71,14 @@ def main() -> None:
         same[out.key] = one.equals(two)
     # Compared first: the re-run replaces the incremental night's folder.
     again = run_in_child(files, work / "out", NIGHT_2, state, mode="night", keep_state=True)
+    # The commonest night of all: no file changed since yesterday (extracts come monthly).
+    quiet = run_in_child(files, work / "out", NIGHT_3, state, mode="night", keep_state=True)
     print(f"== {a.records:,} records ({households:,} households, seed {a.seed}); {LATE[1]} on night 2")
     show("night 1 (full, new state)", first)
     show("night 2 incremental", inc)
     show("night 2 full (--full)", full)
     show("night 2 again (same date)", again)
+    show("night 3 (nothing new)", quiet)
     print("night 2 incremental == full:", ", ".join(f"{k} {v}" for k, v in same.items()))
 
 

@@ -29,7 +29,7 @@ from pipeline.households import (
     URBAN,
     id_holders,
 )
-from pipeline.normalize.common import member
+from pipeline.normalize.common import member, spread
 from pipeline.normalize.ids import cut_prefix, one_edit_corrections
 from pipeline.params import Params
 
@@ -432,7 +432,7 @@ def compute_facts(
     rank = dis[S.DISABILITY_GRADE].map(_GRADE_ORDER)
     best = rank.groupby(dis[PERSON_ID]).min()
     inverse = {v: k for k, v in _GRADE_ORDER.items()}
-    f["disability_grade"] = best.reindex(idx).map(inverse).astype("object")
+    f["disability_grade"] = spread(best, idx).map(inverse).astype("object")
 
     sub = r.loc[src.eq("subsidy"), [PERSON_ID, S.SUBSIDY_CATEGORY]]
     f["nursing_subsidy_paid"] = _any_by(sub, sub[S.SUBSIDY_CATEGORY].eq("重度残疾人护理补贴"), PERSON_ID, idx)
@@ -466,7 +466,7 @@ def compute_facts(
     in_window = (dis_date > start) & (dis_date <= d)
     oop = med.loc[in_window].groupby(PERSON_ID)[S.OUT_OF_POCKET].sum().round(2)
     # Out-of-pocket with no stay in the window is a known zero, not unknown.
-    f["medical_out_of_pocket"] = oop.reindex(idx).fillna(0.0)
+    f["medical_out_of_pocket"] = spread(oop, idx).fillna(0.0)
 
     f["student"] = member(idx, r.loc[src.eq("students"), PERSON_ID].unique())
 
@@ -476,10 +476,10 @@ def compute_facts(
     f["deceased"] = member(idx, dead[PERSON_ID].unique())
     basis = _strong_death_links(dead, r, params)
     f["death_link_strong"] = member(idx, dead.loc[basis.notna(), PERSON_ID].unique())
-    f["death_link_basis"] = basis.groupby(dead[PERSON_ID]).first().reindex(idx).astype("object")
+    f["death_link_basis"] = spread(basis.groupby(dead[PERSON_ID]).first(), idx).astype("object")
 
     last_death = dead.groupby(PERSON_ID)["dd"].max()
-    f["death_date"] = last_death.reindex(idx).dt.date.astype("object")
+    f["death_date"] = spread(last_death, idx).dt.date.astype("object")
     dated = [
         pd.to_datetime(r[c]).to_numpy(dtype="datetime64[s]")
         for c in (S.DISCHARGE_DATE, S.ADMIT_DATE, S.PAY_MONTH, S.DEATH_DATE)
@@ -495,8 +495,8 @@ def compute_facts(
     active_amount = (
         ast[ast[S.ASSISTANCE_STATUS].eq("正常")].groupby(PERSON_ID)[S.MONTHLY_AMOUNT].sum(min_count=1)
     )
-    f["months_since_death"] = months.reindex(idx).where(f["on_roster_active"]).astype("Int64")
-    f["overpaid_estimate"] = (f["months_since_death"].astype("float64") * active_amount.reindex(idx)).round(2)
+    f["months_since_death"] = spread(months, idx).where(f["on_roster_active"]).astype("Int64")
+    f["overpaid_estimate"] = (f["months_since_death"].astype("float64") * spread(active_amount, idx)).round(2)
 
     _channel_facts(f, r, idx, d, start, lexicon, cases, hardship)
     _economic_facts(f, r, hh, src)
@@ -506,10 +506,10 @@ def compute_facts(
         last_death.rename("gd"), left_on="guardian", right_index=True
     )
     days = (d - pd.to_datetime(g["gd"])).dt.days.groupby(g[PERSON_ID]).min()
-    f["guardian_death_days"] = days.reindex(idx).astype("Int64")
-    f["guardian_death_date"] = (
-        pd.to_datetime(g["gd"]).groupby(g[PERSON_ID]).max().reindex(idx).dt.date.astype("object")
-    )
+    f["guardian_death_days"] = spread(days, idx).astype("Int64")
+    f["guardian_death_date"] = spread(
+        pd.to_datetime(g["gd"]).groupby(g[PERSON_ID]).max(), idx
+    ).dt.date.astype("object")
     return FactsResult(facts=f, records=r, guardians=guardians)
 
 
@@ -554,7 +554,7 @@ def _channel_facts(
             .groupby(person)
             .agg(lambda v: ";".join(dict.fromkeys(c for x in v for c in str(x).split(";"))))
         )
-        f[cats] = joined.reindex(idx).astype("object")
+        f[cats] = spread(joined, idx).astype("object")
         if source == "reports" and cases is not None and len(cases) and len(hard):
             last = pd.Series(when[hard.index]).groupby(person).max()
             first = pd.to_datetime(cases["first_seen"]).groupby(cases["person_id"]).min()
