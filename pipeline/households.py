@@ -80,7 +80,7 @@ def _guardian_links(r: pd.DataFrame) -> pd.DataFrame:
     and held by a person (the person whose own records carry that ID)."""
     usable = [s.value for s in S.USABLE_ID]
     st = r.loc[r[S.SOURCE].eq("students") & r[S.GUARDIAN_ID_STATUS].isin(usable), [PERSON_ID, S.GUARDIAN_ID]]
-    guardian = st[S.GUARDIAN_ID].map(id_holders(r, set(st[S.GUARDIAN_ID].dropna())))
+    guardian = st[S.GUARDIAN_ID].map(id_holders(r, st[S.GUARDIAN_ID].dropna().unique()))
     pairs = pd.DataFrame({"s": st[PERSON_ID], "g": guardian}).dropna().drop_duplicates()
     return pairs[pairs["s"] != pairs["g"]]
 

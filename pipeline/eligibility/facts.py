@@ -266,7 +266,7 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
             *KEYS,
         ],
     ]
-    holders = id_holders(r, set(st[S.GUARDIAN_ID].dropna()))
+    holders = id_holders(r, st[S.GUARDIAN_ID].dropna().unique())
     by_id = (
         st[S.GUARDIAN_ID].map(holders).where(st[S.GUARDIAN_ID_STATUS].isin([s.value for s in S.USABLE_ID]))
     )
@@ -277,7 +277,7 @@ def resolve_guardians(r: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     typo = typo[typo.str.len() == 18]
     if len(typo):
         cand = one_edit_corrections(typo)
-        cand["holder"] = cand["candidate"].map(id_holders(r, set(cand["candidate"])))
+        cand["holder"] = cand["candidate"].map(id_holders(r, cand["candidate"].unique()))
         # Only the candidate holders' names (not every record's).
         names = r.loc[member(r[PERSON_ID], cand["holder"].dropna().unique()), [PERSON_ID, S.NAME_PINYIN]]
         names = names.dropna().drop_duplicates()
@@ -442,8 +442,8 @@ def compute_facts(
     f["on_roster_active"] = _any_by(ast, ast[S.ASSISTANCE_STATUS].eq("正常"), PERSON_ID, idx)
 
     mon = r.loc[src.eq("monitoring"), [HOUSEHOLD_KEY, S.RISK_ELIMINATED, S.INCOME_PER_CAPITA]]
-    hh_open = set(mon.loc[mon[S.RISK_ELIMINATED].eq(False), HOUSEHOLD_KEY])
-    hh_monitored = set(mon[HOUSEHOLD_KEY])
+    hh_open = mon.loc[mon[S.RISK_ELIMINATED].eq(False), HOUSEHOLD_KEY].unique()
+    hh_monitored = mon[HOUSEHOLD_KEY].unique()
     f["monitored"] = member(hh[HOUSEHOLD_KEY], hh_monitored)
     f["monitoring_risk_open"] = member(hh[HOUSEHOLD_KEY], hh_open)
     income = mon.groupby(HOUSEHOLD_KEY)[S.INCOME_PER_CAPITA].median()
@@ -583,7 +583,7 @@ def _economic_facts(f: pd.DataFrame, r: pd.DataFrame, hh: pd.DataFrame, src: pd.
         """``values`` (per household key) for every person; ``fill`` where the household has none.
         Only the members of the few households that have any are looked up."""
         out = np.full(len(keys), fill, dtype=object)
-        have = member(keys, set(values.index))
+        have = member(keys, values.index)
         if have.any():
             out[have] = keys[have].map(values).to_numpy(dtype=object)
         return out
