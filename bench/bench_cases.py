@@ -42,6 +42,8 @@ from pipeline.contracts import (
     PERSONS,
     QUALITY,
     RECORDS,
+    REVIEW_CHECKS,
+    REVIEW_QUEUE,
     RULES_SUMMARY,
     TOWNSHIPS,
     WARNINGS,
@@ -97,7 +99,17 @@ def main() -> None:
         extracts=PROJECT_ROOT / "data" / "sample", out=work / "out", state=work / "state", run_date=d1
     )
     run1 = settings.run_dir
-    for output in (RECORDS, PERSON_INDEX, PERSONS, HOUSEHOLDS, QUALITY, MATCH_SUMMARY):
+    # What the rules and reports stages read from the match stage and before.
+    for output in (
+        RECORDS,
+        PERSON_INDEX,
+        PERSONS,
+        HOUSEHOLDS,
+        QUALITY,
+        MATCH_SUMMARY,
+        REVIEW_QUEUE,
+        REVIEW_CHECKS,
+    ):
         output.at(run1).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(output.at(source), output.at(run1))
     config = RunConfig.load(settings)
