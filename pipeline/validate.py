@@ -235,8 +235,8 @@ class Validator:
         self.ran = False
         #: Sources validated tonight with their memo key: their suite and result go to the memo.
         self.fresh: list[tuple[str, str]] = []
-        self.adopted = False  # a source's suite and result were taken from the memo
-        self._adopted_keys: list[str] = []  # their memo keys, in order
+        #: The memo keys of the sources whose suite and result were taken from the memo, in order.
+        self.adopted: list[str] = []
         self._emptied = False
 
     def _empty_project(self) -> None:
@@ -373,7 +373,7 @@ class Validator:
             return
         # Every source from the memo (a night on which no file changed, or a re-run): the Data Docs
         # of exactly these suites and results were built before; taken as built, without GX.
-        key = digest("data-docs", _gx_version(), *self._adopted_keys)
+        key = digest("data-docs", _gx_version(), *self.adopted)
         if memo.has(key, (DOCS_PART,)):
             with tempfile.TemporaryDirectory(dir=self.docs_dir.parent) as tmp:
                 kept = Path(tmp) / f"docs{DOCS_PART}"
@@ -405,8 +405,7 @@ class Validator:
         for part, dest in ((".suite.json", suite), (".result.json", result)):
             dest.parent.mkdir(parents=True, exist_ok=True)
             memo.load_file(mkey, part, dest)
-        self.adopted = True
-        self._adopted_keys.append(mkey)
+        self.adopted.append(mkey)
 
 
 #: Parts of a GX result that quote cell values or index them: a failed check would otherwise

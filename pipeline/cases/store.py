@@ -27,6 +27,7 @@ from pipeline.cases.db import audit, cases, database_url, engine_for, feedback, 
 log = logging.getLogger(__name__)
 
 COLUMNS: list[str] = [c.name for c in cases.columns]
+assert len(COLUMNS) <= 64, "CaseStore.save keeps a bit per field in an int64"
 DATE_COLUMNS = [c.name for c in cases.columns if c.type.python_type is date]
 #: Bookkeeping that changes every night a case is raised or sent: written, not audited (a city's
 #: 30,000 open cases would add 60,000 audit rows a night that say nothing).
@@ -227,10 +228,10 @@ class CaseStore:
         a = after.set_index("warning_id", drop=False)
         is_new = ~a.index.isin(b.index)
         common = a.index[~is_new]
-        changed = np.zeros(len(common), dtype=bool)
-        fields: dict[str, np.ndarray] = {}  # column -> which common cases it changed on
+        # Per common case, a bit per field that changed (bit j: COLUMNS[1 + j]).
+        fields = np.zeros(len(common), dtype=np.int64)
         trail: list[dict[str, Any]] = []
-        for col in COLUMNS[1:]:
+        for j, col in enumerate(COLUMNS[1:]):
             old_raw = b.loc[common, col].to_numpy(dtype=object)
             new_raw = a.loc[common, col].to_numpy(dtype=object)
             # The audit's text of a value only where the values are not plainly the same.
@@ -240,10 +241,7 @@ class CaseStore:
             hit = np.array([o != n for o, n in zip(old, new, strict=True)], dtype=bool)
             if not hit.any():
                 continue
-            diff = np.zeros(len(common), dtype=bool)
-            diff[maybe[hit]] = True
-            fields[col] = diff
-            changed |= diff
+            fields[maybe[hit]] |= 1 << j
             if col in QUIET:
                 continue
             for i in np.flatnonzero(hit):
@@ -262,26 +260,21 @@ class CaseStore:
             )
         if len(created):
             conn.execute(insert(cases), [self._row(r) for r in records(created[COLUMNS])])
-        # One UPDATE per set of changed fields: few shapes (a night's bookkeeping date, a status).
-        shape = np.zeros(len(common), dtype=object)
-        shape[:] = ""
-        for col, diff in fields.items():
-            shape[diff] = shape[diff] + col + ","
+        # One UPDATE per set of changed fields: few sets (a night's bookkeeping date, a status).
+        changed = fields != 0
         updated = a.loc[common[changed]]
-        shapes = shape[changed]
-        for key in dict.fromkeys(shapes):
-            cols = key.rstrip(",").split(",")
+        shapes = fields[changed]
+        for shape in dict.fromkeys(shapes.tolist()):
+            cols = [c for j, c in enumerate(COLUMNS[1:]) if shape >> j & 1]
             stmt = (
                 cases.update()
                 .where(cases.c.warning_id == bindparam("_id"))
                 .values({c: bindparam(c) for c in cols})
             )
-            part = updated.loc[shapes == key, ["warning_id", *cols]]
+            part = updated.loc[shapes == shape, ["warning_id", *cols]]
             params = []
             for r in records(part):
-                row = {k: _db_value(v) for k, v in r.items()}
-                if "hold_person" in row:
-                    row["hold_person"] = bool(row["hold_person"] or False)
+                row = self._row(r)
                 row["_id"] = row.pop("warning_id")
                 params.append(row)
             conn.execute(stmt, params)
@@ -292,7 +285,8 @@ class CaseStore:
     @staticmethod
     def _row(r: dict[str, Any]) -> dict[str, Any]:
         out = {k: _db_value(v) for k, v in r.items()}
-        out["hold_person"] = bool(out.get("hold_person") or False)
+        if "hold_person" in out:  # a whole case, or an update of that field
+            out["hold_person"] = bool(out["hold_person"] or False)
         return out
 
     def add_feedback(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
