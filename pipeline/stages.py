@@ -96,7 +96,15 @@ from pipeline.quality import (
 )
 from pipeline.settings import Settings
 from pipeline.state import StateStore
-from pipeline.validate import CONTENT_KEY, REASON, VALIDATING_CODE, CheckOutcome, Validator, validate_memo
+from pipeline.validate import (
+    CONTENT_KEY,
+    REASON,
+    VALIDATING_CODE,
+    CheckOutcome,
+    Validator,
+    validate_memo,
+    warm_up_validation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,16 +188,25 @@ class _IngestJob:
     reader: MemoReader
 
 
-def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int]:
+def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int, bool]:
     """One source folder: read it and, when its rows are used, write them (a worker's task; the
-    rows stay in the worker: the parent gets the reports and the row count)."""
-    sr, ignored = read_folder(job.folder, job.spec, job.root, job.reader)
+    rows stay in the worker: the parent gets the reports, the row count, and whether any file
+    was read tonight rather than taken from the memo)."""
+    fresh = False
+
+    def read(path: Path, spec: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+        nonlocal fresh
+        frame, rejected, report, remembered = job.reader.read(path, spec)
+        fresh = fresh or not remembered
+        return frame, rejected, report
+
+    sr, ignored = read_folder(job.folder, job.spec, job.root, read)
     n = int(len(sr.rows) + len(sr.rejected))
     if sr.error is None or sr.partial:
         _write_text_parquet(sr.rows, job.raw)
         _write_text_parquet(sr.rejected, job.unsplit)
     sr.rows, sr.rejected = sr.rows.iloc[:0], sr.rejected.iloc[:0]
-    return sr, ignored, n
+    return sr, ignored, n, fresh
 
 
 #: The modules whose code decides how rows normalize (part of every normalize memo key).
@@ -226,9 +243,13 @@ def ingest(ctx: StageContext) -> QualitySummary:
     ignored_files: list[str] = []
     step("ingest", 0, len(jobs))
     # About 100 bytes a row in a department's CSV: the pool pays back from MIN_ROWS rows.
-    for done, (job, (sr, ignored, n)) in enumerate(
+    for done, (job, (sr, ignored, n, fresh)) in enumerate(
         run_each(_ingest_one, jobs, sum(size.values()) // BYTES_PER_ROW), start=1
     ):
+        if fresh:
+            # A file read tonight will be validated tonight: Great Expectations is imported
+            # (about 4 s) while the workers read and normalize, not when the validate stage waits.
+            warm_up_validation()
         read[job.spec.key] = (sr, n)
         ignored_files += ignored
         step("ingest", done, len(jobs))

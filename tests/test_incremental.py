@@ -104,12 +104,15 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     fits = Calls(monkeypatch, match, "fit")
     validations = Calls(monkeypatch, Validator, "validate")
     books = Calls(monkeypatch, reports, "write_workbook")
+    # Great Expectations is imported ahead (during ingest) once per source read tonight.
+    warm_ups = Calls(monkeypatch, stages, "warm_up_validation")
     state = tmp_path / "state"
     _night(extracts, tmp_path / "out", state, "2026-12-01")
     assert reads.take() > 40  # every table file in a source folder
     assert fits.take() == 1
     sources = validations.take()
     assert normalizes.take() == sources  # one call per source: its files together
+    assert warm_ups.take() == sources  # every source's files read tonight
     books.take()
 
     # The full twin of each night runs in another process while the incremental one runs here
@@ -124,6 +127,7 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         inc = _night(extracts, tmp_path / "out", state, day)
         assert reads.take() == changed, "only the new or changed files are read"
         assert normalizes.take() == changed  # the changed files' sources, those files only
+        assert warm_ups.take() == changed, "GX imported ahead only when a file is read tonight"
         # The sample's dates all lie before these nights: no verdict can change with the date.
         assert validations.take() == sources_changed, "only the changed sources are validated"
         assert fits.take() == 0, "the saved model is reused"

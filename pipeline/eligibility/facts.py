@@ -232,6 +232,21 @@ class FactsResult:
 INDEX_COLUMNS = [*KEYS, PERSON_ID, MATCH_PROBABILITY, LINK_RULE, "evidence"]
 
 
+def _per_position(values: pd.Series, at: np.ndarray, index: pd.Index) -> pd.Series:
+    """The largest of ``values`` per position ``at`` in ``index`` (rows at -1 left out); missing
+    values are skipped, and positions without one are missing.
+
+    >>> at = np.array([0, 0, 2, -1])
+    >>> _per_position(pd.Series([1.0, 5.0, None, 2.0]), at, pd.Index(list("abc"))).tolist()
+    [5.0, nan, nan]
+    """
+    best = values.groupby(at).max()
+    best = best[best.index >= 0]
+    out = pd.Series(values.array[:0].take(np.full(len(index), -1), allow_fill=True), index=index)
+    out.iloc[best.index.to_numpy()] = best.to_numpy()
+    return out
+
+
 def _any_by(frame: pd.DataFrame, mask: pd.Series, key: str, index: pd.Index) -> pd.Series:
     hit = frame.loc[mask, key].dropna().unique()
     return pd.Series(member(index, np.asarray(hit, dtype=object)), index=index)
@@ -416,8 +431,12 @@ def compute_facts(
     else:
         r = records.merge(index, on=KEYS, how="inner")
     hh = households.set_index(PERSON_ID)
-    r[HOUSEHOLD_KEY] = r[PERSON_ID].map(hh[HOUSEHOLD_KEY])
     idx = pd.Index(hh.index, name=PERSON_ID)
+    # Each record's person as a position among the people (-1: none), found once in the people
+    # index's hash table (which spread() uses too): the lookups per record below go by position
+    # instead of hashing a million person ids again.
+    at = idx.get_indexer(r[PERSON_ID])
+    r[HOUSEHOLD_KEY] = hh[HOUSEHOLD_KEY].array.take(at, allow_fill=True)
     f = pd.DataFrame(index=idx)
     src = r[S.SOURCE]
 
@@ -489,7 +508,7 @@ def compute_facts(
     latest = pd.Series(
         np.fmax.reduce(dated) if dated else np.full(len(r), "NaT", "datetime64[s]"), index=r.index
     )
-    f["latest_record_date"] = latest.groupby(r[PERSON_ID]).max().reindex(idx).dt.date.astype("object")
+    f["latest_record_date"] = _per_position(latest, at, idx).dt.date.astype("object")
     # Months of benefit after death: D's month minus the death's month, for people still 正常.
     months = (d.year - last_death.dt.year) * 12 + (d.month - last_death.dt.month)
     active_amount = (

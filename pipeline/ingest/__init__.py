@@ -576,6 +576,11 @@ class MemoReader:
     salt: str  # the sources file and the reading code (memo.digest of their fingerprints)
 
     def __call__(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+        frame, rejected, report, _ = self.read(path, spec)
+        return frame, rejected, report
+
+    def read(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport, bool]:
+        """``__call__``'s (rows, rejected rows, report), and whether they came from the memo."""
         content = file_digest(path)
         key = digest(self.salt, spec.key, path.name, content)
         parts = (TABLE, REJECTED_TABLE, ".json")
@@ -584,10 +589,10 @@ class MemoReader:
             report.path = str(path)
             frame = self.memo.load_table(key).to_pandas()
             rejected = self.memo.load_table(key, REJECTED_TABLE).to_pandas()
-            return frame, rejected, report
+            return frame, rejected, report, True
         frame, rejected, report = read_source_file(path, spec)
         report.content = content
         self.memo.save_table(key, text_table(frame))
         self.memo.save_table(key, text_table(rejected), REJECTED_TABLE)
         self.memo.save_json(key, asdict(report))
-        return frame, rejected, report
+        return frame, rejected, report, False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -103,8 +104,26 @@ def write_township_books(
     revisits: pd.DataFrame | None = None,
     memo: Memo | None = None,
 ) -> list[TownshipBook]:
+    """``plan_township_books``, then ``write_books``."""
+    books, jobs = plan_township_books(
+        prepared, out, run_date, rules_table, choices, townships_of, revisits, memo
+    )
+    write_books(jobs)
+    return books
+
+
+def plan_township_books(
+    prepared: pd.DataFrame,
+    out: Path,
+    run_date: date,
+    rules_table: list[list[str]],
+    choices: Choices,
+    townships_of: dict[str, list[str]] | None = None,
+    revisits: pd.DataFrame | None = None,
+    memo: Memo | None = None,
+) -> tuple[list[TownshipBook], list[_BookJob]]:
     """One workbook per (county, township) with a warning or a revisit due in ``prepared`` or
-    ``revisits`` (both from ``prepare``).
+    ``revisits`` (both from ``prepare``): what each will list, and the jobs that write them.
 
     A county's warnings without a township go to its own 未确定乡镇 list, named with the county
     (``<county_code>000_<county>未确定乡镇.xlsx``, so downloads from several counties never collide),
@@ -140,7 +159,7 @@ def write_township_books(
             visits.get((county_code, township_code)),
             route_to,
         )
-        jobs.append(job if memo is None else replace(job, memo=memo, key=_book_key(salt, job)))
+        jobs.append(job if memo is None else replace(job, memo=memo, salt=salt))
         books.append(
             TownshipBook(
                 county_code=str(county_code),
@@ -153,10 +172,15 @@ def write_township_books(
                 new=int((rows[history.STATUS] == history.NEW).sum()),
             )
         )
-    # The workbooks are independent: on a large night, written by worker processes.
-    for _ in run_each(_write_book, jobs, len(prepared) + len(due), min_rows=BOOKS_IN_WORKERS):
+    return books, jobs
+
+
+def write_books(jobs: list[_BookJob]) -> None:
+    """Write (or take from the memo) the planned workbooks. They are independent: on a large
+    night, written by worker processes."""
+    rows = sum(len(j.rows) + (0 if j.revisits is None else len(j.revisits)) for j in jobs)
+    for _ in run_each(_write_book, jobs, rows, min_rows=BOOKS_IN_WORKERS):
         pass
-    return books
 
 
 #: Warnings from which the workbooks are written in worker processes (about 0.4 ms of xlsxwriter
@@ -175,7 +199,7 @@ class _BookJob:
     revisits: pd.DataFrame | None
     route_to: list[str]
     memo: Memo | None = None
-    key: str | None = None  # what the workbook is made of (``_book_key``), for the memo
+    salt: str = ""  # the workbook code's fingerprint, part of the memo key (``_book_key``)
 
     def write(self) -> None:
         write_workbook(
@@ -226,13 +250,15 @@ def _write_book(job: _BookJob) -> None:
     """Write one township's workbook, or take it from the memo when a night (a re-run of the same
     date after a late file) made exactly this workbook before: only the townships the change
     reaches are written again."""
-    if job.memo is not None and job.key is not None and job.memo.has(job.key, (".xlsx",)):
+    # The key hashes the rows: worked out here, by the worker that writes the workbook.
+    key = None if job.memo is None else _book_key(job.salt, job)
+    if job.memo is not None and key is not None and job.memo.has(key, (".xlsx",)):
         job.path.parent.mkdir(parents=True, exist_ok=True)
-        job.memo.load_file(job.key, ".xlsx", job.path)
+        job.memo.load_file(key, ".xlsx", job.path)
         return
     job.write()
-    if job.memo is not None and job.key is not None:
-        job.memo.save_file(job.key, ".xlsx", job.path)
+    if job.memo is not None and key is not None:
+        job.memo.save_file(key, ".xlsx", job.path)
 
 
 @dataclass(frozen=True)
@@ -278,7 +304,7 @@ def write_reports(
     prepared = prepare(warnings, inputs.households, inputs.persons)
     revisits = prepare_revisits(inputs.revisits, names, {r.id: r.name for r in rules.rules})
     choices = Choices.of(rules, case_rules)
-    books = write_township_books(
+    books, jobs = plan_township_books(
         prepared,
         TOWNSHIPS.at(run_dir),
         run_date,
@@ -288,39 +314,44 @@ def write_reports(
         revisits,
         memo,
     )
+    # The workbooks are written (by worker processes on a large night) while this process makes
+    # the summary pages, which need only what each workbook lists, not the files.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="township-books") as background:
+        written = background.submit(write_books, jobs)
+        store = state.cases()
+        before = store.frame()
+        after = mark_published(before, prepared["warning_id"], run_date)
+        kept_trend = state.warning_trend()
+        trend = history.trend(kept_trend, prepared, run_date, whole_run)
+        seen = before[["warning_id", "first_seen", "last_seen"]]
+        gone = history.gone_since_last_whole_run(seen, kept_trend, prepared, run_date)
+        context = summary_context(
+            prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run, places, gone
+        )
+        context["cases"] = cases_context(after, rules, case_rules, run_date, places)
+        # The steward's page (internal) links the internal files; the published index only published ones.
+        internal = [
+            ("数据质量明细", QUALITY_HTML.path),
+            ("数据质量汇总", QUALITY_XLSX.path),
+            ("待复核的疑似同一人", REVIEW_BOOK.path),
+            ("反馈导入结果", FEEDBACK_RESULT.path),
+        ]
+        context["internal"] = [(k, v) for k, v in internal if (run_dir / v).exists()]
+        write_summary_html(SUMMARY_HTML.at(run_dir), context)
+        write_steward_html(STEWARD_HTML.at(run_dir), context)
+        rule_ids = [r.id for r in rules_summary.rules]
+        by_township = township_rule_table(prepared, rule_ids)
+        write_summary_xlsx(SUMMARY_XLSX.at(run_dir), by_township, rules_summary.rules, run_date)
+        write_index_html(
+            INDEX_HTML.at(run_dir), context, books, [("乡镇×规则统计表", SUMMARY_XLSX.link_from(INDEX_HTML))]
+        )
+        written.result()  # raises what writing a workbook raised
     if passwords is not None:
         from pipeline.protect import encrypt_in_place
 
         for b in books:
             code = f"{b.county_code}000" if b.township_code == UNRESOLVED_TOWNSHIP[0] else b.township_code
             encrypt_in_place(TOWNSHIPS.at(run_dir) / b.path, passwords[code])
-    store = state.cases()
-    before = store.frame()
-    after = mark_published(before, prepared["warning_id"], run_date)
-    kept_trend = state.warning_trend()
-    trend = history.trend(kept_trend, prepared, run_date, whole_run)
-    seen = before[["warning_id", "first_seen", "last_seen"]]
-    gone = history.gone_since_last_whole_run(seen, kept_trend, prepared, run_date)
-    context = summary_context(
-        prepared, books, rules_summary, inputs.quality, match, trend, run_date, whole_run, places, gone
-    )
-    context["cases"] = cases_context(after, rules, case_rules, run_date, places)
-    # The steward's page (internal) links the internal files; the published index only published ones.
-    internal = [
-        ("数据质量明细", QUALITY_HTML.path),
-        ("数据质量汇总", QUALITY_XLSX.path),
-        ("待复核的疑似同一人", REVIEW_BOOK.path),
-        ("反馈导入结果", FEEDBACK_RESULT.path),
-    ]
-    context["internal"] = [(k, v) for k, v in internal if (run_dir / v).exists()]
-    write_summary_html(SUMMARY_HTML.at(run_dir), context)
-    write_steward_html(STEWARD_HTML.at(run_dir), context)
-    rule_ids = [r.id for r in rules_summary.rules]
-    by_township = township_rule_table(prepared, rule_ids)
-    write_summary_xlsx(SUMMARY_XLSX.at(run_dir), by_township, rules_summary.rules, run_date)
-    write_index_html(
-        INDEX_HTML.at(run_dir), context, books, [("乡镇×规则统计表", SUMMARY_XLSX.link_from(INDEX_HTML))]
-    )
     # Last: the state changes only when every report file is written.
     with store.begin() as conn:
         store.save(conn, before, after, Origin(run_date=run_date))
