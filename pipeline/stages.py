@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +72,15 @@ from pipeline.contracts import (
 )
 from pipeline.ingest import (
     READING_CODE,
+    FileReport,
     MemoReader,
     SourceRead,
+    list_tables,
     read_folder,
     source_folders,
     text_table,
 )
-from pipeline.memo import Memo, code_fingerprint, digest, files_fingerprint
+from pipeline.memo import Memo, code_fingerprint, digest, file_digest, files_fingerprint
 from pipeline.normalize import normalize_source
 from pipeline.normalize.common import modes_by
 from pipeline.parallel import BYTES_PER_ROW, run_each
@@ -192,6 +194,19 @@ def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int, bool]:
     """One source folder: read it and, when its rows are used, write them (a worker's task; the
     rows stay in the worker: the parent gets the reports, the row count, and whether any file
     was read tonight rather than taken from the memo)."""
+    memo, (whole, contents) = job.reader.memo, _whole_read_key(job)
+    if whole is not None and memo.has(whole, WHOLE_READ_PARTS):
+        # Every file of the folder as on an earlier night: the rows as written then, unread. The
+        # files' own entries are kept as used: when one file changes, the others are not read.
+        for path, content in contents:
+            memo.has(job.reader.key(path, job.spec, content), job.reader.PARTS)
+        log.info("ingest %s: every file as read on an earlier night", job.spec.key)
+        memo.load_file(whole, RAW_PART, job.raw)
+        memo.load_file(whole, UNSPLIT_PART, job.unsplit)
+        doc = memo.load_json(whole, READ_PART)
+        files = [FileReport(**{**f, "path": str(job.folder / f["path"])}) for f in doc["files"]]
+        empty = pd.DataFrame()
+        return SourceRead(job.spec, doc["folder"], empty, empty, files), doc["ignored"], doc["rows"], False
     fresh = False
 
     def read(path: Path, spec: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
@@ -206,7 +221,36 @@ def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int, bool]:
         _write_text_parquet(sr.rows, job.raw)
         _write_text_parquet(sr.rejected, job.unsplit)
     sr.rows, sr.rejected = sr.rows.iloc[:0], sr.rejected.iloc[:0]
+    if whole is not None and sr.error is None:  # a failed file is read again, and reported again
+        memo.save_file(whole, RAW_PART, job.raw)
+        memo.save_file(whole, UNSPLIT_PART, job.unsplit)
+        reports = [{**asdict(f), "path": str(Path(f.path).relative_to(job.folder))} for f in sr.files]
+        memo.save_json(
+            whole, {"folder": sr.folder, "files": reports, "ignored": ignored, "rows": n}, READ_PART
+        )
     return sr, ignored, n, fresh
+
+
+#: The memo parts of a source folder read whole: its raw and unsplit rows as written, and what
+#: was read (``_whole_read_key``).
+RAW_PART, UNSPLIT_PART, READ_PART = ".raw.parquet", ".unsplit.parquet", ".read.json"
+WHOLE_READ_PARTS = (RAW_PART, UNSPLIT_PART, READ_PART)
+
+
+def _whole_read_key(job: _IngestJob) -> tuple[str | None, list[tuple[Path, str]]]:
+    """The memo key of a source folder read whole, and its table files with their SHA-256. The key
+    is made of the reading rules and code, the source, the folder's name, and every file in it by
+    path (and, for table files, content): any file added, removed, renamed or changed gives
+    another key. None for a folder without table files."""
+    tables, others = list_tables(job.folder)
+    contents = [(p, file_digest(p)) for p in tables]
+    if not tables:
+        return None, contents
+    parts = [job.reader.salt, "read-source", job.spec.key, job.folder.name]
+    for p, content in contents:
+        parts += ["table", str(p.relative_to(job.folder)), content]
+    parts += ["other", *(str(p.relative_to(job.folder)) for p in others)]
+    return digest(*parts), contents
 
 
 #: The modules whose code decides how rows normalize (part of every normalize memo key).
@@ -311,14 +355,20 @@ def _normalize_one(job: _NormalizeJob) -> int:
     cost of about 0.1 s) and remembered file by file. The key also has the folder's columns (a
     column another file brings is blank in this file's rows).
     """
+    # A source whose every file was normalized before, in this order and with these columns, is
+    # the file written then: copied whole, without reading its rows (most sources, most nights).
+    columns = ",".join(sorted(pq.read_schema(job.raw).names))
+    labels = pq.read_table(job.raw, columns=[S.FILE]).column(S.FILE).unique().to_pylist()
+    whole = _whole_source_key(job, labels, columns)
+    if whole is not None and job.memo.has(whole, (NORMALIZED_PART,)):
+        for key in _file_keys(job, labels, columns):  # kept as used (see _ingest_one)
+            job.memo.has(str(key))
+        job.memo.load_file(whole, NORMALIZED_PART, job.out)
+        return int(pq.read_metadata(job.out).num_rows)
     raw = pd.read_parquet(job.raw)
     spec = job.sources.by_key(job.key)
-    columns = ",".join(sorted(raw.columns))
     files = list(raw.groupby(S.FILE, sort=False))
-    keys: list[str | None] = []
-    for label, _ in files:
-        content = job.contents.get(str(label))
-        keys.append(digest(job.salt, job.key, str(label), columns, content) if content else None)
+    keys = _file_keys(job, [label for label, _ in files], columns)
     taken = [k is not None and job.memo.has(k) for k in keys]
     todo = [rows for (_, rows), hit in zip(files, taken, strict=True) if not hit]
     fresh: list[pa.Table] = []
@@ -351,7 +401,32 @@ def _normalize_one(job: _NormalizeJob) -> int:
         # What the rows are made from, for the validate memo (equal rows are not equal bytes).
         table = table.replace_schema_metadata({CONTENT_KEY: digest(*(k for k in keys if k)).encode()})
     pq.write_table(table, job.out)
+    whole = _whole_source_key(job, [label for label, _ in files], columns)
+    if whole is not None:
+        job.memo.save_file(whole, NORMALIZED_PART, job.out)
     return table.num_rows
+
+
+#: The memo part of a source's whole normalized file (``_whole_source_key``).
+NORMALIZED_PART = ".normalized.parquet"
+
+
+def _file_keys(job: _NormalizeJob, labels: list[Any], columns: str) -> list[str | None]:
+    """Each file's normalize memo key (None for a file without a known content digest)."""
+    keys: list[str | None] = []
+    for label in labels:
+        content = job.contents.get(str(label))
+        keys.append(digest(job.salt, job.key, str(label), columns, content) if content else None)
+    return keys
+
+
+def _whole_source_key(job: _NormalizeJob, labels: list[Any], columns: str) -> str | None:
+    """The memo key of the source's whole normalized file: its files' keys in order (None when a
+    file has none, or there are no files)."""
+    keys = _file_keys(job, labels, columns)
+    if not keys or None in keys:
+        return None
+    return digest("normalized-source", *(k for k in keys if k is not None))
 
 
 def normalize(ctx: StageContext) -> None:

@@ -10,6 +10,7 @@ import multiprocessing
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,90 @@ def test_a_night_with_every_source_from_the_memo_takes_its_data_docs_as_built(
     assert remembered
     assert files(taken) == files(built) and any(f.endswith("index.html") for f in files(taken))
     assert (taken / "gx" / "expectations" / "medical_records.json").exists()
+
+
+def test_a_source_whose_files_were_all_normalized_before_is_copied_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Any
+) -> None:
+    """The second time, neither the normalizer nor any file's memo entry is read: the source's
+    normalized file is the one written the first time, rows and metadata."""
+    import pyarrow.parquet as pq
+
+    from pipeline.ingest import read_folder
+    from pipeline.memo import Memo
+    from pipeline.normalize.places import Gazetteer
+
+    gaz = Gazetteer.from_csv(PROJECT_ROOT / "rules" / "reference" / "jiaozuo_townships_2022.csv")
+
+    spec = cfg.by_key("deaths")
+    read, _ = read_folder(SAMPLE / "deaths", spec, SAMPLE)
+    stages._write_text_parquet(read.rows, tmp_path / "raw.parquet")
+    labels = read.rows["file"].unique().tolist()
+    assert len(labels) > 1
+    job = stages._NormalizeJob(
+        "deaths",
+        tmp_path / "raw.parquet",
+        tmp_path / "first.parquet",
+        cfg,
+        gaz,
+        Memo(tmp_path / "memo"),
+        "salt",
+        {label: f"sha-{label}" for label in labels},
+    )
+    first = stages._normalize_one(job)
+    assert first == len(read.rows)
+
+    def unused(*a: Any, **k: Any) -> Any:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(stages, "normalize_source", unused)
+    monkeypatch.setattr(Memo, "load_table", unused)
+    again = stages._normalize_one(replace(job, out=tmp_path / "again.parquet"))
+    assert again == first
+    one, two = pq.read_table(tmp_path / "first.parquet"), pq.read_table(tmp_path / "again.parquet")
+    assert one.equals(two) and one.schema.metadata == two.schema.metadata
+    # One file less: the source is made again from its files' entries, not taken whole.
+    monkeypatch.undo()
+    fewer = replace(job, out=tmp_path / "fewer.parquet", contents={labels[0]: f"sha-{labels[0]}"})
+    assert stages._normalize_one(fewer) == first  # the other files have no digest: no whole key
+
+
+def test_a_source_folder_whose_files_were_all_read_before_is_taken_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Any
+) -> None:
+    """Its rows and reports are those of the first reading, and no file is opened; a file added
+    to the folder makes it read again (the unchanged files from their own entries)."""
+    import pyarrow.parquet as pq
+
+    from pipeline.ingest import MemoReader
+    from pipeline.memo import Memo
+
+    folder = tmp_path / "extracts" / "deaths"
+    shutil.copytree(SAMPLE / "deaths", folder)
+    reader = MemoReader(Memo(tmp_path / "memo"), "salt")
+    spec = cfg.by_key("deaths")
+
+    def job(name: str) -> Any:
+        return stages._IngestJob(
+            folder, spec, folder.parent, tmp_path / f"{name}.raw", tmp_path / f"{name}.unsplit", reader
+        )
+
+    first, ignored, rows, fresh = stages._ingest_one(job("first"))
+    assert fresh and rows > 0 and first.error is None
+
+    def unused(*a: Any, **k: Any) -> Any:
+        raise AssertionError("read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(MemoReader, "read", unused)
+        again, ignored_again, rows_again, fresh_again = stages._ingest_one(job("again"))
+    assert not fresh_again and (ignored_again, rows_again) == (ignored, rows)
+    assert again.files == first.files and again.folder == first.folder
+    for part in ("raw", "unsplit"):
+        assert pq.read_table(tmp_path / f"first.{part}").equals(pq.read_table(tmp_path / f"again.{part}"))
+    # A new file: the folder is read again, the files seen before from their own entries.
+    shutil.copy(folder / "火化信息_2026.csv", folder / "火化信息_补报.csv")
+    reads = Calls(monkeypatch, ingest, "read_source_file")
+    more, _, more_rows, fresh_more = stages._ingest_one(job("more"))
+    assert fresh_more and reads.take() == 1 and len(more.files) == len(first.files) + 1
+    assert more_rows > rows

@@ -170,3 +170,31 @@ def test_retention_deletes_old_intermediates_failed_runs_and_stale_staging(tmp_p
     assert (
         (out / ".failed" / "2026-11-28-20261128T020000").exists() and not stale.exists() and tonight.exists()
     )
+
+
+def test_a_workbook_that_cannot_be_written_fails_the_night_and_publishes_no_case(
+    tmp_path: Path, extracts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workbooks are written while the summary pages are made: a workbook's failure still
+    fails the night, and no case is marked 已下发 for a list nobody received."""
+    from pipeline import reports
+    from pipeline.cases.config import NEW, SENT
+
+    real = reports.write_workbook
+
+    def disk_full(path: Path, *a: object, **k: object) -> None:
+        if "未确定乡镇" not in path.name:  # some workbooks are written, one is not
+            real(path, *a, **k)  # type: ignore[arg-type]
+            return
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(reports, "write_workbook", disk_full)
+    s = settings(tmp_path, extracts)
+    with pytest.raises(OSError, match="No space left"):
+        run_all(s)
+    failed = list((s.out / FAILED).iterdir())
+    m = json.loads(MANIFEST.at(failed[0]).read_text(encoding="utf-8"))
+    assert m["outcome"] == "failed" and "reports" in m["stages"]
+    cases = StateStore(s.state).cases().frame()
+    assert len(cases) and set(cases["status"]) == {NEW} and SENT not in set(cases["status"])
+    assert cases["published_on"].isna().all()

@@ -575,6 +575,12 @@ class MemoReader:
     memo: Memo
     salt: str  # the sources file and the reading code (memo.digest of their fingerprints)
 
+    PARTS = (TABLE, REJECTED_TABLE, ".json")
+
+    def key(self, path: Path, spec: SourceSpec, content: str) -> str:
+        """The memo key of the file at ``path`` whose bytes have the SHA-256 ``content``."""
+        return digest(self.salt, spec.key, path.name, content)
+
     def __call__(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
         frame, rejected, report, _ = self.read(path, spec)
         return frame, rejected, report
@@ -582,9 +588,8 @@ class MemoReader:
     def read(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport, bool]:
         """``__call__``'s (rows, rejected rows, report), and whether they came from the memo."""
         content = file_digest(path)
-        key = digest(self.salt, spec.key, path.name, content)
-        parts = (TABLE, REJECTED_TABLE, ".json")
-        if self.memo.has(key, parts):
+        key = self.key(path, spec, content)
+        if self.memo.has(key, self.PARTS):
             report = FileReport(**self.memo.load_json(key))
             report.path = str(path)
             frame = self.memo.load_table(key).to_pandas()
