@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,7 @@ from pipeline.validate import (
     VALIDATING_CODE,
     CheckOutcome,
     Validator,
+    remembered,
     validate_memo,
     warm_up_validation,
 )
@@ -229,6 +231,18 @@ def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int, bool]:
             whole, {"folder": sr.folder, "files": reports, "ignored": ignored, "rows": n}, READ_PART
         )
     return sr, ignored, n, fresh
+
+
+#: The memo part of a night's records.parquet (``_records_key``).
+RECORDS_PART = ".records.parquet"
+
+
+def _records_key(salt: str, counties: list[str], verdicts: dict[str, str | None]) -> str | None:
+    """The memo key of records.parquet: the run's counties and each source's validate memo key
+    (the accepted rows), in order; None when a source's verdicts are not remembered, or none."""
+    if not verdicts or any(v is None for v in verdicts.values()):
+        return None
+    return digest("records", salt, ",".join(counties), *(f"{k}={v}" for k, v in verdicts.items()))
 
 
 #: The memo parts of a source folder read whole: its raw and unsplit rows as written, and what
@@ -481,20 +495,36 @@ def validate(ctx: StageContext) -> QualitySummary:
     page: dict[str, list[CheckOutcome]] = {}  # source -> what the quality page lists
     books: list[RowsAsSent] = []  # the rejected and flagged rows' workbooks, written at the end
     step("validate", 0, n_ok)
-    with pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
+    # When every source's verdicts come from the memo (no file changed: most nights), the records
+    # are those written on the night the same verdicts were made: copied, not written again (about
+    # 4 s of Parquet encoding at 1M records).
+    known = {k: remembered(validator, memo, salt, k, ctx.input(NORMALIZED, k)) for k in report.ok_sources()}
+    whole = None
+    if all(usable for _, usable in known.values()):
+        whole = _records_key(salt, counties, {k: m for k, (m, _) in known.items()})
+    whole_records = ctx.memo("records")
+    copied = whole is not None and whole_records.has(whole, (RECORDS_PART,))
+    made_of: dict[str, str | None] = {}  # source -> the memo key of its verdicts tonight
+    if copied:
+        assert whole is not None
+        whole_records.load_file(whole, RECORDS_PART, ctx.output(RECORDS))
+    with nullcontext() if copied else pq.ParquetWriter(ctx.output(RECORDS), S.RECORD_SCHEMA) as writer:
         for key in report.ok_sources():
             entry = report.sources[key]
-            accepted, rejected, v, vkey, remembered = validate_memo(
-                validator, memo, salt, key, ctx.input(NORMALIZED, key)
+            accepted, rejected, v, vkey, remembered_ = validate_memo(
+                validator, memo, salt, key, ctx.input(NORMALIZED, key), known[key]
             )
-            if remembered:
+            made_of[key] = vkey
+            if remembered_:
                 log.info("validate %s: as validated on an earlier night (same rows)", key)
             in_scope = len(accepted)
             in_scope_files = accepted[S.FILE].tolist() if counties else []
             if counties:
                 accepted = accepted[accepted[S.COUNTY_CODE].isin(counties)]
-            table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
-            writer.write_table(table.cast(S.RECORD_SCHEMA))
+            if writer is not None:
+                table = pa.Table.from_pandas(accepted[list(S.RECORD_COLUMNS)], preserve_index=False)
+                writer.write_table(table.cast(S.RECORD_SCHEMA))
+                del table
             total += len(accepted)
             unsplit = pd.read_parquet(ctx.input(UNSPLIT, key))
             rej = pd.concat(
@@ -508,7 +538,7 @@ def validate(ctx: StageContext) -> QualitySummary:
             # validated on an earlier night has the workbooks written then (and the same counties).
             outputs = (ctx.output(REJECTED, key), ctx.output(FLAGGED, key))
             bkey = digest(vkey, quality_code, ",".join(counties)) if vkey else None
-            if remembered and bkey and memo.has(bkey, BOOK_PARTS):
+            if remembered_ and bkey and memo.has(bkey, BOOK_PARTS):
                 for part, dest in zip(BOOK_PARTS, outputs, strict=True):
                     memo.load_file(bkey, part, dest)
             else:
@@ -547,9 +577,13 @@ def validate(ctx: StageContext) -> QualitySummary:
             entry.reasons = reasons
             entry.flags = {str(k): int(c) for k, c in flags.value_counts().items()}
             entry.gx_success = v.success
-            del accepted, rejected, table
+            del accepted, rejected
             done += 1
             step("validate", done, n_ok)
+    # Kept under tonight's verdicts (new ones too): the next night on which no file changes copies it.
+    tonight = _records_key(salt, counties, made_of)
+    if tonight is not None and not copied:
+        whole_records.save_file(tonight, RECORDS_PART, ctx.output(RECORDS))
     validator.finish(memo)
     # The rejected and flagged rows' workbooks: on a large night, by worker processes.
     for _ in run_each(

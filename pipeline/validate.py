@@ -515,8 +515,32 @@ def _dates_between(path: Path, a: date, b: date) -> bool:
     return False
 
 
+#: The parts of a source's validate memo entry.
+VALIDATED_PARTS = (TABLE, REJECTED_TABLE, ".json", ".suite.json", ".result.json", ".gx.json")
+
+
+def remembered(validator: Validator, memo: Memo, salt: str, key: str, path: Path) -> tuple[str | None, bool]:
+    """(the validate memo key of the normalized file ``path``, whether its entry holds tonight):
+    see ``validate_memo``. The key is None for a file without ``CONTENT_KEY``."""
+    import pyarrow.parquet as pq
+
+    content = (pq.read_schema(path).metadata or {}).get(CONTENT_KEY)
+    if content is None:
+        return None, False
+    mkey = digest(salt, key, content.decode())
+    if not memo.has(mkey, VALIDATED_PARTS):
+        return mkey, False
+    then = date.fromisoformat(memo.load_json(mkey)["run_date"])
+    return mkey, then == validator.run_date or not _dates_between(path, then, validator.run_date)
+
+
 def validate_memo(
-    validator: Validator, memo: Memo, salt: str, key: str, path: Path
+    validator: Validator,
+    memo: Memo,
+    salt: str,
+    key: str,
+    path: Path,
+    known: tuple[str | None, bool] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, SourceValidation, str | None, bool]:
     """``validator.validate`` of the normalized file ``path`` through the memo (pipeline.memo):
     (accepted, rejected, summary, the memo key or None, taken from the memo).
@@ -527,23 +551,17 @@ def validate_memo(
     no date in the file lies between the two. Both ways the frames pass through Arrow, so a night
     that takes them from the memo hands the rest of the stage exactly the same frames.
     """
-    import pyarrow.parquet as pq
-
-    content = (pq.read_schema(path).metadata or {}).get(CONTENT_KEY)
-    if content is None:
+    mkey, usable = known or remembered(validator, memo, salt, key, path)
+    if mkey is None:
         return (*validator.validate(key, pd.read_parquet(path)), None, False)
-    mkey = digest(salt, key, content.decode())
-    parts = (TABLE, REJECTED_TABLE, ".json", ".suite.json", ".result.json", ".gx.json")
-    if memo.has(mkey, parts):
+    if usable:
         doc = memo.load_json(mkey)
-        then = date.fromisoformat(doc["run_date"])
-        if then == validator.run_date or not _dates_between(path, then, validator.run_date):
-            summary = SourceValidation(**doc["summary"])
-            summary.checks = [CheckOutcome(**c) for c in doc["summary"]["checks"]]
-            accepted = memo.load_table(mkey).to_pandas()
-            rejected = memo.load_table(mkey, REJECTED_TABLE).to_pandas()
-            validator.adopt(key, memo, mkey)
-            return accepted, rejected, summary, mkey, True
+        summary = SourceValidation(**doc["summary"])
+        summary.checks = [CheckOutcome(**c) for c in doc["summary"]["checks"]]
+        accepted = memo.load_table(mkey).to_pandas()
+        rejected = memo.load_table(mkey, REJECTED_TABLE).to_pandas()
+        validator.adopt(key, memo, mkey)
+        return accepted, rejected, summary, mkey, True
     accepted, rejected, summary = validator.validate(key, pd.read_parquet(path))
     tables = pa.Table.from_pandas(accepted), pa.Table.from_pandas(rejected)
     del accepted, rejected

@@ -107,6 +107,7 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     books = Calls(monkeypatch, reports, "write_workbook")
     # Great Expectations is imported ahead (during ingest) once per source read tonight.
     warm_ups = Calls(monkeypatch, stages, "warm_up_validation")
+    record_writers = Calls(monkeypatch, stages.pq, "ParquetWriter")  # records.parquet's
     state = tmp_path / "state"
     _night(extracts, tmp_path / "out", state, "2026-12-01")
     assert reads.take() > 40  # every table file in a source folder
@@ -120,6 +121,8 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     # (the counters above count this process's calls only).
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
 
+    assert record_writers.take() == 1
+
     def night(day: str, changed: int, sources_changed: int = 1, same_date: bool = False) -> None:
         """Tonight incrementally, and a full night from a copy of the same state: the same."""
         twin = tmp_path / f"state_full_{len(list(tmp_path.glob('state_full_*')))}"
@@ -129,6 +132,8 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         assert reads.take() == changed, "only the new or changed files are read"
         assert normalizes.take() == changed  # the changed files' sources, those files only
         assert warm_ups.take() == changed, "GX imported ahead only when a file is read tonight"
+        # No source validated: the records are those written when the same verdicts were made.
+        assert record_writers.take() == (1 if sources_changed else 0)
         # The sample's dates all lie before these nights: no verdict can change with the date.
         assert validations.take() == sources_changed, "only the changed sources are validated"
         assert fits.take() == 0, "the saved model is reused"
@@ -153,6 +158,7 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         removed = next((extracts / "monitoring").glob("410802_*.csv"))
         removed.unlink()  # night 4: a county's monitoring list withdrawn
         night("2026-12-04", 0, sources_changed=1)
+        night("2026-12-05", 0, sources_changed=0)  # night 5: nothing new (most nights)
     # The removed county's monitored people are gone from the night's records.
     index = pd.read_parquet(PERSON_INDEX.at(tmp_path / "out" / "2026-12-04"))
     assert not (index["file"] == removed.name).any()
