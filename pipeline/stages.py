@@ -242,7 +242,14 @@ def _records_key(salt: str, counties: list[str], verdicts: dict[str, str | None]
     (the accepted rows), in order; None when a source's verdicts are not remembered, or none."""
     if not verdicts or any(v is None for v in verdicts.values()):
         return None
-    return digest("records", salt, ",".join(counties), *(f"{k}={v}" for k, v in verdicts.items()))
+    return digest(
+        "records", salt, _stage_code(), ",".join(counties), *(f"{k}={v}" for k, v in verdicts.items())
+    )
+
+
+def _stage_code() -> str:
+    """This module's code: how the whole-source and records memo entries were put together."""
+    return code_fingerprint(("pipeline/stages.py",))
 
 
 #: The memo parts of a source folder read whole: its raw and unsplit rows as written, and what
@@ -260,7 +267,7 @@ def _whole_read_key(job: _IngestJob) -> tuple[str | None, list[tuple[Path, str]]
     contents = [(p, file_digest(p)) for p in tables]
     if not tables:
         return None, contents
-    parts = [job.reader.salt, "read-source", job.spec.key, job.folder.name]
+    parts = [job.reader.salt, _stage_code(), "read-source", job.spec.key, job.folder.name]
     for p, content in contents:
         parts += ["table", str(p.relative_to(job.folder)), content]
     parts += ["other", *(str(p.relative_to(job.folder)) for p in others)]
@@ -440,7 +447,7 @@ def _whole_source_key(job: _NormalizeJob, labels: list[Any], columns: str) -> st
     keys = _file_keys(job, labels, columns)
     if not keys or None in keys:
         return None
-    return digest("normalized-source", *(k for k in keys if k is not None))
+    return digest("normalized-source", _stage_code(), *(k for k in keys if k is not None))
 
 
 def normalize(ctx: StageContext) -> None:
