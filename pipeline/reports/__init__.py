@@ -315,7 +315,10 @@ def write_reports(
         memo,
     )
     # The workbooks are written (by worker processes on a large night) while this process makes
-    # the summary pages, which need only what each workbook lists, not the files.
+    # the summary pages, which need only what each workbook lists, not the files (nor the folders
+    # the workbooks' writers make: the pages' own are made here).
+    for page in (SUMMARY_HTML, STEWARD_HTML, SUMMARY_XLSX, INDEX_HTML):
+        page.at(run_dir).parent.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="township-books") as background:
         written = background.submit(write_books, jobs)
         store = state.cases()
