@@ -35,7 +35,7 @@ from pipeline.contracts import (
     WARNINGS,
     RulesSummary,
 )
-from pipeline.reports import Choices, history, write_township_books
+from pipeline.reports import Choices, history, plan_township_books, write_books
 from pipeline.reports.prepare import prepare
 from pipeline.reports.workbook import rule_rows
 from pipeline.runs import run_all, run_stages
@@ -98,7 +98,8 @@ def main() -> None:
     t1 = time.perf_counter()
     rules_table = rule_rows(config.all_rules, rules_summary, config.source_labels)
     choices = Choices.of(config.all_rules, config.case_rules)
-    books = write_township_books(prepared, work / "books", RUN_DATE, rules_table, choices)
+    books, jobs = plan_township_books(prepared, work / "books", RUN_DATE, rules_table, choices)
+    write_books(jobs)
     t2 = time.perf_counter()
     print(f"prepare: {t1 - t0:.1f} s; workbooks: {len(books)} written in {t2 - t1:.1f} s")
 

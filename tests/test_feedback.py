@@ -19,11 +19,11 @@ from pipeline.cases.config import REVISIT_DUE, load_case_rules
 from pipeline.cases.feedback import ImportResult, import_workbook, parse_date, write_result
 from pipeline.cases.night import mark_published, update_cases
 from pipeline.cases.store import CaseStore, Origin
-from pipeline.reports import history, write_township_books
+from pipeline.reports import history
 from pipeline.reports.prepare import prepare, prepare_revisits
 from pipeline.settings import PROJECT_ROOT
 from tests.office import libreoffice
-from tests.test_reports import CHOICES, HOUSEHOLDS, PERSONS, RULES, WARNINGS, D
+from tests.test_reports import CHOICES, HOUSEHOLDS, PERSONS, RULES, WARNINGS, D, written_books
 
 CR = load_case_rules(PROJECT_ROOT / "rules" / "cases.yaml")
 BY_ID = {r.id: r for r in RULES.rules}
@@ -55,9 +55,7 @@ def books(out: Path, revisits: pd.DataFrame | None = None) -> Path:
     due = None
     if revisits is not None:
         due = prepare_revisits(revisits, {k: ("博爱县", v[1]) for k, v in TOWNSHIPS.items()}, {"R01": "x"})
-    write_township_books(
-        prepared, out, D, RULES_TABLE, CHOICES, {"410822": ["磨头镇", "柏山镇", "许良镇"]}, due
-    )
+    written_books(prepared, out, D, RULES_TABLE, CHOICES, {"410822": ["磨头镇", "柏山镇", "许良镇"]}, due)
     return out
 
 

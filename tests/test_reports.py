@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -27,7 +28,8 @@ from pipeline.reports import (
     SHEET_RULES,
     Choices,
     history,
-    write_township_books,
+    plan_township_books,
+    write_books,
 )
 from pipeline.reports.prepare import prepare
 from pipeline.reports.summary import (
@@ -187,9 +189,16 @@ def rules_table() -> list[list[str]]:
 def books(tmp_path_factory: pytest.TempPathFactory, rules_table: list[list[str]]) -> tuple[Path, list]:
     out = tmp_path_factory.mktemp("townships")
     prepared = prepare(first_night(WARNINGS), HOUSEHOLDS, PERSONS)
-    return out, write_township_books(
+    return out, written_books(
         prepared, out, D, rules_table, CHOICES, {"410822": ["磨头镇", "柏山镇", "许良镇"]}
     )
+
+
+def written_books(*args: Any, **kwargs: Any) -> list[Any]:
+    """The township workbooks planned, then written (what the reports stage does)."""
+    books, jobs = plan_township_books(*args, **kwargs)
+    write_books(jobs)
+    return books
 
 
 def rows_of(path: Path) -> list[dict[str, object]]:
@@ -449,7 +458,7 @@ def test_summary_masks_ids_and_names_no_one(books: tuple[Path, list], tmp_path: 
 
 def test_a_night_without_warnings_still_has_a_summary_and_an_index(tmp_path: Path) -> None:
     empty = prepare(first_night(WARNINGS.iloc[:0]), HOUSEHOLDS, PERSONS)
-    assert write_township_books(empty, tmp_path / "townships", D, [], CHOICES) == []
+    assert written_books(empty, tmp_path / "townships", D, [], CHOICES) == []
     rules = [RuleOutcome("R07", "死亡未停保", "ran", [], 0)]
     summary = RulesSummary(run_date=D.isoformat(), rules=rules, deceased_excluded=True, params={})
     quality = QualitySummary(run_date=D.isoformat(), counties=None, extracts="x", sources={})
@@ -535,7 +544,7 @@ def test_workbooks_written_by_workers_are_the_same(
     monkeypatch.setattr(reports, "BOOKS_IN_WORKERS", 0)  # three books: use the workers anyway
     out, written = books
     prepared = prepare(first_night(WARNINGS), HOUSEHOLDS, PERSONS)
-    again = write_township_books(
+    again = written_books(
         prepared, tmp_path, D, rules_table, CHOICES, {"410822": ["磨头镇", "柏山镇", "许良镇"]}
     )
     assert [b.path for b in again] == [b.path for b in written]

@@ -80,7 +80,8 @@ __all__ = [
     "TownshipBook",
     "mask_id",
     "write_reports",
-    "write_township_books",
+    "plan_township_books",
+    "write_books",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,24 +93,6 @@ class ReportsResult:
     books: list[TownshipBook]
     context: dict[str, Any]  # the summary page's values
     county_rule: list[dict[str, Any]]  # warnings by county and rule, for the artifact table
-
-
-def write_township_books(
-    prepared: pd.DataFrame,
-    out: Path,
-    run_date: date,
-    rules_table: list[list[str]],
-    choices: Choices,
-    townships_of: dict[str, list[str]] | None = None,
-    revisits: pd.DataFrame | None = None,
-    memo: Memo | None = None,
-) -> list[TownshipBook]:
-    """``plan_township_books``, then ``write_books``."""
-    books, jobs = plan_township_books(
-        prepared, out, run_date, rules_table, choices, townships_of, revisits, memo
-    )
-    write_books(jobs)
-    return books
 
 
 def plan_township_books(
