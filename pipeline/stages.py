@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -209,11 +210,11 @@ def _ingest_one(job: _IngestJob) -> tuple[SourceRead, list[str], int, bool]:
         files = [FileReport(**{**f, "path": str(job.folder / f["path"])}) for f in doc["files"]]
         empty = pd.DataFrame()
         return SourceRead(job.spec, doc["folder"], empty, empty, files), doc["ignored"], doc["rows"], False
-    fresh = False
+    fresh, digests = False, dict(contents)  # each file hashed once, for both keys
 
     def read(path: Path, spec: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
         nonlocal fresh
-        frame, rejected, report, remembered = job.reader.read(path, spec)
+        frame, rejected, report, remembered = job.reader.read(path, spec, digests.get(path))
         fresh = fresh or not remembered
         return frame, rejected, report
 
@@ -247,6 +248,7 @@ def _records_key(salt: str, counties: list[str], verdicts: dict[str, str | None]
     )
 
 
+@cache
 def _stage_code() -> str:
     """This module's code: how the whole-source and records memo entries were put together."""
     return code_fingerprint(("pipeline/stages.py",))
@@ -380,9 +382,10 @@ def _normalize_one(job: _NormalizeJob) -> int:
     # the file written then: copied whole, without reading its rows (most sources, most nights).
     columns = ",".join(sorted(pq.read_schema(job.raw).names))
     labels = pq.read_table(job.raw, columns=[S.FILE]).column(S.FILE).unique().to_pylist()
-    whole = _whole_source_key(job, labels, columns)
+    keys = _file_keys(job, labels, columns)
+    whole = _whole_source_key(keys)
     if whole is not None and job.memo.has(whole, (NORMALIZED_PART,)):
-        for key in _file_keys(job, labels, columns):  # kept as used (see _ingest_one)
+        for key in keys:  # kept as used (see _ingest_one)
             job.memo.has(str(key))
         job.memo.load_file(whole, NORMALIZED_PART, job.out)
         return int(pq.read_metadata(job.out).num_rows)
@@ -422,7 +425,7 @@ def _normalize_one(job: _NormalizeJob) -> int:
         # What the rows are made from, for the validate memo (equal rows are not equal bytes).
         table = table.replace_schema_metadata({CONTENT_KEY: digest(*(k for k in keys if k)).encode()})
     pq.write_table(table, job.out)
-    whole = _whole_source_key(job, [label for label, _ in files], columns)
+    whole = _whole_source_key(keys)
     if whole is not None:
         job.memo.save_file(whole, NORMALIZED_PART, job.out)
     return table.num_rows
@@ -441,10 +444,9 @@ def _file_keys(job: _NormalizeJob, labels: list[Any], columns: str) -> list[str 
     return keys
 
 
-def _whole_source_key(job: _NormalizeJob, labels: list[Any], columns: str) -> str | None:
-    """The memo key of the source's whole normalized file: its files' keys in order (None when a
-    file has none, or there are no files)."""
-    keys = _file_keys(job, labels, columns)
+def _whole_source_key(keys: list[str | None]) -> str | None:
+    """The memo key of the source's whole normalized file: its files' keys (``_file_keys``) in
+    order (None when a file has none, or there are no files)."""
     if not keys or None in keys:
         return None
     return digest("normalized-source", _stage_code(), *(k for k in keys if k is not None))

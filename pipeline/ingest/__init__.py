@@ -585,9 +585,12 @@ class MemoReader:
         frame, rejected, report, _ = self.read(path, spec)
         return frame, rejected, report
 
-    def read(self, path: Path, spec: SourceSpec) -> tuple[pd.DataFrame, pd.DataFrame, FileReport, bool]:
-        """``__call__``'s (rows, rejected rows, report), and whether they came from the memo."""
-        content = file_digest(path)
+    def read(
+        self, path: Path, spec: SourceSpec, content: str | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, FileReport, bool]:
+        """``__call__``'s (rows, rejected rows, report), and whether they came from the memo;
+        ``content``: the file's SHA-256 when the caller has it already."""
+        content = content or file_digest(path)
         key = self.key(path, spec, content)
         if self.memo.has(key, self.PARTS):
             report = FileReport(**self.memo.load_json(key))
