@@ -46,8 +46,9 @@ TABLE, REJECTED_TABLE = ".arrow", ".rejected.arrow"
 KEEP_DAYS = 14
 #: Kinds kept for less: a township workbook carries its run date, so only a re-run of the same
 #: date (a late file, the next morning) can take it; a night's whole records (hundreds of MB at a
-#: city's size, one per set of files) serve the nights after it on which no file changed.
-KEEP_DAYS_OF = {"reports": 2, "records": 2}
+#: city's size, one per set of files) serve the nights after it on which no file changed, and so
+#: do a night's links and households.
+KEEP_DAYS_OF = {"reports": 2, "records": 2, "match": 2, "households": 2}
 
 
 def digest(*parts: str) -> str:

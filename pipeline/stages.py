@@ -99,7 +99,7 @@ from pipeline.quality import (
     write_summary_xlsx,
 )
 from pipeline.settings import Settings
-from pipeline.state import StateStore
+from pipeline.state import PERSON_KEYS, StateStore
 from pipeline.validate import (
     CONTENT_KEY,
     REASON,
@@ -634,7 +634,6 @@ def match(ctx: StageContext) -> MatchSummary:
     from pipeline.match.review import (
         as_decisions,
         merge_decisions,
-        person_check_table,
         review_table,
     )
     from pipeline.match.stable import assign
@@ -651,6 +650,17 @@ def match(ctx: StageContext) -> MatchSummary:
     if changed:
         ctx.state.save_decisions(verdicts)
     decisions = as_decisions(verdicts)
+
+    # A night whose records, saved model, verdicts and person keys are those of an earlier night
+    # of the same month gets that night's links whole (the run date enters matching only through
+    # its month: prepare.reading_day). Only with a saved model: a fit is not taken as read back.
+    memo = ctx.memo("match")
+    key = None
+    if not refit and saved is not None:
+        key = _match_key(ctx, current, verdicts, ctx.state.person_keys_digest())
+        entry = _match_entry(memo, key)
+        if entry is not None:
+            return _match_from_memo(ctx, memo, entry)
 
     records = pd.read_parquet(ctx.input(RECORDS), columns=INPUT_COLUMNS)
     step("match", 1, 3)
@@ -720,8 +730,7 @@ def match(ctx: StageContext) -> MatchSummary:
     # The workbook itself is written by the reports stage, which knows tonight's warnings.
     review = review_table(result.review, r, ctx.config.source_labels)
     review.to_parquet(ctx.output(REVIEW_QUEUE), index=False)
-    checks = person_check_table(_answered_wrong_person(ctx), r, ctx.config.source_labels)
-    checks.astype("object").to_parquet(ctx.output(REVIEW_CHECKS), index=False)
+    _review_checks(ctx)
     summary = MatchSummary(
         records=int(len(r)),
         persons=int(persons.shape[0]),
@@ -740,15 +749,109 @@ def match(ctx: StageContext) -> MatchSummary:
         links_refused_birth=result.refused_births,
     )
     summary.write(ctx.output(MATCH_SUMMARY))
+    if key is not None:
+        _save_match(ctx, memo, key, current, verdicts)
     step("match", 3, 3)
     log.info(
         "match: %d records -> %d people; %d pairs for review as %d questions",
-        len(r),
-        persons.shape[0],
+        summary.records,
+        summary.persons,
         len(result.review),
         len(review),
     )
     return summary
+
+
+#: The memo parts of a night's links (``_match_key``): the match stage's outputs, the person key
+#: table it saved, and, under a second key, which entry a night with that key table takes.
+MATCH_PARTS = (".person_index.parquet", ".persons.parquet", ".review_queue.parquet", ".summary.json")
+MATCH_OUTPUTS = (PERSON_INDEX, PERSONS, REVIEW_QUEUE, MATCH_SUMMARY)
+KEYS_PART, ALIAS_PART = ".person_keys.parquet", ".alias.json"
+
+
+@cache
+def _pipeline_code() -> str:
+    """Every module of the library: links and households depend on most of it, and a night whose
+    code changed computes them again rather than trust a list of modules kept by hand."""
+    return code_fingerprint(("pipeline",))
+
+
+def _match_key(ctx: StageContext, model_files: str, verdicts: pd.DataFrame, person_keys: str) -> str:
+    """What the match stage's outputs are made from: records.parquet, the saved model, the
+    matching settings and the files the model was fitted under, the reviewers' verdicts, the
+    person key table (``person_keys``: its digest), the month of the run date and the code."""
+    model = ctx.state.model_folder
+    return digest(
+        "match",
+        _pipeline_code(),
+        file_digest(ctx.input(RECORDS)),
+        files_fingerprint(sorted(p for p in model.iterdir() if p.is_file())),
+        model_files,
+        repr(ctx.config.matching),
+        verdicts.to_csv(index=False),
+        person_keys,
+        ctx.config.settings.run_date.replace(day=1).isoformat(),
+    )
+
+
+def _match_entry(memo: Memo, key: str) -> str | None:
+    """The entry to take for ``key``: its own, or the one its alias names; None when neither."""
+    if memo.has(key, (ALIAS_PART,)):
+        key = str(memo.load_json(key, ALIAS_PART)["entry"])
+    return key if memo.has(key, (*MATCH_PARTS, KEYS_PART)) else None
+
+
+def _save_match(ctx: StageContext, memo: Memo, key: str, model_files: str, verdicts: pd.DataFrame) -> None:
+    """Keep tonight's links under ``key``, and under the key of a night that starts from the key
+    table saved tonight: the next night with the same records. From its own table assign() gives
+    the same ids and the same table again (tests/test_match.py,
+    test_person_ids_made_again_from_their_own_key_table_are_the_same), so that night's outputs
+    are these."""
+    for part, out in zip(MATCH_PARTS, MATCH_OUTPUTS, strict=True):
+        memo.save_file(key, part, ctx.output(out))
+    memo.save_file(key, KEYS_PART, ctx.state.root / PERSON_KEYS)
+    after = _match_key(ctx, model_files, verdicts, ctx.state.person_keys_digest())
+    if after != key:
+        memo.save_json(after, {"entry": key}, ALIAS_PART)
+
+
+def _match_from_memo(ctx: StageContext, memo: Memo, key: str) -> MatchSummary:
+    """The match stage's outputs as an earlier night wrote them; the held cases' checks anew."""
+    for part, out in zip(MATCH_PARTS, MATCH_OUTPUTS, strict=True):
+        memo.load_file(key, part, ctx.output(out))
+    ctx.state.copy_person_keys(memo.folder / f"{key}{KEYS_PART}")
+    _review_checks(ctx)
+    summary = MatchSummary.read(ctx.output(MATCH_SUMMARY))
+    step("match", 3, 3)
+    log.info(
+        "match: links of an earlier night of this month taken (same records, model, verdicts and "
+        "person keys): %d records -> %d people",
+        summary.records,
+        summary.persons,
+    )
+    return summary
+
+
+def _review_checks(ctx: StageContext) -> None:
+    """The records of the people whose cases a township answered 人员信息有误, as linked tonight
+    (read back from person_index and records.parquet, whether the links were made tonight or not)."""
+    from pipeline.match import LINK_RULE, MATCH_PROBABILITY, PERSON_ID
+    from pipeline.match.review import person_check_table
+
+    flagged = _answered_wrong_person(ctx)
+    wanted = sorted(set(flagged["person_id"].dropna().astype(str)))
+    keys = [S.SOURCE, S.FILE, S.ROW]
+    rows = pd.DataFrame(columns=[*keys, PERSON_ID, LINK_RULE, MATCH_PROBABILITY, S.NAME, S.ID_NUMBER])
+    if wanted:
+        index = pd.read_parquet(
+            ctx.output(PERSON_INDEX),
+            columns=[*keys, PERSON_ID, LINK_RULE, MATCH_PROBABILITY],
+            filters=[(PERSON_ID, "in", wanted)],
+        )
+        named = pd.read_parquet(ctx.input(RECORDS), columns=[*keys, S.NAME, S.ID_NUMBER])
+        rows = index.merge(named, on=keys, how="left")
+    checks = person_check_table(flagged, rows, ctx.config.source_labels)
+    checks.astype("object").to_parquet(ctx.output(REVIEW_CHECKS), index=False)
 
 
 def _answered_wrong_person(ctx: StageContext) -> pd.DataFrame:
@@ -767,11 +870,29 @@ def households(ctx: StageContext) -> None:
     """Group people into households with their assistance status."""
     from pipeline.households import INPUT_COLUMNS, build
 
+    # The households are those of an earlier night with the same records and person_index (most
+    # nights of a month, see match): kept by what they are made from.
+    memo = ctx.memo("households")
+    key = digest(
+        "households",
+        _pipeline_code(),
+        file_digest(ctx.input(RECORDS)),
+        file_digest(ctx.input(PERSON_INDEX)),
+        file_digest(ctx.config.settings.gazetteer_file),
+    )
+    if memo.has(key, (HOUSEHOLDS_PART,)):
+        memo.load_file(key, HOUSEHOLDS_PART, ctx.output(HOUSEHOLDS))
+        log.info("households: those of an earlier night with the same records and links taken")
+        return
     records = pd.read_parquet(ctx.input(RECORDS), columns=INPUT_COLUMNS)
     index = pd.read_parquet(ctx.input(PERSON_INDEX))
     table = build(records, index, ctx.config.gazetteer)
     table.to_parquet(ctx.output(HOUSEHOLDS), index=False)
+    memo.save_file(key, HOUSEHOLDS_PART, ctx.output(HOUSEHOLDS))
     log.info("households: %d people in %d households", len(table), table["household_key"].nunique())
+
+
+HOUSEHOLDS_PART = ".households.parquet"
 
 
 def rules(ctx: StageContext) -> RulesSummary:

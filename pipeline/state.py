@@ -36,7 +36,7 @@ import pandas as pd
 
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold, holder_of
-from pipeline.memo import Memo, prune
+from pipeline.memo import Memo, file_digest, prune, write_replacing
 
 if TYPE_CHECKING:
     from pipeline.cases.store import CaseStore
@@ -119,6 +119,17 @@ class StateStore:
 
     def save_person_keys(self, frame: pd.DataFrame) -> None:
         self._write(PERSON_KEYS, frame)
+
+    def copy_person_keys(self, src: Path) -> None:
+        """Replace the key table with a copy of ``src`` (a table this store saved), byte for byte:
+        the digest of what is saved is what the next night's links are looked up by."""
+        write_replacing(self.root / PERSON_KEYS, lambda tmp: shutil.copyfile(src, tmp))
+
+    def person_keys_digest(self) -> str:
+        """The SHA-256 of the key table as saved ("" before the first night): what tonight's
+        person ids are made from besides the links (pipeline.match.stable.assign)."""
+        path = self.root / PERSON_KEYS
+        return file_digest(path) if path.exists() else ""
 
     def decisions(self) -> pd.DataFrame:
         return self._read(DECISIONS)

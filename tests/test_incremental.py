@@ -18,6 +18,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+import pipeline.households as households
 import pipeline.ingest as ingest
 import pipeline.match as match
 import pipeline.reports as reports
@@ -108,10 +109,12 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     # Great Expectations is imported ahead (during ingest) once per source read tonight.
     warm_ups = Calls(monkeypatch, stages, "warm_up_validation")
     record_writers = Calls(monkeypatch, stages.pq, "ParquetWriter")  # records.parquet's
+    links = Calls(monkeypatch, match, "link")
+    groupings = Calls(monkeypatch, households, "build")
     state = tmp_path / "state"
     _night(extracts, tmp_path / "out", state, "2026-12-01")
     assert reads.take() > 40  # every table file in a source folder
-    assert fits.take() == 1
+    assert fits.take() == links.take() == groupings.take() == 1
     sources = validations.take()
     assert normalizes.take() == sources  # one call per source: its files together
     assert warm_ups.take() == sources  # every source's files read tonight
@@ -137,6 +140,9 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
         # The sample's dates all lie before these nights: no verdict can change with the date.
         assert validations.take() == sources_changed, "only the changed sources are validated"
         assert fits.take() == 0, "the saved model is reused"
+        # The same records, model, verdicts and person keys in the same month: the earlier
+        # night's links and households.
+        assert links.take() == groupings.take() == (1 if sources_changed else 0)
         written, township_books = books.take(), len(list(TOWNSHIPS.at(inc).rglob("*.xlsx")))
         if same_date:  # a re-run of the same date: only the townships the change reaches
             assert 0 < written < township_books

@@ -468,6 +468,23 @@ def test_person_ids_through_a_merge_and_a_split() -> None:
     assert mixed.tolist() == ["P0000000002", "P0000000001", "P0000000001", "P0000000002"]
 
 
+def test_person_ids_made_again_from_their_own_key_table_are_the_same() -> None:
+    # What lets a night with the same links take an earlier night's (stages._save_match): from
+    # the table it saved, assign gives the same ids and the same table, after a merge, a split, new
+    # people and a key not seen tonight alike.
+    empty = pd.DataFrame({"key": pd.Series(dtype=object), "person_id": pd.Series(dtype=object)})
+    _, table = assign(pd.Series([0, 0, 0, 1, 2]), pd.Series(["a1", "a2", "a3", "b1", "c1"]), empty)
+    for clusters, keys in [
+        ([8, 6, 6, 8], ["a1", "a2", "a3", "b1"]),  # a merge and a split at once; c1 not seen
+        ([2, 1, 3, 3], ["a1", "a2", "n1", "n2"]),  # a split and a new person
+    ]:
+        c, k = pd.Series(clusters), pd.Series(keys)
+        ids, saved = assign(c, k, table)
+        again, resaved = assign(c, k, saved)
+        assert again.tolist() == ids.tolist()
+        pd.testing.assert_frame_equal(resaved, saved)
+
+
 def test_one_edit_corrections_find_the_original() -> None:
     typo = PARENT[:3] + str((int(PARENT[3]) + 1) % 10) + PARENT[4:]
     swap = PARENT[:5] + PARENT[6] + PARENT[5] + PARENT[7:] if PARENT[5] != PARENT[6] else PARENT

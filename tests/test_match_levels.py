@@ -231,13 +231,17 @@ def test_grade_window_allows_the_ages_of_a_grade() -> None:
         }
     )
     lo, hi = grade_window(r, date(2026, 11, 29))
-    years = (day("2026-11-29") - np.array([lo, hi])) / 365.2425
+    # Read on the first of the run date's month: every night of November reads grades alike.
+    years = (day("2026-11-01") - np.array([lo, hi])) / 365.2425
     # 一年级 (year 1 at school): 5 to 9 years old; 初一 is 七年级 (year 7); 高三 is year 12.
     assert years[:, 0] == pytest.approx([9, 5])
     assert years[:, 1] == pytest.approx([15, 11]) and years[:, 2] == pytest.approx([15, 11])
     assert years[:, 3] == pytest.approx([20, 16])
     assert np.isnan(lo[4:]).all()
     assert np.isnan(grade_window(r, None)[0]).all()  # no run date: grades unused
+    same = grade_window(r, date(2026, 11, 1))
+    assert np.array_equal(same[0], lo, equal_nan=True) and np.array_equal(same[1], hi, equal_nan=True)
+    assert (grade_window(r, date(2026, 12, 1))[0][:4] == lo[:4] + 30).all()  # December: 30 days on
 
 
 def test_a_student_row_lives_in_its_guardians_household() -> None:
@@ -299,6 +303,8 @@ def test_a_caller_is_not_a_child() -> None:
     # 15 in June 2026: born June 2010 - June 2011, maybe 16 by November: not certainly a child.
     assert got == ["else", "exact", "exact", "missing", "else"]
     assert np.isnan(adult_by(r, None)).all()
+    # Adulthood is read on the first of the month: 16 on 2026-11-01, born by 2010-11-01.
+    assert adult_by(r, date(2026, 11, 29))[0] == day("2026-11-01") - 16 * 365.2425
 
 
 def test_a_two_character_name_with_one_character_misread_is_shape_alike_not_different() -> None:

@@ -220,7 +220,8 @@ def link(
 ) -> LinkResult:
     """Cluster records into people. See rules/matching.yaml for the model and its reasons.
     ``model``: a model fitted on an earlier night (pipeline.match.saved); None fits one.
-    ``as_of``: the run date (a student's grade says their age on it); None leaves grades unused."""
+    ``as_of``: the run date (a student's grade says their age in its month: prepare.reading_day);
+    None leaves grades unused."""
     decisions = decisions or Decisions()
     r = prepare(records, as_of)
     detached = detach_foreign(r, settings.max_age_gap_years)

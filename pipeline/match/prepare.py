@@ -82,7 +82,8 @@ def surname_of(names: pd.Series) -> pd.Series:
 
 def prepare(records: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
     """Derive the matching fields. The frame's index is the record number used everywhere after.
-    ``as_of``: the date the extracts describe (the run date): a student's grade says their age then."""
+    ``as_of``: the date the extracts describe (the run date): a student's grade says their age in
+    its month (``reading_day``)."""
     # Only the columns matching uses: records.parquet has sixty.
     r = records.reindex(columns=INPUT_COLUMNS).reset_index(drop=True)
     for c in INPUT_COLUMNS:
@@ -214,14 +215,24 @@ def _per_distinct(values: pd.Series, table: dict[str, int], default: float) -> n
     return np.asarray(looked[codes])  # code -1 (missing) takes the last entry, the default
 
 
+def reading_day(as_of: date) -> date:
+    """The day a student's grade and a caller's adulthood are read on: the first of the run date's
+    month. Department extracts describe a month, and the windows are years wide, so a few weeks
+    change nothing a grade can tell; read on the day itself, some pair's level would flip on almost
+    every night (at 1M records thousands of pairs compare a grade), and a night whose records did
+    not change could not take the links of an earlier night of the month (stages.match)."""
+    return as_of.replace(day=1)
+
+
 def grade_window(r: pd.DataFrame, as_of: date | None) -> tuple[np.ndarray, np.ndarray]:
-    """The birth dates a student's grade allows on ``as_of``, in days since 1970 (NaN without one).
+    """The birth dates a student's grade allows in ``as_of``'s month, in days since 1970 (NaN
+    without one).
 
     A child starts 一年级 at 6 (by 31 August), so in year g of school they are 5 + g to 6 + g
     during the school year; a year either side for a late or early start or a repeated year, and
-    for rolls that state the grade by the age on the day: born between as_of - (8 + g) years and
-    as_of - (4 + g) years. Three years wide, so it tells a student from a parent or a sibling
-    several years apart, not from a twin.
+    for rolls that state the grade by the age on the day: born between D - (8 + g) years and
+    D - (4 + g) years, D the first of the month (``reading_day``). Four years wide, so it tells a
+    student from a parent or a sibling several years apart, not from a twin.
     """
     n = len(r)
     if as_of is None or n == 0:
@@ -229,7 +240,7 @@ def grade_window(r: pd.DataFrame, as_of: date | None) -> tuple[np.ndarray, np.nd
     grade = _per_distinct(r[S.GRADE], _GRADE_YEARS, np.nan)
     stage = _per_distinct(r[S.SCHOOL_STAGE], _STAGE_BEFORE, 0.0)
     years = np.where(grade <= 3, grade + stage, grade)
-    day = _day(as_of)
+    day = _day(reading_day(as_of))
     return day - (8 + years) * _YEAR, day - (4 + years) * _YEAR
 
 
@@ -241,10 +252,11 @@ ADULT_AGE = 16  # the age of full civil capacity for someone who earns their own
 
 def adult_by(r: pd.DataFrame, as_of: date | None) -> np.ndarray:
     """For a row of ADULT_SOURCES, the latest birth date (days since 1970) of someone ADULT_AGE or
-    older on ``as_of``; NaN for other rows or without a run date."""
+    older on the first of ``as_of``'s month (``reading_day``); NaN for other rows or without a run
+    date."""
     out = np.full(len(r), np.nan)
     if as_of is not None:
-        out[r[S.SOURCE].isin(ADULT_SOURCES).to_numpy()] = _day(as_of) - ADULT_AGE * _YEAR
+        out[r[S.SOURCE].isin(ADULT_SOURCES).to_numpy()] = _day(reading_day(as_of)) - ADULT_AGE * _YEAR
     return out
 
 
