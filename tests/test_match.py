@@ -477,12 +477,25 @@ def test_person_ids_made_again_from_their_own_key_table_are_the_same() -> None:
     for clusters, keys in [
         ([8, 6, 6, 8], ["a1", "a2", "a3", "b1"]),  # a merge and a split at once; c1 not seen
         ([2, 1, 3, 3], ["a1", "a2", "n1", "n2"]),  # a split and a new person
+        ([5, 5, 7, 9, 7], ["a1", "r", "r", "r", "b1"]),  # a record key three people share
     ]:
         c, k = pd.Series(clusters), pd.Series(keys)
         ids, saved = assign(c, k, table)
         again, resaved = assign(c, k, saved)
         assert again.tolist() == ids.tolist()
         pd.testing.assert_frame_equal(resaved, saved)
+
+
+def test_namesakes_sharing_a_record_key_keep_their_ids() -> None:
+    # Two callers without an ID, of one name and township (one record key), never linked: each
+    # keeps its id night after night; the first in record order keeps the key itself.
+    empty = pd.DataFrame({"key": pd.Series(dtype=object), "person_id": pd.Series(dtype=object)})
+    keys = pd.Series(["I:a", "R:hotline:张蓓:410822101", "R:hotline:张蓓:410822101"])
+    first, table = assign(pd.Series([0, 1, 2]), keys, empty)
+    assert first.tolist() == ["P0000000001", "P0000000002", "P0000000003"]
+    assert table["key"].tolist() == ["I:a", "R:hotline:张蓓:410822101", "R:hotline:张蓓:410822101#2"]
+    again, _ = assign(pd.Series([4, 3, 7]), keys, table)
+    assert again.tolist() == first.tolist()
 
 
 def test_one_edit_corrections_find_the_original() -> None:

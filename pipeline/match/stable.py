@@ -2,7 +2,9 @@
 
 The state folder keeps natural key -> person_id (``StateStore.person_keys``). A cluster takes the
 person_id its keys had before (the smallest, when a merge brought two together); a cluster with no
-known key gets the next new number. New records therefore never renumber existing people.
+known key gets the next new number. New records therefore never renumber existing people. A key
+that several clusters share tonight (namesakes without an ID) is told apart per cluster, so each
+keeps its id; from the table it saves, the same clusters get the same ids and the same table again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[p
     """
     cluster = clusters.to_numpy()
     n = len(cluster)
+    keys = _one_cluster_per_key(keys, cluster)
     codes, uniques = pd.factorize(
         np.concatenate([keys.to_numpy(dtype=object), known["key"].to_numpy(dtype=object)])
     )
@@ -77,3 +80,33 @@ def assign(clusters: pd.Series, keys: pd.Series, known: pd.DataFrame) -> tuple[p
         ]
     )
     return pd.Series(person.to_numpy(), index=clusters.index), updated.reset_index(drop=True)
+
+
+def _one_cluster_per_key(keys: pd.Series, cluster: np.ndarray) -> pd.Series:
+    """The records' keys, those that several clusters share told apart: the first cluster (in
+    record order) keeps the key, the n-th gets ``key#n``.
+
+    A record without an ID is keyed by its source, name and township (prepare.natural_keys), and
+    two namesakes there may be two people. The key table keeps one id per key, so the other
+    cluster lost its id and took a new number on every night (20 records at 1M records).
+    """
+    k = keys.to_numpy(dtype=object)
+    kc, _ = pd.factorize(k)
+    cc, _ = pd.factorize(cluster)
+    if len(k) == 0:
+        return keys
+    width = int(cc.max()) + 1
+    pair, first, inverse = np.unique(kc.astype(np.int64) * width + cc, return_index=True, return_inverse=True)
+    owner = pair // width
+    order = np.lexsort((first, owner))  # each key's clusters in order of their first record
+    start = np.r_[True, owner[order][1:] != owner[order][:-1]]
+    group = np.cumsum(start) - 1
+    rank = np.empty(len(pair), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.flatnonzero(start)[group]
+    nth = rank[inverse.ravel()]
+    shared = (nth > 0) & (kc >= 0)
+    if not shared.any():
+        return keys
+    out = k.copy()
+    out[shared] = [f"{key}#{r + 1}" for key, r in zip(k[shared], nth[shared], strict=True)]
+    return pd.Series(out, index=keys.index, dtype=object)
