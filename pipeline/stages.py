@@ -778,8 +778,10 @@ def _pipeline_code() -> str:
 
 def _match_key(ctx: StageContext, model_files: str, verdicts: pd.DataFrame, person_keys: str) -> str:
     """What the match stage's outputs are made from: records.parquet, the saved model, the
-    matching settings and the files the model was fitted under, the reviewers' verdicts, the
-    person key table (``person_keys``: its digest), the month of the run date and the code."""
+    matching settings and the files the model was fitted under (``model_files``: their digest
+    with the model's code), the reviewers' verdicts, the person key table (``person_keys``: its
+    digest), the month of the run date and the code. Only digests and text made from files:
+    the settings' repr holds sets, whose order changes from one process to the next."""
     model = ctx.state.model_folder
     return digest(
         "match",
@@ -787,7 +789,6 @@ def _match_key(ctx: StageContext, model_files: str, verdicts: pd.DataFrame, pers
         file_digest(ctx.input(RECORDS)),
         files_fingerprint(sorted(p for p in model.iterdir() if p.is_file())),
         model_files,
-        repr(ctx.config.matching),
         verdicts.to_csv(index=False),
         person_keys,
         ctx.config.settings.run_date.replace(day=1).isoformat(),

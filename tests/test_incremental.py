@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -168,6 +171,31 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     # The removed county's monitored people are gone from the night's records.
     index = pd.read_parquet(PERSON_INDEX.at(tmp_path / "out" / "2026-12-04"))
     assert not (index["file"] == removed.name).any()
+    # Nights run in processes of their own: the links' memo key must not change with the process.
+    keys = {_match_key_in_a_process(extracts, tmp_path / "out" / "2026-12-05", state, seed) for seed in "12"}
+    assert len(keys) == 1
+
+
+def _match_key_in_a_process(extracts: Path, run_dir: Path, state: Path, hash_seed: str) -> str:
+    """stages._match_key for the night in ``run_dir``, computed by a new Python process."""
+    code = f"""
+from pathlib import Path
+from pipeline.config import RunConfig
+from pipeline.match import saved
+from pipeline.settings import Settings
+from pipeline.stages import StageContext, _match_key, stage
+from pipeline.state import StateStore
+s = Settings.build(extracts={str(extracts)!r}, out={str(run_dir.parent)!r}, state={str(state)!r},
+                   run_date={run_dir.name!r})
+ctx = StageContext(stage("match"), RunConfig.load(s), Path({str(run_dir)!r}), StateStore(s.state))
+model = saved.fingerprint(s.matching_file, s.sources_file)
+print(_match_key(ctx, model, ctx.state.decisions(), ctx.state.person_keys_digest()))
+"""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
 
 
 def test_a_verdict_that_depends_on_the_run_date_is_not_taken_from_the_memo(tmp_path: Path) -> None:
