@@ -9,6 +9,8 @@ Elsewhere the figure is the process's peak so far.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import resource
 import threading
@@ -18,6 +20,24 @@ from types import TracebackType
 
 _STATM = Path("/proc/self/statm")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def release_memory() -> None:
+    """Hand back to the system what the last stage freed. A stage's frames are gone when it returns,
+    but their memory stays with the process: Arrow's allocator keeps freed buffers for reuse, and
+    glibc keeps freed heap at the top of its arenas. The next stage then starts gigabytes higher (at
+    3M records the rules stage peaked at 8.5 GB in the night and 7.0 GB in a process of its own)."""
+    gc.collect()
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
 
 
 def rss_mb() -> float:

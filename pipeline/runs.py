@@ -36,7 +36,7 @@ from pipeline.config import RunConfig
 from pipeline.contracts import MANIFEST, MATCH_SUMMARY, QUALITY, MatchSummary, QualitySummary
 from pipeline.errors import ActiveDiscoveryError
 from pipeline.locks import hold
-from pipeline.measure import StageMeter
+from pipeline.measure import StageMeter, release_memory
 from pipeline.memo import file_digest
 from pipeline.retention import purge
 from pipeline.settings import PROJECT_ROOT, TIMEZONE, Settings
@@ -317,6 +317,7 @@ def run_stages(
             finally:  # a failed stage's time and memory are in the manifest too
                 if measured is not None:
                     measured[st.name] = meter.as_dict()
+                release_memory()
             st.check_outputs(run_dir)
     finally:
         parallel.close()  # the Dask client of the night, if the executor made one
