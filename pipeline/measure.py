@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import pyarrow as pa
+
 _STATM = Path("/proc/self/statm")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -28,12 +30,7 @@ def release_memory() -> None:
     glibc keeps freed heap at the top of its arenas. The next stage then starts gigabytes higher (at
     3M records the rules stage peaked at 8.5 GB in the night and 7.0 GB in a process of its own)."""
     gc.collect()
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        pass
+    pa.default_memory_pool().release_unused()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim

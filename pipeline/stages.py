@@ -655,9 +655,10 @@ def match(ctx: StageContext) -> MatchSummary:
     # of the same month gets that night's links whole (the run date enters matching only through
     # its month: prepare.reading_day). Only with a saved model: a fit is not taken as read back.
     memo = ctx.memo("match")
-    key = None
+    key = inputs = None
     if not refit and saved is not None:
-        key = _match_key(ctx, current, verdicts, ctx.state.person_keys_digest())
+        inputs = _match_inputs(ctx, current, verdicts)
+        key = _match_key(inputs, ctx.state.person_keys_digest())
         entry = _match_entry(memo, key)
         if entry is not None:
             return _match_from_memo(ctx, memo, entry)
@@ -749,8 +750,8 @@ def match(ctx: StageContext) -> MatchSummary:
         links_refused_birth=result.refused_births,
     )
     summary.write(ctx.output(MATCH_SUMMARY))
-    if key is not None:
-        _save_match(ctx, memo, key, current, verdicts)
+    if key is not None and inputs is not None:
+        _save_match(ctx, memo, key, inputs)
     step("match", 3, 3)
     log.info(
         "match: %d records -> %d people; %d pairs for review as %d questions",
@@ -776,23 +777,29 @@ def _pipeline_code() -> str:
     return code_fingerprint(("pipeline",))
 
 
-def _match_key(ctx: StageContext, model_files: str, verdicts: pd.DataFrame, person_keys: str) -> str:
-    """What the match stage's outputs are made from: records.parquet, the saved model, the
-    matching settings and the files the model was fitted under (``model_files``: their digest
-    with the model's code), the reviewers' verdicts, the person key table (``person_keys``: its
-    digest), the month of the run date and the code. Only digests and text made from files:
+def _match_inputs(ctx: StageContext, model_files: str, verdicts: pd.DataFrame) -> str:
+    """What the match stage's outputs are made from, but the person key table: records.parquet,
+    the saved model, the matching settings and the files the model was fitted under
+    (``model_files``: their digest with the model's code), the reviewers' verdicts, the month the
+    run date is read in (prepare.reading_day) and the code. Only digests and text made from files:
     the settings' repr holds sets, whose order changes from one process to the next."""
+    from pipeline.match.prepare import reading_day
+
     model = ctx.state.model_folder
     return digest(
-        "match",
         _pipeline_code(),
         file_digest(ctx.input(RECORDS)),
         files_fingerprint(sorted(p for p in model.iterdir() if p.is_file())),
         model_files,
         verdicts.to_csv(index=False),
-        person_keys,
-        ctx.config.settings.run_date.replace(day=1).isoformat(),
+        reading_day(ctx.config.settings.run_date).isoformat(),
     )
+
+
+def _match_key(inputs: str, person_keys: str) -> str:
+    """The memo key of the links made from ``inputs`` (``_match_inputs``) and the key table whose
+    digest is ``person_keys``: the person ids are made from it."""
+    return digest("match", inputs, person_keys)
 
 
 def _match_entry(memo: Memo, key: str) -> str | None:
@@ -802,7 +809,7 @@ def _match_entry(memo: Memo, key: str) -> str | None:
     return key if memo.has(key, (*MATCH_PARTS, KEYS_PART)) else None
 
 
-def _save_match(ctx: StageContext, memo: Memo, key: str, model_files: str, verdicts: pd.DataFrame) -> None:
+def _save_match(ctx: StageContext, memo: Memo, key: str, inputs: str) -> None:
     """Keep tonight's links under ``key``, and under the key of a night that starts from the key
     table saved tonight: the next night with the same records. From its own table assign() gives
     the same ids and the same table again (tests/test_match.py,
@@ -811,7 +818,7 @@ def _save_match(ctx: StageContext, memo: Memo, key: str, model_files: str, verdi
     for part, out in zip(MATCH_PARTS, MATCH_OUTPUTS, strict=True):
         memo.save_file(key, part, ctx.output(out))
     memo.save_file(key, KEYS_PART, ctx.state.root / PERSON_KEYS)
-    after = _match_key(ctx, model_files, verdicts, ctx.state.person_keys_digest())
+    after = _match_key(inputs, ctx.state.person_keys_digest())
     if after != key:
         memo.save_json(after, {"entry": key}, ALIAS_PART)
 

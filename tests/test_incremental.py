@@ -177,19 +177,20 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
 
 
 def _match_key_in_a_process(extracts: Path, run_dir: Path, state: Path, hash_seed: str) -> str:
-    """stages._match_key for the night in ``run_dir``, computed by a new Python process."""
+    """The links' memo key (stages._match_key) for the night in ``run_dir``, computed by a new
+    Python process."""
     code = f"""
 from pathlib import Path
 from pipeline.config import RunConfig
 from pipeline.match import saved
 from pipeline.settings import Settings
-from pipeline.stages import StageContext, _match_key, stage
+from pipeline.stages import StageContext, _match_inputs, _match_key, stage
 from pipeline.state import StateStore
 s = Settings.build(extracts={str(extracts)!r}, out={str(run_dir.parent)!r}, state={str(state)!r},
                    run_date={run_dir.name!r})
 ctx = StageContext(stage("match"), RunConfig.load(s), Path({str(run_dir)!r}), StateStore(s.state))
 model = saved.fingerprint(s.matching_file, s.sources_file)
-print(_match_key(ctx, model, ctx.state.decisions(), ctx.state.person_keys_digest()))
+print(_match_key(_match_inputs(ctx, model, ctx.state.decisions()), ctx.state.person_keys_digest()))
 """
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     done = subprocess.run(
