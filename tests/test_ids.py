@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from pipeline.normalize.ids import birth_date_of, check_char, normalize_id, parse_cert, sex_of
+from pipeline.normalize.ids import (
+    birth_date_of,
+    check_char,
+    normalize_id,
+    one_edit_corrections,
+    parse_cert,
+    sex_of,
+)
 from pipeline.sample.errors import ID_ERRORS
 from pipeline.schema import IdStatus
 
@@ -126,3 +135,59 @@ def test_a_legacy_id_whose_upgrade_ends_in_000_is_as_unusable_as_a_zero_filled_o
     # the 15- and 18-digit forms of it must get the same answer (found by the idempotence property).
     assert normalize_id("211339900206000").status is IdStatus.MANGLED
     assert normalize_id("211339199002060000").status is IdStatus.MANGLED
+
+
+def _one_edit_by_hand(ids: list[str]) -> list[tuple[int, str]]:
+    """one_edit_corrections spelled out: try every substitution (position, digit), the check
+    character, every neighbour swap; keep the variants whose check character holds; order by kind
+    of edit, then by input."""
+    digits = "0123456789"
+
+    def valid(v: str) -> bool:
+        return all(c in digits for c in v[:17]) and check_char(v[:17]) == v[17]
+
+    found = []
+    for row, raw in enumerate(ids):
+        s = raw.ljust(18, "\x00")
+        for p in range(17):
+            for d in digits:
+                v = s[:p] + d + s[p + 1 :]
+                if s[p] != d and valid(v):
+                    found.append((p * 10 + int(d), row, v))
+        if all(c in digits for c in s[:17]):
+            found.append((170, row, s[:17] + check_char(s[:17])))
+        for p in range(17):
+            v = s[:p] + s[p + 1] + s[p] + s[p + 2 :]
+            if s[p] != s[p + 1] and valid(v):
+                found.append((171 + p, row, v))
+    return [(row, v) for _, row, v in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+def test_one_edit_corrections_equal_trying_every_edit() -> None:
+    """The solved candidates are exactly those of trying each of the 188 edits, in the same order,
+    on IDs with one or two wrong characters, letters, an X moved inside, a short one."""
+    rng = np.random.default_rng(7)
+    ids = []
+    for _ in range(600):
+        body = "".join(rng.choice(list("0123456789"), 17))
+        s = list(body + check_char(body))
+        kind = rng.integers(6)
+        p = int(rng.integers(17))
+        if kind == 0:
+            s[p] = str(rng.integers(10))
+        elif kind == 1:
+            s[p], s[p + 1] = s[p + 1], s[p]
+        elif kind == 2:
+            s[p] = str(rng.choice(list("OXlx ")))
+        elif kind == 3:
+            s[p], s[int(rng.integers(18))] = str(rng.integers(10)), str(rng.integers(10))
+        elif kind == 4:
+            s[17] = str(rng.choice(list("0123456789Xx")))
+        else:
+            s = s[: int(rng.integers(14, 18))]
+        ids.append("".join(s))
+    index = np.arange(len(ids)) * 3 + 5  # the frame's index labels, not positions
+    got = one_edit_corrections(pd.Series(ids, index=index))
+    want = _one_edit_by_hand(ids)
+    assert list(zip(got["index"], got["candidate"], strict=True)) == [(index[r], v) for r, v in want]
+    assert len(want) > 1000

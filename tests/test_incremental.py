@@ -107,7 +107,7 @@ def test_incremental_nights_equal_full_nights(tmp_path: Path, monkeypatch: pytes
     reads = Calls(monkeypatch, ingest, "read_source_file")
     normalizes = Calls(monkeypatch, stages, "normalize_source")
     fits = Calls(monkeypatch, match, "fit")
-    validations = Calls(monkeypatch, Validator, "validate")
+    validations = Calls(monkeypatch, Validator, "validate_tables")
     books = Calls(monkeypatch, reports, "write_workbook")
     # Great Expectations is imported ahead (during ingest) once per source read tonight.
     warm_ups = Calls(monkeypatch, stages, "warm_up_validation")

@@ -24,6 +24,11 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _WEIGHTS_NP = np.array(_WEIGHTS, dtype=np.int64)
 _CHECK_BYTES = np.frombuffer(_CHECK.encode("ascii"), dtype=np.uint8)
+#: Per ASCII code, the checksum residue (mod 11) whose check character it is; -1 for the others.
+_CHECK_RESIDUE = np.full(256, -1, dtype=np.int64)
+_CHECK_RESIDUE[_CHECK_BYTES] = np.arange(11)
+#: Per position, the inverse of its weight mod 11 (the weights are all nonzero mod 11).
+_WEIGHT_INVERSE = np.array([pow(w, -1, 11) for w in _WEIGHTS], dtype=np.int64)
 # First two digits of an area code: the provinces of GB/T 2260. Historical area codes within a
 # province (410811 郊区, 410824 沁阳县, 410826 孟县, 410827 济源县 ...) stay valid for life, so only the
 # province is checked, never the full six digits.
@@ -90,41 +95,73 @@ def one_edit_corrections(typo_ids: pd.Series) -> pd.DataFrame:
     character (the weights are all nonzero mod 11), so each ID has at most 17 substitution
     candidates, one check-character fix, and up to 16 swap candidates that happen to pass.
 
-    Returns columns ``index`` (the typo'd record) and ``candidate`` (a valid ID).
+    Returns columns ``index`` (the typo'd record) and ``candidate`` (a valid ID), ordered by kind
+    of edit (substitutions by position and digit, the check character, swaps by position) and
+    then by the typo'd IDs' order.
+
+    The candidates are solved for, not tried: a variant's checksum is the ID's checksum with the
+    edited positions' terms exchanged, and a substitution's one passing digit is found with the
+    inverse of its position's weight mod 11. Trying all 188 variants of every ID took 7 s and a
+    gigabyte for the 33,000 typo'd IDs of three million records.
     """
     s = typo_ids.dropna()
     if s.empty:
         return pd.DataFrame({"index": pd.Series(dtype="int64"), "candidate": pd.Series(dtype="object")})
     m = ascii_matrix(s.to_numpy(), 18)
-    idx = s.index.to_numpy()
-    variants: list[np.ndarray] = []
-    owners: list[np.ndarray] = []
-    # Substitutions in the first 17 positions, all ten digits (invalid ones are filtered below).
-    for p in range(17):
-        for d in range(10):
-            v = m.copy()
-            v[:, p] = 48 + d
-            keep = m[:, p] != 48 + d
-            variants.append(v[keep])
-            owners.append(idx[keep])
-    # The check character itself mistyped.
-    v = m.copy()
-    v[:, 17] = check_bytes(m)
-    variants.append(v)
-    owners.append(idx)
-    # Adjacent transpositions (including into the check character position).
-    for p in range(17):
-        v = m.copy()
-        v[:, [p, p + 1]] = v[:, [p + 1, p]]
-        keep = m[:, p] != m[:, p + 1]
-        variants.append(v[keep])
-        owners.append(idx[keep])
-    allv = np.concatenate(variants)
-    own = np.concatenate(owners)
-    digits_ok = (allv[:, :17] >= 48).all(axis=1) & (allv[:, :17] <= 57).all(axis=1)
-    ok = digits_ok & (check_bytes(allv) == allv[:, 17])
-    ids = allv[ok].view("S18").ravel().astype(str)
-    return pd.DataFrame({"index": own[ok], "candidate": ids}).drop_duplicates()
+    n = len(m)
+    first = m[:, :17]
+    digit = (first >= 48) & (first <= 57)
+    value = np.where(digit, first.astype(np.int64) - 48, 0)
+    others_bad = (~digit).sum(axis=1)[:, None] - ~digit  # non-digits among the other 16 positions
+    total = value @ _WEIGHTS_NP  # over the digits only
+    check = _CHECK_RESIDUE[m[:, 17]]  # the residue the 18th character stands for; -1: none
+    rows = np.arange(n)
+    found_row: list[np.ndarray] = []
+    found_kind: list[np.ndarray] = []
+    found_id: list[np.ndarray] = []
+
+    def keep(kind: np.ndarray, ok: np.ndarray, variants: np.ndarray) -> None:
+        found_row.append(rows[ok] if ok.ndim == 1 else np.broadcast_to(rows[:, None], ok.shape)[ok])
+        found_kind.append(kind[ok])
+        found_id.append(variants)
+
+    # Substitutions: at p, the digit d with (total without p) + d * w_p = check (mod 11).
+    rest = total[:, None] - value * _WEIGHTS_NP
+    d = ((check[:, None] - rest) * _WEIGHT_INVERSE) % 11
+    ok = (check[:, None] >= 0) & (others_bad == 0) & (d <= 9) & (first != 48 + d)
+    r_, p_ = np.nonzero(ok)
+    v = m[r_].copy()
+    v[np.arange(len(r_)), p_] = 48 + d[r_, p_]
+    keep(np.broadcast_to(np.arange(17) * 10, ok.shape) + d, ok, v)
+    # The check character mistyped: the first 17 all digits.
+    all_digits = np.asarray(digit.all(axis=1))
+    v = m[all_digits].copy()
+    v[:, 17] = _CHECK_BYTES[total[all_digits] % 11]
+    keep(np.full(n, 170), all_digits, v)
+    # Swaps of neighbours inside the first 17: the same characters, the checksum changes by
+    # (a[p+1] - a[p]) * (w[p] - w[p+1]).
+    step = (value[:, 1:] - value[:, :-1]) * (_WEIGHTS_NP[:-1] - _WEIGHTS_NP[1:])
+    ok = (all_digits & (check >= 0))[:, None] & (first[:, :-1] != first[:, 1:])
+    ok &= (total[:, None] + step) % 11 == check[:, None]
+    r_, p_ = np.nonzero(ok)
+    v = m[r_].copy()
+    v[np.arange(len(r_)), p_], v[np.arange(len(r_)), p_ + 1] = m[r_, p_ + 1], m[r_, p_]
+    keep(np.broadcast_to(171 + np.arange(16), ok.shape), ok, v)
+    # The 17th and the check character swapped: the check character becomes the 17th digit.
+    last = m[:, 17]
+    moved = (last >= 48) & (last <= 57)
+    body = others_bad[:, 16] == 0  # the first 16 all digits
+    sums = total - value[:, 16] * _WEIGHTS_NP[16] + (last.astype(np.int64) - 48) * _WEIGHTS_NP[16]
+    ok = body & moved & (m[:, 16] != last) & (_CHECK_BYTES[sums % 11] == m[:, 16])
+    v = m[ok].copy()
+    v[:, 16], v[:, 17] = m[ok, 17], m[ok, 16]
+    keep(np.full(n, 187), ok, v)
+
+    row = np.concatenate(found_row)
+    kind = np.concatenate(found_kind)
+    order = np.lexsort((row, kind))
+    ids = np.concatenate(found_id)[order].view("S18").ravel().astype(str)
+    return pd.DataFrame({"index": s.index.to_numpy()[row[order]], "candidate": ids}).drop_duplicates()
 
 
 def _valid_date(yyyymmdd: str) -> bool:
