@@ -426,8 +426,9 @@ def compute_facts(
     # Compared as arrays (Arrow's equality for text), not as a million Python strings per column.
     if len(index) == len(records) and all(records[k].array.equals(index[k].array) for k in KEYS):
         # The match stage writes person_index in records.parquet's order: the columns are attached
-        # as they are (copy-on-write: no second copy of the records, 1.2 GB at 3M records).
-        r = records.assign(**{c: index[c].to_numpy() for c in linked})
+        # as they are (copy-on-write: no second copy of the records, 1.2 GB at 3M records), and as
+        # Arrow arrays: through numpy, the text columns became 3 x 3M Python strings (+1 GB).
+        r = records.assign(**{c: index[c].array for c in linked})
     else:
         r = records.merge(index, on=KEYS, how="inner")
     hh = households.set_index(PERSON_ID)
