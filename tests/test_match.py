@@ -568,3 +568,23 @@ def test_training_blockings_come_from_the_settings_and_must_teach_every_comparis
     bad.write_text(text.replace("keys: [anchor_id]", "keys: [anchor]"))
     with pytest.raises(Exception, match=r"training.blockings\[2\].keys"):
         load_matching(bad)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_training_pairs_numbered_equal_the_self_merge(seed: int) -> None:
+    """pairs_within gives the rows a self-merge on the group, filtered to left < right and
+    sampled with pandas, gives: the same pairs in the same order, so the model fits as before."""
+    from pipeline.match.blocking import LEFT, RIGHT, pairs_within
+
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        n = int(rng.integers(1, 300))
+        rows = np.sort(rng.choice(10_000, n, replace=False))
+        group = pd.factorize(rng.integers(0, max(1, n // 3), n))[0] * 2  # gaps: groups filtered out
+        most, draw = int(rng.integers(1, 200)), int(rng.integers(100))
+        frame = pd.DataFrame({LEFT: rows, "g": group})
+        want = frame.merge(frame.rename(columns={LEFT: RIGHT}), on="g")
+        want = want.loc[want[LEFT] < want[RIGHT], [LEFT, RIGHT]]
+        if len(want) > most:
+            want = want.sample(most, random_state=draw)
+        pd.testing.assert_frame_equal(pairs_within(rows, group, most, draw), want.reset_index(drop=True))
