@@ -19,6 +19,7 @@ import yaml
 from pipeline import schema as S
 from pipeline.contracts import RECORDS
 from pipeline.match import Decisions, link
+from pipeline.match.blocking import LEFT, RIGHT, pairs_within
 from pipeline.match.cluster import UnionFind, connected_components
 from pipeline.match.compare import LEVEL_LABELS
 from pipeline.match.settings import load_matching
@@ -574,8 +575,6 @@ def test_training_blockings_come_from_the_settings_and_must_teach_every_comparis
 def test_training_pairs_numbered_equal_the_self_merge(seed: int) -> None:
     """pairs_within gives the rows a self-merge on the group, filtered to left < right and
     sampled with pandas, gives: the same pairs in the same order, so the model fits as before."""
-    from pipeline.match.blocking import LEFT, RIGHT, pairs_within
-
     rng = np.random.default_rng(seed)
     for _ in range(60):
         n = int(rng.integers(1, 300))

@@ -173,17 +173,17 @@ def pairs_within(rows: np.ndarray, group: np.ndarray, most: int, seed: int) -> p
     members = np.argsort(group, kind="stable")  # positions, grouped, ascending within a group
     starts = np.r_[0, np.flatnonzero(np.diff(group[members])) + 1]
     sizes = np.diff(np.r_[starts, len(members)])
-    rank = np.empty(len(rows), dtype=np.int64)  # each row's place in its group
-    rank[members] = np.arange(len(members)) - np.repeat(starts, sizes)
-    first = np.empty(group.max() + 1, dtype=np.int64)  # where each group's members begin
-    first[group[members[starts]]] = starts
-    later = np.bincount(group)[group] - rank - 1  # pairs with a later row of the group
+    at = np.empty(len(rows), dtype=np.int64)  # each row's place in the grouped order
+    at[members] = np.arange(len(members))
+    stop = np.empty(len(rows), dtype=np.int64)  # where its group ends there
+    stop[members] = np.repeat(starts + sizes, sizes)
+    later = stop - at - 1  # pairs with a later row of the group
     ends = np.cumsum(later)
     total = int(ends[-1])
     # pandas' sample: a RandomState's choice of positions without replacement, in drawn order.
     k = np.random.RandomState(seed).choice(total, most, replace=False) if total > most else np.arange(total)
     i = np.searchsorted(ends, k, side="right")
-    j = members[first[group[i]] + rank[i] + 1 + (k - (ends[i] - later[i]))]
+    j = members[at[i] + 1 + k - (ends[i] - later[i])]
     return pd.DataFrame({LEFT: rows[i], RIGHT: rows[j]})
 
 
